@@ -1,0 +1,174 @@
+"""Clients of the practice, the people we talk to there, and the ledger of work billed to them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from typing import Self
+
+ZERO = Decimal("0.00")
+MONEY_FIELD = models.DecimalField(max_digits=12, decimal_places=2)
+TRAILING_DAYS = 365
+
+
+def trailing_year_start(now: dt.datetime | None = None) -> dt.datetime:
+    """Return the start of the trailing twelve-month window that ends at `now`."""
+    return (now or timezone.now()) - dt.timedelta(days=TRAILING_DAYS)
+
+
+class ClientStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DROPPED = "dropped", "Dropped"
+
+
+class ClientQuerySet(models.QuerySet["Client"]):
+    def active(self) -> Self:
+        return self.filter(status=ClientStatus.ACTIVE)
+
+    def with_trailing_spend(self, now: dt.datetime | None = None) -> Self:
+        """Annotate `trailing_spend`: what each client was billed in the last twelve months."""
+        # A correlated subquery rather than a JOIN + GROUP BY: it composes with other
+        # annotations without multiplying rows, and on a paginated list it runs only for the
+        # rows shown, each an index range scan on (client, occurred_at).
+        spend = (
+            Charge.objects.filter(client=OuterRef("pk"), occurred_at__gte=trailing_year_start(now))
+            .order_by()
+            .values("client")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        return self.annotate(
+            trailing_spend=Coalesce(
+                Subquery(spend, output_field=MONEY_FIELD), ZERO, output_field=MONEY_FIELD
+            )
+        )
+
+
+class Client(models.Model):
+    name = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=16, choices=ClientStatus.choices, default=ClientStatus.ACTIVE
+    )
+    dropped_at = models.DateTimeField(null=True, blank=True)
+    drop_reason = models.CharField(max_length=500, blank=True)
+    offers_opt_out = models.BooleanField(
+        "opted out of offers",
+        default=False,
+        help_text="The client asked not to receive contract offers.",
+    )
+    customer_since = models.DateField(default=timezone.localdate)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ClientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            # Case-insensitive name search and the alphabetical client lists.
+            models.Index(Lower("name"), name="client_name_lower_idx"),
+            models.Index(fields=["status", "name"], name="client_status_name_idx"),
+        ]
+        constraints = [
+            # A dropped client carries the moment it was dropped; an active one carries none.
+            models.CheckConstraint(
+                condition=(
+                    Q(status=ClientStatus.DROPPED, dropped_at__isnull=False)
+                    | Q(status=ClientStatus.ACTIVE, dropped_at__isnull=True)
+                ),
+                name="client_dropped_at_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_dropped(self) -> bool:
+        return self.status == ClientStatus.DROPPED
+
+
+class ContactQuerySet(models.QuerySet["Contact"]):
+    def primary(self) -> Self:
+        return self.filter(is_primary=True)
+
+
+class Contact(models.Model):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    phone = models.CharField(max_length=40, blank=True)
+    is_primary = models.BooleanField(
+        default=False, help_text="The primary contact receives contract offers."
+    )
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-is_primary", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(is_primary=True),
+                name="one_primary_contact_per_client",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class ChargeKind(models.TextChoices):
+    LABOUR = "labour", "Labour"
+    PAID_PRIORITY = "paid_priority", "Paid priority"
+    OVERAGE = "overage", "Contract overage"
+    OTHER = "other", "Other"
+
+
+class ChargeQuerySet(models.QuerySet["Charge"]):
+    def trailing_year(self, now: dt.datetime | None = None) -> Self:
+        return self.filter(occurred_at__gte=trailing_year_start(now))
+
+    def total(self) -> Decimal:
+        return self.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+
+
+class Charge(models.Model):
+    """Money billed to a client for work outside a contract: the input to "what did they spend"."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="charges")
+    kind = models.CharField(max_length=16, choices=ChargeKind.choices)
+    amount = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    description = models.CharField(max_length=300)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ChargeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [
+            # Trailing spend per client: equality on client, range on time.
+            models.Index(fields=["client", "occurred_at"], name="charge_client_time_idx"),
+            models.Index(fields=["occurred_at"], name="charge_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="charge_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} for {self.client_id}"

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from functools import partial
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from consultancy.roles import is_consultant, is_manager
+
+
+def roles(request: HttpRequest) -> dict[str, object]:
+    # Callables, which templates call on first use: a page that never asks costs no query.
+    return {
+        "is_manager": partial(is_manager, request.user),
+        "is_consultant": partial(is_consultant, request.user),
+        "practice_name": settings.PRACTICE_NAME,
+    }

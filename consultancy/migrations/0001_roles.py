@@ -1,0 +1,73 @@
+"""Create the Managers and Consultants groups with their permissions."""
+
+from __future__ import annotations
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+# (app label, model, actions) per group. Managers run the business; consultants work tickets,
+# keep client records current and read (never change) plans and contracts.
+MANAGER_PERMISSIONS = {
+    "clients": {"client": "add change delete view", "contact": "add change delete view",
+                "charge": "add change delete view"},
+    "contracts": {"businesscalendar": "add change delete view", "holiday": "add change delete view",
+                  "contractplan": "add change delete view", "servicelevel": "add change delete view",
+                  "servicecontract": "add change view"},
+    "tickets": {"ticket": "add change view", "ticketevent": "view", "timeentry": "view"},
+    "django_celery_beat": {"periodictask": "add change delete view",
+                           "crontabschedule": "add change delete view",
+                           "intervalschedule": "add change delete view",
+                           "clockedschedule": "add change delete view",
+                           "solarschedule": "add change delete view"},
+    "auth": {"user": "view"},
+}
+CONSULTANT_PERMISSIONS = {
+    "clients": {"client": "add change view", "contact": "add change view", "charge": "view"},
+    "contracts": {"businesscalendar": "view", "holiday": "view", "contractplan": "view",
+                  "servicelevel": "view", "servicecontract": "view"},
+    "tickets": {"ticket": "add change view", "ticketevent": "view", "timeentry": "view"},
+}
+
+
+def _grant(apps, group_name, spec):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=group_name)
+    wanted = [
+        (app_label, f"{action}_{model}")
+        for app_label, models in spec.items()
+        for model, actions in models.items()
+        for action in actions.split()
+    ]
+    perms = []
+    for app_label, codename in wanted:
+        perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    group.permissions.set(perms)
+
+
+def create_roles(apps, schema_editor):
+    # Permissions are normally created after all migrations ran (post_migrate); make them now
+    # so that this migration can hand them out on a fresh database.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    _grant(apps, "Managers", MANAGER_PERMISSIONS)
+    _grant(apps, "Consultants", CONSULTANT_PERMISSIONS)
+
+
+def remove_roles(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=["Managers", "Consultants"]).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("clients", "0001_initial"),
+        ("contracts", "0002_default_calendar"),
+        ("tickets", "0001_initial"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
+    ]
+
+    operations = [migrations.RunPython(create_roles, remove_roles)]

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from consultancy.roles import is_consultant, is_manager
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each role to where its day starts."""
+    if is_manager(request.user) or is_consultant(request.user):
+        return redirect("admin:index")
+    return render(request, "no_role.html", status=403)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,395 @@
+"""Contract management in the Django admin: plans, calendars, contracts and the clients who hold them.
+
+Every change with business rules goes through contracts.services; the admin only collects input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from clients.admin import ContactInline
+from clients.models import Client, ClientStatus
+from clients.services import ClientError, client_drop, client_reinstate
+from contracts.models import (
+    BusinessCalendar,
+    ContractPlan,
+    ContractStatus,
+    Holiday,
+    ServiceContract,
+    ServiceLevel,
+)
+from contracts.services import ContractError, contract_cancel, contract_renew, contract_start
+
+
+# --- Calendar ----------------------------------------------------------------------------------
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 1
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone", "opens_at", "closes_at", "working_days"]
+    inlines = [HolidayInline]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "timezone", ("opens_at", "closes_at")]}),
+        (
+            "Working days",
+            {
+                "fields": [
+                    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description="Working days")
+    def working_days(self, obj: BusinessCalendar) -> str:
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        return ", ".join(names[day] for day in sorted(obj.working_weekdays))
+
+
+# --- Plans -------------------------------------------------------------------------------------
+class ServiceLevelInline(admin.TabularInline):
+    model = ServiceLevel
+    extra = 0
+    min_num = 1
+    fields = ["priority", "response_minutes", "resolution_minutes"]
+    verbose_name = "target"
+    verbose_name_plural = "Response and resolution targets (minutes of covered time)"
+
+
+@admin.register(ContractPlan)
+class ContractPlanAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "monthly_price",
+        "included_hours",
+        "coverage",
+        "overage_hourly_rate",
+        "term_months",
+        "is_offered",
+        "active_contracts",
+    ]
+    list_filter = ["coverage", "is_offered"]
+    search_fields = ["name"]
+    list_select_related = ["calendar"]
+    inlines = [ServiceLevelInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContractPlan]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_contract_count=Count(
+                    "contracts", filter=Q(contracts__status=ContractStatus.ACTIVE)
+                )
+            )
+        )
+
+    @admin.display(description="Active contracts", ordering="active_contract_count")
+    def active_contracts(self, obj: ContractPlan) -> int:
+        return obj.active_contract_count  # type: ignore[attr-defined, no-any-return]
+
+
+# --- Contracts ---------------------------------------------------------------------------------
+class EndMonthFilter(admin.SimpleListFilter):
+    """Active contracts by the month their term ends: the renewal pipeline."""
+
+    title = "term ends"
+    parameter_name = "ends"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        first = timezone.localdate().replace(day=1)
+        months = [first + relativedelta(months=n) for n in range(12)]
+        return [("past", "Already past"), *((f"{m:%Y-%m}", f"{m:%B %Y}") for m in months)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ServiceContract]) -> QuerySet[ServiceContract] | None:
+        value = self.value()
+        if not value:
+            return None
+        if value == "past":
+            return queryset.active().filter(ends_on__lt=timezone.localdate())
+        try:
+            month = dt.datetime.strptime(value, "%Y-%m").date()  # noqa: DTZ007 (a calendar month)
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(ends_on__gte=month, ends_on__lt=month + relativedelta(months=1))
+
+
+class ContractStartForm(forms.ModelForm):
+    """The add form: what a manager chooses; term end and price follow from the plan."""
+
+    monthly_price = forms.DecimalField(
+        required=False,
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        help_text="Leave empty to use the plan's price less the discount.",
+    )
+
+    class Meta:
+        model = ServiceContract
+        fields = ["client", "plan", "starts_on", "discount_percent", "monthly_price", "renewal"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        client = cleaned.get("client")
+        if client is not None:
+            if client.is_dropped:
+                self.add_error("client", f"{client} has been dropped; reinstate the client first.")
+            elif ServiceContract.objects.active().for_client(client).exists():
+                self.add_error("client", f"{client} already has an active contract.")
+        return cleaned
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=300, required=True, widget=forms.TextInput(attrs={"size": 60}))
+
+
+@admin.register(ServiceContract)
+class ServiceContractAdmin(admin.ModelAdmin):
+    list_display = [
+        "client",
+        "plan",
+        "status",
+        "starts_on",
+        "ends_on",
+        "monthly_price",
+        "discount_percent",
+        "renewal",
+    ]
+    list_select_related = ["client", "plan"]
+    list_filter = ["status", "plan", EndMonthFilter, "renewal"]
+    search_fields = ["client__name"]
+    autocomplete_fields = ["client", "plan"]
+    actions = ["renew_contracts", "cancel_contracts"]
+    ordering = ["ends_on", "id"]
+    list_per_page = 50
+    readonly_fields = [
+        "client",
+        "plan",
+        "status",
+        "starts_on",
+        "ends_on",
+        "monthly_price",
+        "discount_percent",
+        "renewed_from",
+        "ended_at",
+        "end_reason",
+        "created_at",
+    ]
+
+    def get_form(self, request: HttpRequest, obj: ServiceContract | None = None, change: bool = False, **kwargs: Any) -> type[forms.ModelForm]:
+        if obj is None:
+            kwargs["form"] = ContractStartForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ServiceContract | None = None) -> list[str]:
+        # Terms, prices and status change only through the services (the actions below), so
+        # that signals fire and history stays true; on an existing contract only the renewal
+        # mode is editable.
+        return [] if obj is None else list(self.readonly_fields)
+
+    def get_fields(self, request: HttpRequest, obj: ServiceContract | None = None) -> list[str]:
+        if obj is None:
+            return list(ContractStartForm.Meta.fields)
+        return [*self.readonly_fields[:7], "renewal", *self.readonly_fields[7:]]
+
+    def has_delete_permission(self, request: HttpRequest, obj: ServiceContract | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ServiceContract, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["renewal"])
+            return
+        data = form.cleaned_data
+        created = contract_start(
+            client=data["client"],
+            plan=data["plan"],
+            starts_on=data["starts_on"],
+            discount_percent=data["discount_percent"],
+            monthly_price=data.get("monthly_price"),
+            renewal=data["renewal"],
+        )
+        # The admin goes on with `obj` (messages, the log entry, the redirect): make it the row
+        # the service created.
+        for field in ServiceContract._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(created, field.attname))
+        obj._state.adding = False
+        obj._state.db = created._state.db
+
+    @admin.action(description="Renew selected contracts for another term")
+    def renew_contracts(self, request: HttpRequest, queryset: QuerySet[ServiceContract]) -> None:
+        renewed = 0
+        for contract in queryset.select_related("client"):
+            try:
+                contract_renew(contract=contract)
+                renewed += 1
+            except ContractError as exc:
+                self.message_user(request, f"{contract.client}: {exc}", messages.WARNING)
+        if renewed:
+            self.message_user(request, f"Renewed {renewed} contract(s) for another term.", messages.SUCCESS)
+
+    @admin.action(description="Cancel selected contracts…")
+    def cancel_contracts(self, request: HttpRequest, queryset: QuerySet[ServiceContract]) -> HttpResponse | None:
+        form = CancelForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            cancelled = 0
+            for contract in queryset.select_related("client"):
+                try:
+                    contract_cancel(contract=contract, reason=form.cleaned_data["reason"])
+                    cancelled += 1
+                except ContractError as exc:
+                    self.message_user(request, f"{contract.client}: {exc}", messages.WARNING)
+            if cancelled:
+                self.message_user(request, f"Cancelled {cancelled} contract(s).", messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/contracts/cancel_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Cancel contracts",
+                "contracts": queryset.select_related("client", "plan"),
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+
+# --- Clients (here, not in clients/admin.py: the page shows contracts) ------------------------
+class ContractInline(admin.TabularInline):
+    model = ServiceContract
+    fk_name = "client"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["plan", "status", "starts_on", "ends_on", "monthly_price", "discount_percent"]
+    readonly_fields = fields
+    ordering = ["-starts_on"]
+    verbose_name_plural = "Contracts (start one from Service contracts)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceContract]:
+        return super().get_queryset(request).select_related("plan")
+
+
+class ContractHolderFilter(admin.SimpleListFilter):
+    title = "service"
+    parameter_name = "service"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("contract", "On a contract"), ("transactional", "Transactional")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Client]) -> QuerySet[Client] | None:
+        if self.value() == "contract":
+            return queryset.filter(has_contract=True)
+        if self.value() == "transactional":
+            return queryset.filter(has_contract=False)
+        return None
+
+
+class DropForm(forms.Form):
+    reason = forms.CharField(max_length=500, required=True, widget=forms.TextInput(attrs={"size": 60}))
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "status",
+        "current_plan",
+        "spend_last_12_months",
+        "customer_since",
+        "offers_opt_out",
+    ]
+    list_filter = [ContractHolderFilter, "status", "offers_opt_out"]
+    search_fields = ["name", "contacts__email"]
+    inlines = [ContactInline, ContractInline]
+    readonly_fields = ["spend_last_12_months", "status", "dropped_at", "drop_reason", "created_at"]
+    fields = [
+        "name",
+        "customer_since",
+        "offers_opt_out",
+        "notes",
+        "spend_last_12_months",
+        "status",
+        "dropped_at",
+        "drop_reason",
+        "created_at",
+    ]
+    actions = ["drop_clients", "reinstate_clients"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
+        active = ServiceContract.objects.active().filter(client=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .with_trailing_spend()
+            .annotate(
+                has_contract=Exists(active),
+                current_plan_name=Subquery(active.values("plan__name")[:1]),
+            )
+        )
+
+    @admin.display(description="Plan", ordering="current_plan_name")
+    def current_plan(self, obj: Client) -> str:
+        return obj.current_plan_name or "— transactional —"  # type: ignore[attr-defined]
+
+    @admin.display(description="Spend, last 12 months", ordering="trailing_spend")
+    def spend_last_12_months(self, obj: Client) -> str:
+        return f"${obj.trailing_spend:,.2f}"  # type: ignore[attr-defined]
+
+    @admin.action(description="Drop selected clients (stop serving them)…")
+    def drop_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> HttpResponse | None:
+        form = DropForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            dropped = 0
+            for client in queryset:
+                if client.has_contract:  # type: ignore[attr-defined]
+                    self.message_user(request, f"{client} holds an active contract; cancel it first.", messages.WARNING)
+                    continue
+                try:
+                    client_drop(client=client, reason=form.cleaned_data["reason"])
+                    dropped += 1
+                except ClientError as exc:
+                    self.message_user(request, str(exc), messages.WARNING)
+            if dropped:
+                self.message_user(request, f"Dropped {dropped} client(s).", messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/contracts/drop_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Drop clients",
+                "clients": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description="Reinstate selected dropped clients")
+    def reinstate_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
+        done = 0
+        for client in queryset.filter(status=ClientStatus.DROPPED):
+            client_reinstate(client=client)
+            done += 1
+        self.message_user(request, f"Reinstated {done} client(s).", messages.SUCCESS)

@@ -1,0 +1,323 @@
+"""Plans, service levels, the business calendar and the service contracts clients hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clients.models import Client
+from contracts.sla import WorkingHours
+
+if TYPE_CHECKING:
+    from typing import Self
+
+
+class Priority(models.TextChoices):
+    # Lives here, not in tickets: plans set a target per priority and contracts sits below tickets.
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Coverage(models.TextChoices):
+    BUSINESS_HOURS = "business_hours", "Business hours"
+    ALWAYS = "24x7", "24x7"
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. America/New_York).") from None
+
+
+class BusinessCalendar(models.Model):
+    """When the practice works: weekdays, opening hours and holidays, in its own time zone."""
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
+    opens_at = models.TimeField(default=dt.time(8, 0))
+    closes_at = models.TimeField(default=dt.time(18, 0))
+    monday = models.BooleanField(default=True)
+    tuesday = models.BooleanField(default=True)
+    wednesday = models.BooleanField(default=True)
+    thursday = models.BooleanField(default=True)
+    friday = models.BooleanField(default=True)
+    saturday = models.BooleanField(default=False)
+    sunday = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="calendar_closes_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=Q(monday=True)
+                | Q(tuesday=True)
+                | Q(wednesday=True)
+                | Q(thursday=True)
+                | Q(friday=True)
+                | Q(saturday=True)
+                | Q(sunday=True),
+                name="calendar_has_a_working_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def working_weekdays(self) -> frozenset[int]:
+        """Return the working weekdays as `date.weekday()` numbers (Monday is 0)."""
+        flags = (
+            self.monday,
+            self.tuesday,
+            self.wednesday,
+            self.thursday,
+            self.friday,
+            self.saturday,
+            self.sunday,
+        )
+        return frozenset(day for day, works in enumerate(flags) if works)
+
+    def working_hours(self) -> WorkingHours:
+        """Return this calendar as the SLA engine's value object (one query for the holidays)."""
+        return WorkingHours(
+            tz=zoneinfo.ZoneInfo(self.timezone),
+            opens=self.opens_at,
+            closes=self.closes_at,
+            weekdays=self.working_weekdays,
+            holidays=frozenset(self.holidays.values_list("date", flat=True)),
+        )
+
+    def clean(self) -> None:
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValidationError({"closes_at": "Closing time must be after opening time."})
+        if not self.working_weekdays:
+            raise ValidationError("Pick at least one working day.")
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="one_holiday_per_calendar_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.date:%Y-%m-%d})"
+
+
+class ContractPlanQuerySet(models.QuerySet["ContractPlan"]):
+    def offered(self) -> Self:
+        return self.filter(is_offered=True)
+
+
+class ContractPlan(models.Model):
+    name = models.CharField("tier name", max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    monthly_price = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]
+    )
+    included_hours = models.DecimalField(
+        "included hours per month",
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    coverage = models.CharField(
+        max_length=16, choices=Coverage.choices, default=Coverage.BUSINESS_HOURS
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        related_name="plans",
+        help_text="Working hours that the SLA clock runs in (ignored for 24x7 coverage).",
+    )
+    overage_hourly_rate = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.00"))],
+        help_text="What an hour beyond the included hours costs a contract client.",
+    )
+    term_months = models.PositiveSmallIntegerField(
+        default=12, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    is_offered = models.BooleanField(
+        default=True, help_text="Offered to new clients and recommended by conversion campaigns."
+    )
+
+    objects = ContractPlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["monthly_price"]
+        constraints = [
+            models.CheckConstraint(condition=Q(monthly_price__gte=0), name="plan_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(included_hours__gte=0), name="plan_hours_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_24x7(self) -> bool:
+        return self.coverage == Coverage.ALWAYS
+
+
+class ServiceLevel(models.Model):
+    """A plan's response and resolution targets for tickets of one priority."""
+
+    plan = models.ForeignKey(ContractPlan, on_delete=models.CASCADE, related_name="service_levels")
+    priority = models.CharField(max_length=8, choices=Priority.choices)
+    response_minutes = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 30)]
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 90)]
+    )
+
+    class Meta:
+        ordering = ["plan", "priority"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "priority"], name="one_target_per_plan_priority"),
+            models.CheckConstraint(
+                condition=Q(response_minutes__gt=0), name="service_level_response_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution_minutes__gte=F("response_minutes")),
+                name="service_level_resolution_after_response",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} / {self.get_priority_display()}"
+
+    def clean(self) -> None:
+        if (
+            self.response_minutes
+            and self.resolution_minutes
+            and self.resolution_minutes < self.response_minutes
+        ):
+            raise ValidationError(
+                {"resolution_minutes": "Resolution cannot be due before the first response."}
+            )
+
+
+class ContractStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class RenewalMode(models.TextChoices):
+    AUTOMATIC = "automatic", "Renews automatically"
+    MANUAL = "manual", "Renewed by hand"
+
+
+class ServiceContractQuerySet(models.QuerySet["ServiceContract"]):
+    def active(self) -> Self:
+        return self.filter(status=ContractStatus.ACTIVE)
+
+    def for_client(self, client: Client) -> Self:
+        return self.filter(client=client)
+
+    def ending_between(self, first: dt.date, last: dt.date) -> Self:
+        return self.active().filter(ends_on__range=(first, last))
+
+
+class ServiceContract(models.Model):
+    """One term of a client's contract. A renewal ends this row and starts the next one."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="contracts")
+    plan = models.ForeignKey(ContractPlan, on_delete=models.PROTECT, related_name="contracts")
+    status = models.CharField(
+        max_length=16, choices=ContractStatus.choices, default=ContractStatus.ACTIVE
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    monthly_price = models.DecimalField(
+        "monthly price after discount",
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    discount_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    renewal = models.CharField(
+        max_length=16, choices=RenewalMode.choices, default=RenewalMode.AUTOMATIC
+    )
+    renewed_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="renewed_by"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ServiceContractQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_on"]
+        indexes = [
+            models.Index(fields=["status", "ends_on"], name="contract_status_ends_idx"),
+            models.Index(fields=["client", "status"], name="contract_client_status_idx"),
+        ]
+        constraints = [
+            # The rule the whole product leans on: a client holds at most one active contract.
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(status=ContractStatus.ACTIVE),
+                name="one_active_contract_per_client",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=F("starts_on")), name="contract_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0, discount_percent__lte=100),
+                name="contract_discount_is_a_percentage",
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_price__gte=0), name="contract_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ContractStatus.ACTIVE, ended_at__isnull=True)
+                | (~Q(status=ContractStatus.ACTIVE) & Q(ended_at__isnull=False)),
+                name="contract_ended_at_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} on {self.plan} ({self.starts_on:%Y-%m-%d} to {self.ends_on:%Y-%m-%d})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ContractStatus.ACTIVE
+
+    def covers(self, day: dt.date) -> bool:
+        """Return whether `day` falls inside this term of an active contract."""
+        return self.is_active and self.starts_on <= day <= self.ends_on
+
+    def clean(self) -> None:
+        if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:
+            raise ValidationError({"ends_on": "The term must end after it starts."})

@@ -1,0 +1,119 @@
+"""Writes to service contracts: start, renew, cancel. Each is one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clients.models import Client
+from contracts.models import (
+    ContractPlan,
+    ContractStatus,
+    RenewalMode,
+    ServiceContract,
+)
+from contracts.signals import contract_ended, contract_started
+
+CENT = Decimal("0.01")
+
+
+class ContractError(Exception):
+    """A contract change the business rules do not allow; the message is for the user."""
+
+
+def term_end(starts_on: dt.date, months: int) -> dt.date:
+    """Return the last day of a term of `months` months that starts on `starts_on`."""
+    return starts_on + relativedelta(months=months) - dt.timedelta(days=1)
+
+
+def discounted_price(list_price: Decimal, discount_percent: Decimal) -> Decimal:
+    """Return the monthly price after a percentage discount, rounded to the cent."""
+    return (list_price * (Decimal(100) - discount_percent) / Decimal(100)).quantize(CENT)
+
+
+@transaction.atomic
+def contract_start(
+    *,
+    client: Client,
+    plan: ContractPlan,
+    starts_on: dt.date | None = None,
+    discount_percent: Decimal = Decimal("0.00"),
+    monthly_price: Decimal | None = None,
+    renewal: str = RenewalMode.AUTOMATIC,
+) -> ServiceContract:
+    """Put `client` on `plan` from `starts_on`; the client must not already hold an active contract."""
+    # Lock the client row: two managers (or a manager and an accepting client) starting a
+    # contract at the same moment queue up here instead of racing to the unique constraint.
+    locked = Client.objects.select_for_update().get(pk=client.pk)
+    if locked.is_dropped:
+        raise ContractError(f"{locked} has been dropped; reinstate the client first.")
+    if not Decimal(0) <= discount_percent <= Decimal(100):
+        raise ContractError("The discount must be between 0% and 100%.")
+    if ServiceContract.objects.active().for_client(locked).exists():
+        raise ContractError(f"{locked} already has an active contract.")
+    starts_on = starts_on or timezone.localdate()
+    price = (
+        monthly_price
+        if monthly_price is not None
+        else discounted_price(plan.monthly_price, discount_percent)
+    )
+    try:
+        # A savepoint, so the unique constraint (the backstop if a lock was skipped) leaves the
+        # caller's transaction usable and is reported as a business error.
+        with transaction.atomic():
+            contract = ServiceContract.objects.create(
+                client=locked,
+                plan=plan,
+                starts_on=starts_on,
+                ends_on=term_end(starts_on, plan.term_months),
+                monthly_price=price,
+                discount_percent=discount_percent,
+                renewal=renewal,
+            )
+    except IntegrityError as exc:
+        raise ContractError(f"{locked} already has an active contract.") from exc
+    contract_started.send(sender=ServiceContract, contract=contract, client=locked)
+    return contract
+
+
+@transaction.atomic
+def contract_renew(*, contract: ServiceContract) -> ServiceContract:
+    """End this term and start the next one on the same plan and price; return the new term."""
+    current = ServiceContract.objects.select_for_update().select_related("plan").get(pk=contract.pk)
+    if not current.is_active:
+        raise ContractError(f"Only an active contract can be renewed; this one is {current.get_status_display().lower()}.")
+    current.status = ContractStatus.ENDED
+    current.ended_at = timezone.now()
+    current.end_reason = "Renewed for another term"
+    current.save(update_fields=["status", "ended_at", "end_reason"])
+    starts_on = current.ends_on + dt.timedelta(days=1)
+    # No contract_started/ended signals: the client is covered without a gap, so its tickets keep
+    # their guarantees.
+    return ServiceContract.objects.create(
+        client_id=current.client_id,
+        plan=current.plan,
+        starts_on=starts_on,
+        ends_on=term_end(starts_on, current.plan.term_months),
+        monthly_price=current.monthly_price,
+        discount_percent=current.discount_percent,
+        renewal=current.renewal,
+        renewed_from=current,
+    )
+
+
+@transaction.atomic
+def contract_cancel(*, contract: ServiceContract, reason: str = "") -> ServiceContract:
+    """Cancel an active contract now; the client becomes transactional."""
+    current = ServiceContract.objects.select_for_update().select_related("client").get(pk=contract.pk)
+    if not current.is_active:
+        raise ContractError(f"This contract is already {current.get_status_display().lower()}.")
+    current.status = ContractStatus.CANCELLED
+    current.ended_at = timezone.now()
+    current.end_reason = reason.strip()[:300] or "Cancelled"
+    current.save(update_fields=["status", "ended_at", "end_reason"])
+    contract_ended.send(sender=ServiceContract, contract=current, client=current.client)
+    return current
