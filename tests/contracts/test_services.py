@@ -1,0 +1,347 @@
+"""contract_start, contract_renew and contract_cancel: the only ways a contract changes state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from clients.services import client_drop
+from contracts.models import ContractStatus, RenewalMode, ServiceContract
+from contracts.services import (
+    ContractError,
+    contract_cancel,
+    contract_renew,
+    contract_start,
+    discounted_price,
+    term_end,
+)
+from contracts.signals import contract_ended, contract_started
+from tests.factories import (
+    ClientFactory,
+    ContractFactory,
+    EndedContractFactory,
+    PlanFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Noon in New York (the practice's time zone), so "today" is the same date in UTC and locally.
+NOW = dt.datetime(2025, 3, 10, 17, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2025, 3, 10)
+
+
+@pytest.fixture
+def now(time_machine: Any) -> dt.datetime:
+    time_machine.move_to(NOW, tick=False)
+    return NOW
+
+
+class Recorder:
+    """Connects to a signal for one test and keeps what every call received."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, sender: object, **kwargs: Any) -> None:
+        # How deep in atomic blocks the receiver runs: deeper than the test itself means
+        # inside the service's transaction (the test already runs in one of its own).
+        self.calls.append({"sender": sender, "atomic_depth": len(connection.atomic_blocks), **kwargs})
+
+
+def _record(signal: Signal) -> Iterator[Recorder]:
+    recorder = Recorder()
+    signal.connect(recorder, weak=False)
+    try:
+        yield recorder
+    finally:
+        signal.disconnect(recorder)
+
+
+@pytest.fixture
+def started() -> Iterator[Recorder]:
+    yield from _record(contract_started)
+
+
+@pytest.fixture
+def ended() -> Iterator[Recorder]:
+    yield from _record(contract_ended)
+
+
+# --- Pure helpers -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("starts_on", "months", "expected"),
+    [
+        (dt.date(2025, 3, 10), 12, dt.date(2026, 3, 9)),
+        (dt.date(2025, 1, 1), 1, dt.date(2025, 1, 31)),
+        (dt.date(2025, 1, 1), 12, dt.date(2025, 12, 31)),
+        (dt.date(2024, 3, 1), 12, dt.date(2025, 2, 28)),
+    ],
+)
+def test_term_ends_the_day_before_the_same_date_months_later(starts_on, months, expected):
+    assert term_end(starts_on, months) == expected
+
+
+@pytest.mark.parametrize(
+    ("price", "discount", "expected"),
+    [
+        (Decimal("500.00"), Decimal("0"), Decimal("500.00")),
+        (Decimal("500.00"), Decimal("10"), Decimal("450.00")),
+        (Decimal("99.99"), Decimal("12.5"), Decimal("87.49")),  # 87.49125 rounds down
+        (Decimal("99.99"), Decimal("5"), Decimal("94.99")),  # 94.9905 rounds down
+        (Decimal("500.00"), Decimal("100"), Decimal("0.00")),
+    ],
+)
+def test_discounted_price_is_rounded_to_the_cent(price, discount, expected):
+    result = discounted_price(price, discount)
+
+    assert result == expected
+    assert result.as_tuple().exponent == -2
+
+
+# --- contract_start ---------------------------------------------------------------------------
+def test_starting_a_contract_charges_the_plan_price_less_the_discount(now):
+    client = ClientFactory()
+    plan = PlanFactory(monthly_price=Decimal("500.00"), term_months=12)
+
+    contract = contract_start(client=client, plan=plan, discount_percent=Decimal("10"))
+
+    contract.refresh_from_db()
+    assert contract.status == ContractStatus.ACTIVE
+    assert contract.monthly_price == Decimal("450.00")
+    assert contract.discount_percent == Decimal("10.00")
+    assert contract.starts_on == TODAY
+    assert contract.ends_on == dt.date(2026, 3, 9)
+    assert contract.ended_at is None
+    assert contract.renewal == RenewalMode.AUTOMATIC
+
+
+def test_contract_term_follows_the_plan_from_the_chosen_start_day(now):
+    plan = PlanFactory(term_months=6)
+
+    contract = contract_start(client=ClientFactory(), plan=plan, starts_on=dt.date(2025, 4, 1))
+
+    assert contract.starts_on == dt.date(2025, 4, 1)
+    assert contract.ends_on == dt.date(2025, 9, 30)
+
+
+def test_an_agreed_monthly_price_overrides_the_discounted_plan_price(now):
+    plan = PlanFactory(monthly_price=Decimal("500.00"))
+
+    contract = contract_start(
+        client=ClientFactory(),
+        plan=plan,
+        discount_percent=Decimal("10"),
+        monthly_price=Decimal("399.00"),
+        renewal=RenewalMode.MANUAL,
+    )
+
+    assert contract.monthly_price == Decimal("399.00")
+    assert contract.renewal == RenewalMode.MANUAL
+
+
+def test_a_dropped_client_cannot_start_a_contract(now, started):
+    client = client_drop(client=ClientFactory(), reason="Never paid")
+
+    with pytest.raises(ContractError, match="dropped"):
+        contract_start(client=client, plan=PlanFactory())
+
+    assert not ServiceContract.objects.filter(client=client).exists()
+    assert started.calls == []
+
+
+def test_a_client_with_an_active_contract_cannot_start_another(now, started):
+    existing = ContractFactory()
+
+    with pytest.raises(ContractError, match="already has an active contract"):
+        contract_start(client=existing.client, plan=PlanFactory())
+
+    assert ServiceContract.objects.filter(client=existing.client).count() == 1
+    assert started.calls == []
+
+
+def test_a_client_whose_last_contract_ended_can_start_a_new_one(now):
+    old = EndedContractFactory()
+
+    contract = contract_start(client=old.client, plan=old.plan)
+
+    assert contract.is_active
+    assert ServiceContract.objects.filter(client=old.client).count() == 2
+
+
+@pytest.mark.parametrize("discount", [Decimal("-1"), Decimal("100.01")])
+def test_a_discount_outside_zero_to_hundred_percent_is_refused(now, discount):
+    with pytest.raises(ContractError, match="between 0% and 100%"):
+        contract_start(client=ClientFactory(), plan=PlanFactory(), discount_percent=discount)
+
+    assert not ServiceContract.objects.exists()
+
+
+def test_starting_a_contract_tells_the_apps_above_inside_the_same_transaction(now, started):
+    client = ClientFactory()
+
+    contract = contract_start(client=client, plan=PlanFactory())
+
+    assert len(started.calls) == 1
+    call = started.calls[0]
+    assert call["sender"] is ServiceContract
+    assert call["contract"] == contract
+    assert call["client"] == client
+    assert call["atomic_depth"] > len(connection.atomic_blocks)
+
+
+def test_a_failing_receiver_rolls_the_new_contract_back(now):
+    # The receivers' writes commit or roll back with the contract (contracts/signals.py): so a
+    # receiver that fails must take the contract down with it, not leave it half-started.
+    def explode(sender: object, **kwargs: Any) -> None:
+        raise RuntimeError("tickets app failed")
+
+    client = ClientFactory()
+    contract_started.connect(explode, weak=False)
+    try:
+        with pytest.raises(RuntimeError):
+            contract_start(client=client, plan=PlanFactory())
+    finally:
+        contract_started.disconnect(explode)
+
+    assert not ServiceContract.objects.filter(client=client).exists()
+
+
+def test_a_refused_start_leaves_the_callers_transaction_usable(now):
+    existing = ContractFactory()
+
+    with transaction.atomic():
+        with pytest.raises(ContractError):
+            contract_start(client=existing.client, plan=PlanFactory())
+        # Still inside the caller's transaction: it must not be marked for rollback.
+        other = contract_start(client=ClientFactory(), plan=existing.plan)
+
+    assert ServiceContract.objects.filter(pk=other.pk).exists()
+
+
+# --- contract_renew ---------------------------------------------------------------------------
+def test_renewing_ends_this_term_and_starts_the_next_the_day_after(now, started, ended):
+    plan = PlanFactory(term_months=12)
+    current = ContractFactory(
+        plan=plan,
+        starts_on=dt.date(2024, 4, 1),
+        ends_on=dt.date(2025, 3, 31),
+        monthly_price=Decimal("425.00"),
+        discount_percent=Decimal("15.00"),
+        renewal=RenewalMode.MANUAL,
+    )
+
+    renewed = contract_renew(contract=current)
+
+    current.refresh_from_db()
+    assert current.status == ContractStatus.ENDED
+    assert current.ended_at == NOW
+    assert current.end_reason
+    renewed.refresh_from_db()
+    assert renewed.status == ContractStatus.ACTIVE
+    assert renewed.starts_on == dt.date(2025, 4, 1)
+    assert renewed.ends_on == dt.date(2026, 3, 31)
+    assert renewed.renewed_from == current
+    assert renewed.client_id == current.client_id
+    assert renewed.plan == plan
+    assert renewed.monthly_price == Decimal("425.00")
+    assert renewed.discount_percent == Decimal("15.00")
+    assert renewed.renewal == RenewalMode.MANUAL
+    # Covered without a gap: the tickets keep their guarantees, so nobody is told.
+    assert started.calls == []
+    assert ended.calls == []
+
+
+def test_renewed_term_length_follows_the_plan_as_it_is_now(now):
+    current = ContractFactory(starts_on=dt.date(2024, 4, 1), ends_on=dt.date(2025, 3, 31))
+    current.plan.term_months = 3
+    current.plan.save()
+
+    renewed = contract_renew(contract=current)
+
+    assert renewed.ends_on == dt.date(2025, 6, 30)
+
+
+@pytest.mark.parametrize("status", [ContractStatus.ENDED, ContractStatus.CANCELLED])
+def test_only_an_active_contract_can_be_renewed(now, status):
+    old = EndedContractFactory(status=status)
+
+    with pytest.raises(ContractError, match="Only an active contract"):
+        contract_renew(contract=old)
+
+    assert ServiceContract.objects.filter(client=old.client).count() == 1
+
+
+def test_renewing_a_stale_copy_of_a_renewed_contract_is_refused(now):
+    # Two managers renew the same contract from their own (stale) changelists.
+    current = ContractFactory()
+    stale = ServiceContract.objects.get(pk=current.pk)
+    contract_renew(contract=current)
+
+    with pytest.raises(ContractError):
+        contract_renew(contract=stale)
+
+    assert ServiceContract.objects.filter(client=current.client).count() == 2
+    assert ServiceContract.objects.active().filter(client=current.client).count() == 1
+
+
+# --- contract_cancel --------------------------------------------------------------------------
+def test_cancelling_ends_the_contract_now_with_the_reason(now, ended):
+    contract = ContractFactory()
+
+    cancelled = contract_cancel(contract=contract, reason="  Moved to another provider  ")
+
+    contract.refresh_from_db()
+    assert contract.status == ContractStatus.CANCELLED
+    assert contract.ended_at == NOW
+    assert contract.end_reason == "Moved to another provider"
+    assert cancelled.pk == contract.pk
+    assert not ServiceContract.objects.active().filter(client=contract.client).exists()
+    assert len(ended.calls) == 1
+    assert ended.calls[0]["contract"] == contract
+    assert ended.calls[0]["client"] == contract.client
+    assert ended.calls[0]["atomic_depth"] > len(connection.atomic_blocks)
+
+
+def test_cancelling_without_a_reason_records_a_default_one(now):
+    contract = contract_cancel(contract=ContractFactory())
+
+    assert contract.end_reason == "Cancelled"
+
+
+def test_cancelling_twice_is_refused_and_sends_nothing_more(now, ended):
+    contract = ContractFactory()
+    contract_cancel(contract=contract, reason="Closed the business")
+
+    with pytest.raises(ContractError, match="already cancelled"):
+        contract_cancel(contract=contract, reason="Again")
+
+    contract.refresh_from_db()
+    assert contract.end_reason == "Closed the business"
+    assert len(ended.calls) == 1
+
+
+def test_a_cancelled_client_can_start_again(now):
+    contract = contract_cancel(contract=ContractFactory(), reason="Budget cut")
+
+    again = contract_start(client=contract.client, plan=contract.plan, discount_percent=Decimal(5))
+
+    assert again.is_active
+    assert again.monthly_price == Decimal("475.00")
+
+
+def test_contract_covers_the_days_of_its_term_only_while_active(now):
+    contract = ContractFactory(starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2025, 12, 31))
+
+    assert contract.covers(dt.date(2025, 1, 1))
+    assert contract.covers(dt.date(2025, 12, 31))
+    assert not contract.covers(dt.date(2024, 12, 31))
+    assert not contract.covers(dt.date(2026, 1, 1))
+    cancelled = contract_cancel(contract=contract)
+    assert not cancelled.covers(TODAY)

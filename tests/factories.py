@@ -1,0 +1,158 @@
+"""factory_boy factories for the domain. Money is Decimal, times are aware."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from clients.models import Charge, ChargeKind, Client, Contact
+from contracts.models import (
+    BusinessCalendar,
+    ContractPlan,
+    ContractStatus,
+    Coverage,
+    Priority,
+    ServiceContract,
+    ServiceLevel,
+)
+from contracts.services import term_end
+from tickets.models import Ticket, TimeEntry
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    name = factory.Sequence(lambda n: f"Client {n:05d} LLC")
+    customer_since = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=800))
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    client = factory.SubFactory(ClientFactory)
+    name = factory.Sequence(lambda n: f"Contact {n}")
+    email = factory.Sequence(lambda n: f"contact{n}@client.example")
+    is_primary = True
+
+
+class ChargeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Charge
+
+    client = factory.SubFactory(ClientFactory)
+    kind = ChargeKind.LABOUR
+    amount = Decimal("125.00")
+    description = "On-site labour"
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=30))
+
+
+class CalendarFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BusinessCalendar
+        django_get_or_create = ("name",)
+
+    name = "Test office hours"
+    timezone = "America/New_York"
+    opens_at = dt.time(8, 0)
+    closes_at = dt.time(18, 0)
+
+
+# Response and resolution targets (minutes) per priority, for plans built by the factory.
+DEFAULT_TARGETS = {
+    Priority.URGENT: (60, 240),
+    Priority.HIGH: (120, 480),
+    Priority.NORMAL: (240, 1440),
+    Priority.LOW: (480, 2880),
+}
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContractPlan
+
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    monthly_price = Decimal("500.00")
+    included_hours = Decimal("8.00")
+    coverage = Coverage.BUSINESS_HOURS
+    calendar = factory.SubFactory(CalendarFactory)
+    overage_hourly_rate = Decimal("110.00")
+    term_months = 12
+
+    @factory.post_generation
+    def targets(self, create: bool, extracted: dict | None, **kwargs: object) -> None:
+        if not create:
+            return
+        for priority, (response, resolution) in (extracted or DEFAULT_TARGETS).items():
+            ServiceLevel.objects.create(
+                plan=self,
+                priority=priority,
+                response_minutes=response,
+                resolution_minutes=resolution,
+            )
+
+
+class ContractFactory(factory.django.DjangoModelFactory):
+    """An active contract written straight to the table (tests of services use the services)."""
+
+    class Meta:
+        model = ServiceContract
+
+    client = factory.SubFactory(ClientFactory)
+    plan = factory.SubFactory(PlanFactory)
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=30))
+    ends_on = factory.LazyAttribute(lambda o: term_end(o.starts_on, 12))
+    monthly_price = factory.LazyAttribute(lambda o: o.plan.monthly_price)
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A transactional (standard tier) ticket written straight to the table."""
+
+    class Meta:
+        model = Ticket
+
+    client = factory.SubFactory(ClientFactory)
+    subject = factory.Sequence(lambda n: f"Printer on floor {n} is offline")
+    description = "It shows a paper jam but there is no paper in it."
+    priority = Priority.NORMAL
+    opened_at = factory.LazyFunction(timezone.now)
+
+
+class EndedContractFactory(ContractFactory):
+    """A past term that has ended: it no longer counts as the client's active contract."""
+
+    status = ContractStatus.ENDED
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=400))
+    ended_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=35))
+    end_reason = "Term over"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A staff member with no role; tests that need a role use the personas in conftest."""
+
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@practice.example")
+    is_staff = True
+
+
+class TimeEntryFactory(factory.django.DjangoModelFactory):
+    """Work on a transactional ticket: all of it billable, no charge posted yet."""
+
+    class Meta:
+        model = TimeEntry
+
+    ticket = factory.SubFactory(TicketFactory)
+    consultant = factory.SubFactory(UserFactory)
+    work_date = factory.LazyFunction(timezone.localdate)
+    minutes = 60
+    covered_minutes = 0
+    billable_minutes = factory.LazyAttribute(lambda o: o.minutes - o.covered_minutes)
