@@ -3,13 +3,34 @@ contracts too, and clients must not import the app above it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
 
 from clients.models import Charge, Contact
 
 
+class ContactInlineFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        # Each form checks one_primary_contact_per_client against the database only, so two
+        # new contacts both ticked primary pass validation and then fail the constraint on save
+        # (a server error). Count the primaries across the whole formset instead.
+        primaries = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("is_primary") and not self._should_delete_form(form)
+        ]
+        if len(primaries) > 1:
+            raise ValidationError("Only one contact can be the primary contact.")
+
+
 class ContactInline(admin.TabularInline):
     model = Contact
+    formset = ContactInlineFormSet
     extra = 0
     fields = ["name", "email", "phone", "is_primary"]
 
@@ -25,8 +46,8 @@ class ChargeAdmin(admin.ModelAdmin):
     readonly_fields = ["created_by"]
     list_per_page = 50
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        if not change:
+    def save_model(self, request: HttpRequest, obj: Charge, form: Any, change: bool) -> None:
+        if not change and request.user.is_authenticated:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 

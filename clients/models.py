@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from typing import Self
 
 ZERO = Decimal("0.00")
-MONEY_FIELD = models.DecimalField(max_digits=12, decimal_places=2)
+MONEY_FIELD: models.DecimalField[Decimal, Decimal] = models.DecimalField(
+    max_digits=12, decimal_places=2
+)
 TRAILING_DAYS = 365
 
 

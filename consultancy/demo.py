@@ -11,12 +11,13 @@ import datetime as dt
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import accumulate
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import accumulate
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from clients.models import Charge, ChargeKind, Client, ClientStatus, Contact
@@ -32,7 +33,7 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.services import term_end
-from contracts.sla import WorkingHours, add_covered_minutes
+from contracts.sla import WorkingHours, add_covered_minutes, add_covered_time, risk_point
 from tickets.models import (
     OPEN_STATUSES,
     QueueTier,
@@ -44,6 +45,7 @@ from tickets.models import (
 )
 
 BATCH = 5000
+M = TypeVar("M", bound=models.Model)
 CENT = Decimal("0.01")
 
 DEMO_USERS = [
@@ -87,7 +89,14 @@ SUBJECTS = [
     "Install accounting software update", "Firewall firmware upgrade", "Scanner does not send to email",
     "Website SSL certificate expiring", "QuickBooks file locked", "{person} locked out of their account",
 ]  # fmt: skip
-DEVICES = ["the reception PC", "the server", "Dr. Patel's laptop", "the MacBook", "the NAS", "workstation 3"]
+DEVICES = [
+    "the reception PC",
+    "the server",
+    "Dr. Patel's laptop",
+    "the MacBook",
+    "the NAS",
+    "workstation 3",
+]
 PRIORITY_WEIGHTS = {Priority.LOW: 20, Priority.NORMAL: 50, Priority.HIGH: 22, Priority.URGENT: 8}
 
 
@@ -213,7 +222,9 @@ def _generate(
     client_rows = []
     seen: set[str] = set()
     for i in range(n_clients):
-        name = f"{rng.choice(NAME_FIRST)} {rng.choice(NAME_SECOND)} {rng.choice(NAME_SUFFIX)}".strip()
+        name = (
+            f"{rng.choice(NAME_FIRST)} {rng.choice(NAME_SECOND)} {rng.choice(NAME_SUFFIX)}".strip()
+        )
         if name in seen:
             name = f"{name} ({i + 1})"
         seen.add(name)
@@ -276,29 +287,39 @@ def _generate(
     # --- Tickets -----------------------------------------------------------------------------
     # Contract clients call more often; dropped clients stopped calling.
     weights = [
-        0.0 if c.status == ClientStatus.DROPPED else (3.0 if c.pk in contract_of else 1.0) * rng.uniform(0.3, 1.7)
+        0.0
+        if c.status == ClientStatus.DROPPED
+        else (3.0 if c.pk in contract_of else 1.0) * rng.uniform(0.3, 1.7)
         for c in created_clients
     ]
     cumulative = list(accumulate(weights))  # choices() would re-add 10,000 weights per ticket
     charges: list[Charge] = []
     ticket_rows: list[Ticket] = []
-    ticket_meta: list[tuple[int | None, int]] = []  # (index of the priority charge, minutes of work)
+    ticket_meta: list[
+        tuple[int | None, int]
+    ] = []  # (index of the priority charge, minutes of work)
     priorities = list(PRIORITY_WEIGHTS)
     priority_weights = list(PRIORITY_WEIGHTS.values())
     for _ in range(n_tickets):
         client = rng.choices(created_clients, cum_weights=cumulative)[0]
         # Recent days are busier in the sample so that today's queue has work in it.
-        age = dt.timedelta(minutes=rng.randint(5, 365 * 24 * 60) if rng.random() < 0.94 else rng.randint(5, 14 * 24 * 60))
+        age = dt.timedelta(
+            minutes=rng.randint(5, 365 * 24 * 60)
+            if rng.random() < 0.94
+            else rng.randint(5, 14 * 24 * 60)
+        )
         opened_at = now - age
         priority = rng.choices(priorities, weights=priority_weights)[0]
         contract = contract_of.get(client.pk)
         if contract and not contract.covers(timezone.localtime(opened_at).date()):
             contract = None
-        status = _status_for_age(rng, age)
+        status = _status_for_age(rng, age, on_contract=contract is not None)
         ticket = Ticket(
             client=client,
             contact=primary_contact.get(client.pk),
-            subject=rng.choice(SUBJECTS).format(device=rng.choice(DEVICES), person=rng.choice(PEOPLE_FIRST)),
+            subject=rng.choice(SUBJECTS).format(
+                device=rng.choice(DEVICES), person=rng.choice(PEOPLE_FIRST)
+            ),
             description="Reported by phone. The user says it started this morning and nothing was changed.",
             priority=priority,
             status=status,
@@ -312,27 +333,47 @@ def _generate(
             work_hours: WorkingHours | None = None if plan.is_24x7 else hours
             ticket.contract = contract
             ticket.queue_tier = QueueTier.CONTRACT
-            ticket.response_due_at = add_covered_minutes(opened_at, level.response_minutes, work_hours)
-            ticket.resolution_due_at = add_covered_minutes(opened_at, level.resolution_minutes, work_hours)
+            ticket.response_due_at = add_covered_minutes(
+                opened_at, level.response_minutes, work_hours
+            )
+            ticket.resolution_due_at = add_covered_minutes(
+                opened_at, level.resolution_minutes, work_hours
+            )
+            ticket.response_risk_at = add_covered_time(
+                opened_at, risk_point(level.response_minutes), work_hours
+            )
+            ticket.resolution_risk_at = add_covered_time(
+                opened_at, risk_point(level.resolution_minutes), work_hours
+            )
             ticket.queue_due_at = ticket.response_due_at
         elif rng.random() < 0.12:
             ticket.paid_priority = True
             ticket.queue_tier = QueueTier.PAID_PRIORITY
             charge_index = len(charges)
             charges.append(
-                Charge(client=client, kind=ChargeKind.PAID_PRIORITY, amount=settings.PAID_PRIORITY_SURCHARGE,
-                       description="Paid priority service", occurred_at=opened_at)
+                Charge(
+                    client=client,
+                    kind=ChargeKind.PAID_PRIORITY,
+                    amount=settings.PAID_PRIORITY_SURCHARGE,
+                    description="Paid priority service",
+                    occurred_at=opened_at,
+                )
             )
         else:
             ticket.queue_tier = QueueTier.STANDARD
         if status != TicketStatus.NEW:
-            ticket.first_response_at = min(opened_at + dt.timedelta(minutes=rng.randint(10, 600)), now)
+            ticket.first_response_at = min(
+                opened_at + dt.timedelta(minutes=rng.randint(10, 600)), now
+            )
             if ticket.queue_due_at is not None:
                 ticket.queue_due_at = ticket.resolution_due_at
         if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-            ticket.resolved_at = min(opened_at + dt.timedelta(minutes=rng.randint(60, 4 * 24 * 60)), now)
+            ticket.resolved_at = min(
+                opened_at + dt.timedelta(minutes=rng.randint(60, 4 * 24 * 60)), now
+            )
         if status == TicketStatus.CLOSED:
-            ticket.closed_at = min(ticket.resolved_at + dt.timedelta(days=rng.randint(1, 5)), now)  # type: ignore[operator]
+            resolved_at = ticket.resolved_at or now
+            ticket.closed_at = min(resolved_at + dt.timedelta(days=rng.randint(1, 5)), now)
         if status == TicketStatus.WAITING_ON_CLIENT:
             ticket.sla_paused_at = ticket.first_response_at
         minutes = rng.choice((15, 30, 45, 60, 90, 120, 180)) if status != TicketStatus.NEW else 0
@@ -404,23 +445,43 @@ def _generate(
 
     events = []
     for ticket in created_tickets:
-        events.append(TicketEvent(ticket=ticket, kind=TicketEventKind.OPENED, created_at=ticket.opened_at,
-                                  body=ticket.description))
+        events.append(
+            TicketEvent(
+                ticket=ticket,
+                kind=TicketEventKind.OPENED,
+                created_at=ticket.opened_at,
+                body=ticket.description,
+            )
+        )
         if ticket.first_response_at:
-            events.append(TicketEvent(ticket=ticket, kind=TicketEventKind.REPLY, actor=ticket.assignee,
-                                      created_at=ticket.first_response_at,
-                                      body="Thanks, we are looking into it and will update you shortly."))
+            events.append(
+                TicketEvent(
+                    ticket=ticket,
+                    kind=TicketEventKind.REPLY,
+                    actor=ticket.assignee,
+                    created_at=ticket.first_response_at,
+                    body="Thanks, we are looking into it and will update you shortly.",
+                )
+            )
         if ticket.resolved_at:
-            events.append(TicketEvent(ticket=ticket, kind=TicketEventKind.STATUS, actor=ticket.assignee,
-                                      created_at=ticket.resolved_at, from_value=TicketStatus.IN_PROGRESS,
-                                      to_value=TicketStatus.RESOLVED))
+            events.append(
+                TicketEvent(
+                    ticket=ticket,
+                    kind=TicketEventKind.STATUS,
+                    actor=ticket.assignee,
+                    created_at=ticket.resolved_at,
+                    from_value=TicketStatus.IN_PROGRESS,
+                    to_value=TicketStatus.RESOLVED,
+                )
+            )
     _bulk(TicketEvent, events)
 
 
-def _status_for_age(rng: random.Random, age: dt.timedelta) -> str:
-    """Old tickets are done; the last two weeks hold the open work."""
+def _status_for_age(rng: random.Random, age: dt.timedelta, on_contract: bool) -> str:
+    """Old tickets are done; open work is young, and youngest for contract clients."""
     days = age.total_seconds() / 86400
-    if days > 14 or rng.random() < days / 16:
+    horizon = 2.5 if on_contract else 9.0  # contract clients are served first, so sooner
+    if days > horizon or rng.random() < days / (horizon * 1.2):
         return TicketStatus.CLOSED if days > 5 else TicketStatus.RESOLVED
     return rng.choices(
         (TicketStatus.NEW, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CLIENT),
@@ -428,5 +489,5 @@ def _status_for_age(rng: random.Random, age: dt.timedelta) -> str:
     )[0]
 
 
-def _bulk(model: type, rows: list) -> list:  # type: ignore[type-arg]
-    return model.objects.bulk_create(rows, batch_size=BATCH)  # type: ignore[attr-defined, no-any-return]
+def _bulk(model: type[M], rows: list[M]) -> list[M]:
+    return model._default_manager.bulk_create(rows, batch_size=BATCH)

@@ -39,8 +39,8 @@ def _env_decimal(name: str, default: str) -> Decimal:
         value = Decimal(raw)
     except InvalidOperation:
         raise ImproperlyConfigured(f"{name} must be a decimal amount, not {raw!r}.") from None
-    if not value.is_finite() or value < 0:
-        raise ImproperlyConfigured(f"{name} must be a non-negative amount, not {raw!r}.")
+    if not value.is_finite() or not Decimal(0) <= value < Decimal(100_000):
+        raise ImproperlyConfigured(f"{name} must be an amount from 0 to 99999.99, not {raw!r}.")
     return value.quantize(Decimal("0.01"))
 
 

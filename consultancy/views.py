@@ -12,7 +12,9 @@ from consultancy.roles import is_consultant, is_manager
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """Send each role to where its day starts."""
-    if is_manager(request.user) or is_consultant(request.user):
+    if is_consultant(request.user):
+        return redirect("tickets:queue")
+    if is_manager(request.user):
         return redirect("admin:index")
     return render(request, "no_role.html", status=403)
 

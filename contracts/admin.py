@@ -115,7 +115,9 @@ class EndMonthFilter(admin.SimpleListFilter):
         months = [first + relativedelta(months=n) for n in range(12)]
         return [("past", "Already past"), *((f"{m:%Y-%m}", f"{m:%B %Y}") for m in months)]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[ServiceContract]) -> QuerySet[ServiceContract] | None:
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[ServiceContract]
+    ) -> QuerySet[ServiceContract] | None:
         value = self.value()
         if not value:
             return None
@@ -125,7 +127,9 @@ class EndMonthFilter(admin.SimpleListFilter):
             month = dt.datetime.strptime(value, "%Y-%m").date()  # noqa: DTZ007 (a calendar month)
         except ValueError:
             return queryset.none()
-        return queryset.filter(ends_on__gte=month, ends_on__lt=month + relativedelta(months=1))
+        return queryset.active().filter(
+            ends_on__gte=month, ends_on__lt=month + relativedelta(months=1)
+        )
 
 
 class ContractStartForm(forms.ModelForm):
@@ -155,7 +159,9 @@ class ContractStartForm(forms.ModelForm):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(max_length=300, required=True, widget=forms.TextInput(attrs={"size": 60}))
+    reason = forms.CharField(
+        max_length=300, required=True, widget=forms.TextInput(attrs={"size": 60})
+    )
 
 
 @admin.register(ServiceContract)
@@ -191,12 +197,20 @@ class ServiceContractAdmin(admin.ModelAdmin):
         "created_at",
     ]
 
-    def get_form(self, request: HttpRequest, obj: ServiceContract | None = None, change: bool = False, **kwargs: Any) -> type[forms.ModelForm]:
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: ServiceContract | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = ContractStartForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ServiceContract | None = None) -> list[str]:
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ServiceContract | None = None
+    ) -> list[str]:
         # Terms, prices and status change only through the services (the actions below), so
         # that signals fire and history stays true; on an existing contract only the renewal
         # mode is editable.
@@ -207,10 +221,14 @@ class ServiceContractAdmin(admin.ModelAdmin):
             return list(ContractStartForm.Meta.fields)
         return [*self.readonly_fields[:7], "renewal", *self.readonly_fields[7:]]
 
-    def has_delete_permission(self, request: HttpRequest, obj: ServiceContract | None = None) -> bool:
+    def has_delete_permission(
+        self, request: HttpRequest, obj: ServiceContract | None = None
+    ) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: ServiceContract, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: ServiceContract, form: forms.ModelForm, change: bool
+    ) -> None:
         if change:
             obj.save(update_fields=["renewal"])
             return
@@ -230,7 +248,9 @@ class ServiceContractAdmin(admin.ModelAdmin):
         obj._state.adding = False
         obj._state.db = created._state.db
 
-    @admin.action(description="Renew selected contracts for another term")
+    # permissions=["change"]: an action without permissions is offered to everyone who can
+    # see the changelist, and consultants may only view contracts.
+    @admin.action(description="Renew selected contracts for another term", permissions=["change"])
     def renew_contracts(self, request: HttpRequest, queryset: QuerySet[ServiceContract]) -> None:
         renewed = 0
         for contract in queryset.select_related("client"):
@@ -240,10 +260,14 @@ class ServiceContractAdmin(admin.ModelAdmin):
             except ContractError as exc:
                 self.message_user(request, f"{contract.client}: {exc}", messages.WARNING)
         if renewed:
-            self.message_user(request, f"Renewed {renewed} contract(s) for another term.", messages.SUCCESS)
+            self.message_user(
+                request, f"Renewed {renewed} contract(s) for another term.", messages.SUCCESS
+            )
 
-    @admin.action(description="Cancel selected contracts…")
-    def cancel_contracts(self, request: HttpRequest, queryset: QuerySet[ServiceContract]) -> HttpResponse | None:
+    @admin.action(description="Cancel selected contracts…", permissions=["change"])
+    def cancel_contracts(
+        self, request: HttpRequest, queryset: QuerySet[ServiceContract]
+    ) -> HttpResponse | None:
         form = CancelForm(request.POST if "confirm" in request.POST else None)
         if "confirm" in request.POST and form.is_valid():
             cancelled = 0
@@ -305,7 +329,9 @@ class ContractHolderFilter(admin.SimpleListFilter):
 
 
 class DropForm(forms.Form):
-    reason = forms.CharField(max_length=500, required=True, widget=forms.TextInput(attrs={"size": 60}))
+    reason = forms.CharField(
+        max_length=500, required=True, widget=forms.TextInput(attrs={"size": 60})
+    )
 
 
 @admin.register(Client)
@@ -363,7 +389,11 @@ class ClientAdmin(admin.ModelAdmin):
             dropped = 0
             for client in queryset:
                 if client.has_contract:  # type: ignore[attr-defined]
-                    self.message_user(request, f"{client} holds an active contract; cancel it first.", messages.WARNING)
+                    self.message_user(
+                        request,
+                        f"{client} holds an active contract; cancel it first.",
+                        messages.WARNING,
+                    )
                     continue
                 try:
                     client_drop(client=client, reason=form.cleaned_data["reason"])

@@ -14,7 +14,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from clients.models import Client
-from contracts.sla import WorkingHours
+from contracts.sla import (
+    Deadlines,
+    WorkingHours,
+    add_covered_minutes,
+    add_covered_time,
+    risk_point,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -37,7 +43,9 @@ def validate_timezone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not a known time zone (e.g. America/New_York).") from None
+        raise ValidationError(
+            f"{value!r} is not a known time zone (e.g. America/New_York)."
+        ) from None
 
 
 class BusinessCalendar(models.Model):
@@ -110,14 +118,18 @@ class BusinessCalendar(models.Model):
 
 
 class Holiday(models.Model):
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
     date = models.DateField()
     name = models.CharField(max_length=100)
 
     class Meta:
         ordering = ["date"]
         constraints = [
-            models.UniqueConstraint(fields=["calendar", "date"], name="one_holiday_per_calendar_day")
+            models.UniqueConstraint(
+                fields=["calendar", "date"], name="one_holiday_per_calendar_day"
+            )
         ]
 
     def __str__(self) -> str:
@@ -168,7 +180,9 @@ class ContractPlan(models.Model):
     class Meta:
         ordering = ["monthly_price"]
         constraints = [
-            models.CheckConstraint(condition=Q(monthly_price__gte=0), name="plan_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(monthly_price__gte=0), name="plan_price_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(included_hours__gte=0), name="plan_hours_not_negative"
             ),
@@ -180,6 +194,21 @@ class ContractPlan(models.Model):
     @property
     def is_24x7(self) -> bool:
         return self.coverage == Coverage.ALWAYS
+
+    def working_hours(self) -> WorkingHours | None:
+        """Return the covered hours the SLA clock counts (None: every hour counts)."""
+        return None if self.is_24x7 else self.calendar.working_hours()
+
+    def deadlines(self, priority: str, start: dt.datetime) -> Deadlines:
+        """Return the response and resolution deadlines (and risk moments) for a ticket."""
+        level = self.service_levels.get(priority=priority)
+        hours = self.working_hours()
+        return Deadlines(
+            response_due_at=add_covered_minutes(start, level.response_minutes, hours),
+            resolution_due_at=add_covered_minutes(start, level.resolution_minutes, hours),
+            response_risk_at=add_covered_time(start, risk_point(level.response_minutes), hours),
+            resolution_risk_at=add_covered_time(start, risk_point(level.resolution_minutes), hours),
+        )
 
 
 class ServiceLevel(models.Model):
@@ -197,7 +226,9 @@ class ServiceLevel(models.Model):
     class Meta:
         ordering = ["plan", "priority"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "priority"], name="one_target_per_plan_priority"),
+            models.UniqueConstraint(
+                fields=["plan", "priority"], name="one_target_per_plan_priority"
+            ),
             models.CheckConstraint(
                 condition=Q(response_minutes__gt=0), name="service_level_response_positive"
             ),
@@ -308,7 +339,9 @@ class ServiceContract(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.client} on {self.plan} ({self.starts_on:%Y-%m-%d} to {self.ends_on:%Y-%m-%d})"
+        return (
+            f"{self.client} on {self.plan} ({self.starts_on:%Y-%m-%d} to {self.ends_on:%Y-%m-%d})"
+        )
 
     @property
     def is_active(self) -> bool:

@@ -85,7 +85,9 @@ def contract_renew(*, contract: ServiceContract) -> ServiceContract:
     """End this term and start the next one on the same plan and price; return the new term."""
     current = ServiceContract.objects.select_for_update().select_related("plan").get(pk=contract.pk)
     if not current.is_active:
-        raise ContractError(f"Only an active contract can be renewed; this one is {current.get_status_display().lower()}.")
+        raise ContractError(
+            f"Only an active contract can be renewed; this one is {current.get_status_display().lower()}."
+        )
     current.status = ContractStatus.ENDED
     current.ended_at = timezone.now()
     current.end_reason = "Renewed for another term"
@@ -108,7 +110,9 @@ def contract_renew(*, contract: ServiceContract) -> ServiceContract:
 @transaction.atomic
 def contract_cancel(*, contract: ServiceContract, reason: str = "") -> ServiceContract:
     """Cancel an active contract now; the client becomes transactional."""
-    current = ServiceContract.objects.select_for_update().select_related("client").get(pk=contract.pk)
+    current = (
+        ServiceContract.objects.select_for_update().select_related("client").get(pk=contract.pk)
+    )
     if not current.is_active:
         raise ContractError(f"This contract is already {current.get_status_display().lower()}.")
     current.status = ContractStatus.CANCELLED

@@ -50,7 +50,8 @@ class WorkingHours:
         """Return the UTC instants at which `day` opens and closes (local wall-clock times).
 
         On a day when the clocks change the window can be longer or shorter in real time, and
-        empty (opens == closes) when the clocks skip the whole of it.
+        empty (opens == closes) when the clocks skip the whole of it. Windows never overlap: the
+        first instant showing a later wall-clock time is never earlier.
         """
         return _first_instant_showing(day, self.opens, self.tz), _first_instant_showing(
             day, self.closes, self.tz
@@ -61,7 +62,7 @@ class WorkingHours:
 
 
 def _first_instant_showing(day: dt.date, wall_time: dt.time, tz: ZoneInfo) -> dt.datetime:
-    """Return the first UTC instant at which the clock in `tz` shows `day` at `wall_time` or later."""
+    """Return the first UTC instant at which `tz`'s clock shows `day` at `wall_time` or later."""
     local = dt.datetime.combine(day, wall_time.replace(tzinfo=None))
     # fold=0 is the first occurrence of a time the fall-back repeats: the office opens (or closes)
     # the first time the clock shows it, and does not do it again an hour later.
@@ -104,16 +105,16 @@ def add_covered_time(
     if hours is None:
         return cursor + duration
     remaining = duration
-    # Start a day early: when a closing time falls in a clock change that crosses midnight, the
-    # window of the previous local day can still be open.
-    day = hours.local_date(cursor) - _ONE_DAY
+    # No need to look at earlier days: the first instant that shows a later wall-clock time is
+    # never earlier, so the previous day's window has closed once the clock shows today.
+    day = hours.local_date(cursor)
     days_without_working_time = 0
     while days_without_working_time < MAX_SEARCH_DAYS:
         days_without_working_time += 1
         if hours.is_working_day(day):
             opens, closes = hours.window(day)
-            # An empty window (the clocks skipped it) is not working time, and neither counts it
-            # as a day that had some.
+            # An empty window (the clocks skipped all of it) is no working time: it neither ends
+            # a deadline nor resets the guard against broken calendars.
             if opens < closes:
                 days_without_working_time = 0
                 segment_start = max(cursor, opens)
@@ -146,20 +147,15 @@ def covered_time_between(
     if hours is None:
         return finish - begin
     total = dt.timedelta(0)
-    # Walk the windows exactly as add_covered_time does, moving a cursor past each one counted, so
-    # that the two functions are exact inverses and no stretch is counted twice even if two days'
-    # windows ever touched or overlapped around a clock change.
-    cursor = begin
-    day = hours.local_date(begin) - _ONE_DAY
+    day = hours.local_date(begin)
+    # One day further than `finish` reads: see is_covered.
     last_day = hours.local_date(finish) + _ONE_DAY
     while day <= last_day:
         if hours.is_working_day(day):
             opens, closes = hours.window(day)
-            segment_start = max(cursor, opens)
-            segment_end = min(closes, finish)
-            if segment_start < segment_end:
-                total += segment_end - segment_start
-                cursor = segment_end
+            overlap = min(closes, finish) - max(opens, begin)
+            if overlap > dt.timedelta(0):
+                total += overlap
         day += _ONE_DAY
     return total
 
@@ -192,9 +188,30 @@ def is_covered(moment: dt.datetime, hours: WorkingHours | None) -> bool:
     if hours is None:
         return True
     day = hours.local_date(instant)
-    for candidate in (day - _ONE_DAY, day):
+    # Usually an instant is only in its own local day's window, but a clock change across midnight
+    # breaks that. On 2010-03-05 Antarctica/Casey went from 02:00 (+11) back to 23:00 on the 4th
+    # (+08): that repeated hour reads the 4th while the 5th's window is open. And a closing time
+    # skipped by a jump over midnight closes when the clock already shows the next day.
+    for candidate in (day - _ONE_DAY, day, day + _ONE_DAY):
         if hours.is_working_day(candidate):
             opens, closes = hours.window(candidate)
             if opens < closes and opens <= instant <= closes:
                 return True
     return False
+
+
+# A deadline is "at risk" once this share of its target has elapsed (25% or less left).
+RISK_SHARE = 0.75
+
+
+def risk_point(target_minutes: int) -> dt.timedelta:
+    """Return how much covered time after the start a target of this length becomes at risk."""
+    return dt.timedelta(seconds=int(target_minutes * 60 * RISK_SHARE))
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    response_due_at: dt.datetime
+    resolution_due_at: dt.datetime
+    response_risk_at: dt.datetime
+    resolution_risk_at: dt.datetime

@@ -15,7 +15,12 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client as HttpClient
 
+from consultancy.celery import app as celery_app
 from consultancy.roles import CONSULTANTS, MANAGERS
+
+# Unit and view tests run tasks in-process; the integration tests start a real worker instead.
+celery_app.conf.task_always_eager = True
+celery_app.conf.task_eager_propagates = True
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -29,9 +34,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     have_chromium = shutil.which(CHROMIUM) is not None
     for item in items:
-        if item.get_closest_marker("postgres") and not _on_postgres():
-            drop.append(item)
-        elif item.get_closest_marker("browser") and not have_chromium and not IN_CI:
+        if (item.get_closest_marker("postgres") and not _on_postgres()) or (
+            item.get_closest_marker("browser") and not have_chromium and not IN_CI
+        ):
             drop.append(item)
         else:
             keep.append(item)
@@ -98,3 +103,13 @@ def consultant_client(consultant: User) -> HttpClient:
 @pytest.fixture
 def anon_client() -> HttpClient:
     return HttpClient()
+
+
+@pytest.fixture
+def fast_password_hashing(settings) -> None:
+    """Hash persona passwords with MD5: PBKDF2 costs ~0.4 s per user, which tests do not need.
+
+    Opt in with `pytest.mark.usefixtures("fast_password_hashing")`; usefixtures run before the
+    persona fixtures, so the personas are created with the fast hasher.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

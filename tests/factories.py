@@ -75,6 +75,7 @@ DEFAULT_TARGETS = {
 class PlanFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ContractPlan
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Plan {n}")
     monthly_price = Decimal("500.00")
@@ -156,3 +157,38 @@ class TimeEntryFactory(factory.django.DjangoModelFactory):
     minutes = 60
     covered_minutes = 0
     billable_minutes = factory.LazyAttribute(lambda o: o.minutes - o.covered_minutes)
+
+
+# --- Tickets in each queue tier (appended for the ticket tests) -------------------------------
+from tickets.models import QueueTier  # noqa: E402
+
+
+class ContractTicketFactory(TicketFactory):
+    """A contract ticket with round deadlines after it opened: response 4h, resolution 24h.
+
+    Written straight to the table, so a test can put a deadline wherever it needs it; tickets
+    whose deadlines must come from a plan are opened with `ticket_open`.
+    """
+
+    contract = factory.SubFactory(ContractFactory)
+    client = factory.SelfAttribute("contract.client")
+    queue_tier = QueueTier.CONTRACT
+    response_due_at = factory.LazyAttribute(lambda o: o.opened_at + dt.timedelta(hours=4))
+    resolution_due_at = factory.LazyAttribute(lambda o: o.opened_at + dt.timedelta(hours=24))
+    response_risk_at = factory.LazyAttribute(lambda o: o.opened_at + dt.timedelta(hours=3))
+    resolution_risk_at = factory.LazyAttribute(lambda o: o.opened_at + dt.timedelta(hours=18))
+    queue_due_at = factory.LazyAttribute(lambda o: o.response_due_at)
+
+
+class PaidPriorityTicketFactory(TicketFactory):
+    """A transactional ticket whose client paid the priority surcharge."""
+
+    paid_priority = True
+    queue_tier = QueueTier.PAID_PRIORITY
+    priority_charge = factory.SubFactory(
+        ChargeFactory,
+        client=factory.SelfAttribute("..client"),
+        kind=ChargeKind.PAID_PRIORITY,
+        amount=Decimal("75.00"),
+        description="Paid priority",
+    )

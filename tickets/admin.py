@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tickets.models import Ticket, TicketEvent, TimeEntry
@@ -25,14 +26,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class TicketEventInline(admin.TabularInline):
     model = TicketEvent
     extra = 0
-    fields = ["created_at", "kind", "actor", "body", "from_value", "to_value"]
+    fields = ("created_at", "kind", "actor", "body", "from_value", "to_value")
     readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
         return super().get_queryset(request).select_related("actor")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -63,9 +64,7 @@ class Ticket(models.Model):
     subject = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
-    status = models.CharField(
-        max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW
-    )
+    status = models.CharField(max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -101,6 +100,9 @@ class Ticket(models.Model):
     )
     response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
+    # When 75% of each target has elapsed: from then on the deadline is "at risk".
+    response_risk_at = models.DateTimeField(null=True, blank=True)
+    resolution_risk_at = models.DateTimeField(null=True, blank=True)
     # The deadline the queue sorts contract tickets by: the response deadline until the first
     # response is sent, the resolution deadline after it. NULL for tickets with no guarantee.
     queue_due_at = models.DateTimeField(null=True, blank=True)
@@ -150,12 +152,16 @@ class Ticket(models.Model):
                     queue_tier=QueueTier.CONTRACT,
                     response_due_at__isnull=False,
                     resolution_due_at__isnull=False,
+                    response_risk_at__isnull=False,
+                    resolution_risk_at__isnull=False,
                     queue_due_at__isnull=False,
                 )
                 | Q(
                     ~Q(queue_tier=QueueTier.CONTRACT),
                     response_due_at__isnull=True,
                     resolution_due_at__isnull=True,
+                    response_risk_at__isnull=True,
+                    resolution_risk_at__isnull=True,
                     queue_due_at__isnull=True,
                 ),
                 name="ticket_deadlines_only_for_contract_tickets",
@@ -176,6 +182,23 @@ class Ticket(models.Model):
     @property
     def is_contract_ticket(self) -> bool:
         return self.queue_tier == QueueTier.CONTRACT
+
+    @property
+    def is_paused(self) -> bool:
+        return self.sla_paused_at is not None
+
+    @property
+    def queue_risk_at(self) -> dt.datetime | None:
+        """Return when the deadline the queue sorts by becomes at risk."""
+        return self.response_risk_at if self.first_response_at is None else self.resolution_risk_at
+
+    def is_breached(self, now: dt.datetime) -> bool:
+        return self.queue_due_at is not None and not self.is_paused and now > self.queue_due_at
+
+    def is_at_risk(self, now: dt.datetime) -> bool:
+        """Return whether the current deadline is within 25% of its target, or past it."""
+        risk_at = self.queue_risk_at
+        return risk_at is not None and not self.is_paused and now >= risk_at
 
 
 class TicketEventKind(models.TextChoices):

@@ -8,23 +8,37 @@ from django.db import migrations
 # (app label, model, actions) per group. Managers run the business; consultants work tickets,
 # keep client records current and read (never change) plans and contracts.
 MANAGER_PERMISSIONS = {
-    "clients": {"client": "add change delete view", "contact": "add change delete view",
-                "charge": "add change delete view"},
-    "contracts": {"businesscalendar": "add change delete view", "holiday": "add change delete view",
-                  "contractplan": "add change delete view", "servicelevel": "add change delete view",
-                  "servicecontract": "add change view"},
+    "clients": {
+        "client": "add change delete view",
+        "contact": "add change delete view",
+        "charge": "add change delete view",
+    },
+    "contracts": {
+        "businesscalendar": "add change delete view",
+        "holiday": "add change delete view",
+        "contractplan": "add change delete view",
+        "servicelevel": "add change delete view",
+        "servicecontract": "add change view",
+    },
     "tickets": {"ticket": "add change view", "ticketevent": "view", "timeentry": "view"},
-    "django_celery_beat": {"periodictask": "add change delete view",
-                           "crontabschedule": "add change delete view",
-                           "intervalschedule": "add change delete view",
-                           "clockedschedule": "add change delete view",
-                           "solarschedule": "add change delete view"},
+    "django_celery_beat": {
+        "periodictask": "add change delete view",
+        "crontabschedule": "add change delete view",
+        "intervalschedule": "add change delete view",
+        "clockedschedule": "add change delete view",
+        "solarschedule": "add change delete view",
+    },
     "auth": {"user": "view"},
 }
 CONSULTANT_PERMISSIONS = {
     "clients": {"client": "add change view", "contact": "add change view", "charge": "view"},
-    "contracts": {"businesscalendar": "view", "holiday": "view", "contractplan": "view",
-                  "servicelevel": "view", "servicecontract": "view"},
+    "contracts": {
+        "businesscalendar": "view",
+        "holiday": "view",
+        "contractplan": "view",
+        "servicelevel": "view",
+        "servicecontract": "view",
+    },
     "tickets": {"ticket": "add change view", "ticketevent": "view", "timeentry": "view"},
 }
 

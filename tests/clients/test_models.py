@@ -29,13 +29,15 @@ def _spend(client: Client, **kwargs: Any) -> Decimal:
 
 def test_trailing_spend_counts_only_the_last_365_days(now):
     client = ClientFactory()
-    ChargeFactory(client=client, amount=Decimal("100.00"), occurred_at=NOW - dt.timedelta(days=1))
-    ChargeFactory(client=client, amount=Decimal("250.50"), occurred_at=NOW - dt.timedelta(days=364))
-    ChargeFactory(client=client, amount=Decimal("1.25"), occurred_at=NOW - YEAR)  # the first instant
-    ChargeFactory(
-        client=client, amount=Decimal("9999.00"), occurred_at=NOW - YEAR - dt.timedelta(seconds=1)
-    )
-    ChargeFactory(client=client, amount=Decimal("5000.00"), occurred_at=NOW - dt.timedelta(days=700))
+    second = dt.timedelta(seconds=1)
+    for amount, ago in [
+        ("100.00", dt.timedelta(days=1)),
+        ("250.50", dt.timedelta(days=364)),
+        ("1.25", YEAR),  # the first instant of the window
+        ("9999.00", YEAR + second),  # the instant before it
+        ("5000.00", dt.timedelta(days=700)),
+    ]:
+        ChargeFactory(client=client, amount=Decimal(amount), occurred_at=NOW - ago)
 
     assert _spend(client) == Decimal("351.75")
 

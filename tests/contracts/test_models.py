@@ -276,11 +276,22 @@ def test_active_client_cannot_carry_a_drop_time():
 
 
 # --- Tickets: the stored queue keys follow the contract -----------------------------------------
+_DEADLINE_FIELDS = [
+    "response_due_at",
+    "resolution_due_at",
+    "response_risk_at",
+    "resolution_risk_at",
+    "queue_due_at",
+]
+
+
 def _deadlines() -> dict[str, dt.datetime]:
     now = timezone.now()
     return {
         "response_due_at": now + dt.timedelta(hours=1),
         "resolution_due_at": now + dt.timedelta(hours=4),
+        "response_risk_at": now + dt.timedelta(minutes=45),
+        "resolution_risk_at": now + dt.timedelta(hours=3),
         "queue_due_at": now + dt.timedelta(hours=1),
     }
 
@@ -325,14 +336,18 @@ def test_paid_priority_tier_needs_the_paid_priority_flag_and_its_charge():
     assert ticket.queue_tier == QueueTier.PAID_PRIORITY
 
 
-def test_contract_ticket_must_carry_its_deadlines():
+@pytest.mark.parametrize("missing", [None, *_DEADLINE_FIELDS])
+def test_contract_ticket_must_carry_all_its_deadlines(missing):
     contract = ContractFactory()
+    deadlines = {k: v for k, v in _deadlines().items() if missing and k != missing}
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        TicketFactory(client=contract.client, contract=contract, queue_tier=QueueTier.CONTRACT)
+        TicketFactory(
+            client=contract.client, contract=contract, queue_tier=QueueTier.CONTRACT, **deadlines
+        )
 
 
-@pytest.mark.parametrize("deadline", ["response_due_at", "resolution_due_at", "queue_due_at"])
+@pytest.mark.parametrize("deadline", _DEADLINE_FIELDS)
 def test_ticket_without_a_guarantee_carries_no_deadline(deadline):
     with pytest.raises(IntegrityError), transaction.atomic():
         TicketFactory(**{deadline: timezone.now() + dt.timedelta(hours=1)})

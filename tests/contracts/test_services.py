@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.dispatch import Signal
-from django.utils import timezone
 
 from clients.services import client_drop
 from contracts.models import ContractStatus, RenewalMode, ServiceContract
@@ -52,7 +51,8 @@ class Recorder:
     def __call__(self, sender: object, **kwargs: Any) -> None:
         # How deep in atomic blocks the receiver runs: deeper than the test itself means
         # inside the service's transaction (the test already runs in one of its own).
-        self.calls.append({"sender": sender, "atomic_depth": len(connection.atomic_blocks), **kwargs})
+        depth = len(connection.atomic_blocks)
+        self.calls.append({"sender": sender, "atomic_depth": depth, **kwargs})
 
 
 def _record(signal: Signal) -> Iterator[Recorder]:

@@ -9,6 +9,8 @@ Sunday 8 March (02:00 EST -> 03:00 EDT, at 07:00 UTC) and falls back on Sunday 1
 from __future__ import annotations
 
 import datetime as dt
+import io
+import struct
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,17 +32,17 @@ UTC = dt.UTC
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
 TOKYO = ZoneInfo("Asia/Tokyo")
-MONDAY_TO_FRIDAY = frozenset(range(5))
 THANKSGIVING_2026 = dt.date(2026, 11, 26)
 OFFICE = WorkingHours(tz=NEW_YORK, opens=dt.time(8), closes=dt.time(18))
+MICROSECOND = dt.timedelta(microseconds=1)
 
 
-def new_york(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=NEW_YORK)  # type: ignore[misc]
+def new_york(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=NEW_YORK)
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # --- Worked examples: business hours ---------------------------------------------------------
@@ -72,7 +74,9 @@ def test_ticket_opened_before_opening_time_starts_counting_at_opening() -> None:
 
 
 def test_ticket_opened_after_closing_time_starts_counting_next_morning() -> None:
-    assert add_covered_minutes(new_york(2026, 6, 16, 19), 30, OFFICE) == new_york(2026, 6, 17, 8, 30)
+    assert add_covered_minutes(new_york(2026, 6, 16, 19), 30, OFFICE) == new_york(
+        2026, 6, 17, 8, 30
+    )
 
 
 def test_ticket_opened_exactly_at_opening_counts_from_that_instant() -> None:
@@ -179,13 +183,17 @@ def test_window_spanning_fall_back_is_an_hour_longer_in_real_time() -> None:
 def test_opening_time_skipped_by_spring_forward_opens_when_the_clocks_jump() -> None:
     # 02:30 never shows on the clock that night: it reads 01:59:59 EST, then 03:00 EDT. The desk
     # is open from that jump (07:00 UTC), not from 03:30 EDT as naive fold=0 arithmetic says.
-    desk = WorkingHours(tz=NEW_YORK, opens=dt.time(2, 30), closes=dt.time(6), weekdays=frozenset({6}))
+    desk = WorkingHours(
+        tz=NEW_YORK, opens=dt.time(2, 30), closes=dt.time(6), weekdays=frozenset({6})
+    )
     assert desk.window(dt.date(2026, 3, 8)) == (utc(2026, 3, 8, 7), utc(2026, 3, 8, 10))
     assert add_covered_minutes(new_york(2026, 3, 8, 1), 1, desk) == utc(2026, 3, 8, 7, 1)
 
 
 def test_closing_time_skipped_by_spring_forward_closes_when_the_clocks_jump() -> None:
-    desk = WorkingHours(tz=NEW_YORK, opens=dt.time(1), closes=dt.time(2, 30), weekdays=frozenset({6}))
+    desk = WorkingHours(
+        tz=NEW_YORK, opens=dt.time(1), closes=dt.time(2, 30), weekdays=frozenset({6})
+    )
     # 01:00 EST (06:00 UTC) until the jump at 07:00 UTC: one real hour.
     assert desk.window(dt.date(2026, 3, 8)) == (utc(2026, 3, 8, 6), utc(2026, 3, 8, 7))
 
@@ -197,21 +205,69 @@ def test_window_entirely_inside_the_spring_forward_gap_has_no_working_time() -> 
     sunday_start, sunday_end = new_york(2026, 3, 8), new_york(2026, 3, 9)
     assert covered_time_between(sunday_start, sunday_end, desk) == dt.timedelta(0)
     assert not is_covered(utc(2026, 3, 8, 7), desk)
-    # The next Sunday has its 40 minutes as usual.
+    # Even a zero target waits for real working time, and the next Sunday has its 40 minutes.
+    assert add_covered_minutes(sunday_start, 0, desk) == new_york(2026, 3, 15, 2, 10)
     assert add_covered_minutes(sunday_start, 40, desk) == new_york(2026, 3, 15, 2, 50)
 
 
 def test_opening_time_repeated_by_fall_back_opens_at_its_first_occurrence() -> None:
-    desk = WorkingHours(tz=NEW_YORK, opens=dt.time(1, 30), closes=dt.time(3), weekdays=frozenset({6}))
+    desk = WorkingHours(
+        tz=NEW_YORK, opens=dt.time(1, 30), closes=dt.time(3), weekdays=frozenset({6})
+    )
     # 01:30 EDT (05:30 UTC) to 03:00 EST (08:00 UTC): the repeated hour is worked once, in full.
     assert desk.window(dt.date(2026, 11, 1)) == (utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 8))
     assert is_covered(new_york(2026, 11, 1, 1, 15).replace(fold=1), desk)  # 01:15 EST
 
 
 def test_closing_time_repeated_by_fall_back_closes_at_its_first_occurrence() -> None:
-    desk = WorkingHours(tz=NEW_YORK, opens=dt.time(0), closes=dt.time(1, 30), weekdays=frozenset({6}))
+    desk = WorkingHours(
+        tz=NEW_YORK, opens=dt.time(0), closes=dt.time(1, 30), weekdays=frozenset({6})
+    )
     assert desk.window(dt.date(2026, 11, 1)) == (utc(2026, 11, 1, 4), utc(2026, 11, 1, 5, 30))
     assert not is_covered(new_york(2026, 11, 1, 1, 15).replace(fold=1), desk)
+
+
+def test_repeated_hour_that_crosses_midnight_belongs_to_the_day_that_opened_first() -> None:
+    # On 2010-03-05 Antarctica/Casey went from 02:00 (+11) back to 23:00 on the 4th (+08). A desk
+    # open 00:30-06:00 daily opened at 00:30 (+11) on the 5th; two hours later the clock reads
+    # 23:30 on the 4th, yet the 5th's window is still open.
+    casey = ZoneInfo("Antarctica/Casey")
+    desk = WorkingHours(
+        tz=casey, opens=dt.time(0, 30), closes=dt.time(6), weekdays=frozenset(range(7))
+    )
+    opened = dt.datetime(2010, 3, 5, 0, 30, tzinfo=casey)
+    due = add_covered_minutes(opened, 120, desk)
+    assert due == utc(2010, 3, 4, 15, 30)
+    assert due.astimezone(casey).date() == dt.date(2010, 3, 4)
+    assert is_covered(due, desk)
+    assert covered_time_between(opened, due, desk) == dt.timedelta(hours=2)
+
+
+def test_closing_time_skipped_by_a_jump_over_midnight_is_covered_though_it_reads_next_day() -> None:
+    # No zone in the tz database has done this since 1970, so build one: at 23:30 UTC on
+    # 2030-01-01 the clock jumps from 23:30 (+00) to 00:30 on the 2nd (+01). A desk closing at
+    # 23:45 closes at the jump, when the clock already shows the 2nd.
+    jump = utc(2030, 1, 1, 23, 30)
+    tzif_v1 = b"".join(
+        (
+            b"TZif" + bytes(16),
+            struct.pack(
+                ">6l", 0, 0, 0, 1, 2, 4
+            ),  # counts: UT/std flags, leaps, jumps, types, chars
+            struct.pack(">lB", int(jump.timestamp()), 1),  # the jump, to type 1
+            struct.pack(">lbb", 0, 0, 0) + struct.pack(">lbb", 3600, 1, 2),  # types 0 and 1
+            b"A\x00B\x00",
+        )
+    )
+    zone = ZoneInfo.from_file(io.BytesIO(tzif_v1), key="Test/Jump_Over_Midnight")
+    desk = WorkingHours(
+        tz=zone, opens=dt.time(20), closes=dt.time(23, 45), weekdays=frozenset(range(7))
+    )
+    assert desk.window(dt.date(2030, 1, 1)) == (utc(2030, 1, 1, 20), jump)
+    assert jump.astimezone(zone).replace(tzinfo=None) == dt.datetime(2030, 1, 2, 0, 30)
+    assert add_covered_minutes(utc(2030, 1, 1, 22, 30), 60, desk) == jump
+    assert is_covered(jump, desk)
+    assert not is_covered(jump + MICROSECOND, desk)
 
 
 # --- Worked examples: zones east and west of UTC ---------------------------------------------
@@ -287,6 +343,17 @@ def test_pausing_exactly_at_the_deadline_leaves_no_time_to_resume_with() -> None
         hours=OFFICE,
     )
     assert due == at_deadline
+
+
+def test_resume_recorded_before_the_pause_resumes_from_the_pause() -> None:
+    # Clock skew between workers must not hand the ticket time it never waited.
+    due = resume_deadline(
+        due_at=new_york(2026, 6, 16, 13),
+        paused_at=new_york(2026, 6, 16, 10),
+        resumed_at=new_york(2026, 6, 16, 9),
+        hours=OFFICE,
+    )
+    assert due == new_york(2026, 6, 16, 13)
 
 
 def test_24x7_resume_shifts_the_deadline_by_the_length_of_the_pause() -> None:
@@ -405,7 +472,8 @@ def test_weekdays_must_be_a_non_empty_subset_of_the_week(weekdays: frozenset[int
 
 # Zones chosen for their traps: DST north and south of the equator, half-hour and 45-minute
 # offsets, a 30-minute DST shift (Lord Howe), transitions at local midnight (São Paulo until 2019,
-# Havana, Beirut), Morocco's Ramadan switches, and Samoa, which skipped 30 December 2011.
+# Havana, Beirut), Morocco's Ramadan switches, Samoa, which skipped 30 December 2011, and Casey,
+# whose clocks went back across midnight in 2010.
 ZONE_NAMES = (
     "America/New_York",
     "America/Los_Angeles",
@@ -422,11 +490,11 @@ ZONE_NAMES = (
     "Australia/Lord_Howe",
     "Pacific/Chatham",
     "Pacific/Apia",
+    "Antarctica/Casey",
     "UTC",
 )
 ZONES = tuple(ZoneInfo(name) for name in ZONE_NAMES)
 FIRST_YEAR, LAST_YEAR = 2005, 2035
-MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def _utc_offset_changes(zone: ZoneInfo) -> list[dt.datetime]:
@@ -454,7 +522,7 @@ OFFSET_CHANGES = {zone: _utc_offset_changes(zone) for zone in ZONES}
 
 zones = st.sampled_from(ZONES)
 target_minutes = st.integers(min_value=1, max_value=20_000)
-# Clock changes happen between 00:00 and 04:00 local in these zones, so opening and closing
+# Most clock changes in these zones happen between 00:00 and 04:00 local, so opening and closing
 # times are drawn from there on quarter hours half of the time.
 wall_minutes_near_clock_changes = st.sampled_from(range(0, 4 * 60 + 1, 15))
 # At least an hour a day, so that 20000 minutes on one working day a week stays a few years.
@@ -464,10 +532,7 @@ MIN_WINDOW_MINUTES = 60
 @st.composite
 def working_hours(draw: st.DrawFn, zone: ZoneInfo, near: dt.date) -> WorkingHours:
     last_opening = 24 * 60 - 1 - MIN_WINDOW_MINUTES
-    opens = draw(
-        wall_minutes_near_clock_changes
-        | st.integers(min_value=0, max_value=last_opening)
-    )
+    opens = draw(wall_minutes_near_clock_changes | st.integers(min_value=0, max_value=last_opening))
     earliest_close = opens + MIN_WINDOW_MINUTES
     closes = draw(
         st.integers(min_value=earliest_close, max_value=24 * 60 - 1)
@@ -488,7 +553,8 @@ def working_hours(draw: st.DrawFn, zone: ZoneInfo, near: dt.date) -> WorkingHour
 def moments(draw: st.DrawFn, zone: ZoneInfo) -> dt.datetime:
     """Return an aware datetime, shown in a randomly chosen zone, often near `zone`'s changes."""
     shown_in = draw(st.sampled_from((zone, UTC, *ZONES[:3])))
-    if OFFSET_CHANGES[zone] and draw(st.booleans()):
+    near_a_change = draw(st.booleans())
+    if near_a_change and OFFSET_CHANGES[zone]:
         change = draw(st.sampled_from(OFFSET_CHANGES[zone]))
         seconds = draw(st.integers(min_value=-4 * 86_400, max_value=4 * 86_400))
         return (change + dt.timedelta(seconds=seconds)).astimezone(shown_in)
@@ -513,13 +579,20 @@ def scenarios(draw: st.DrawFn) -> tuple[dt.datetime, WorkingHours]:
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)
 
 
+def real_time_after(moment: dt.datetime, *, minutes: int) -> dt.datetime:
+    # Not `moment + timedelta`: on a ZoneInfo datetime that is wall-clock arithmetic, which drops
+    # `fold` and so can even go backwards from the second pass through a repeated hour.
+    return moment.astimezone(UTC) + dt.timedelta(minutes=minutes)
+
+
 def _reads_as_open(moment: dt.datetime, hours: WorkingHours) -> bool:
     """Check a moment against the calendar by its wall clock, independently of `is_covered`."""
     local = moment.astimezone(hours.tz)
-    # The second pass through a repeated (fall-back) hour reads earlier than the opening time
-    # the clock already passed, so only the closing time can be checked there.
-    opened = local.time() >= hours.opens or local.fold == 1
-    return hours.is_working_day(local.date()) and opened and local.time() < hours.closes
+    if local.fold == 1:
+        # The second pass through a repeated hour reads earlier than the clock already showed
+        # (before opening time, even the day before), so the wall clock proves nothing there.
+        return True
+    return hours.is_working_day(local.date()) and hours.opens <= local.time() < hours.closes
 
 
 @PROPERTY_SETTINGS
@@ -592,8 +665,8 @@ def test_pausing_never_shortens_the_time_left(
     start, calendar = scenario
     hours = calendar if business_hours else None
     due = add_covered_minutes(start, minutes, hours)
-    paused_at = start + dt.timedelta(minutes=pause_after)
-    resumed_at = paused_at + dt.timedelta(minutes=paused_for)
+    paused_at = real_time_after(start, minutes=pause_after)
+    resumed_at = real_time_after(paused_at, minutes=paused_for)
 
     resumed_due = resume_deadline(
         due_at=due, paused_at=paused_at, resumed_at=resumed_at, hours=hours
@@ -617,8 +690,8 @@ def test_covered_time_adds_up_over_consecutive_intervals(
     scenario: tuple[dt.datetime, WorkingHours], first: int, second: int
 ) -> None:
     start, hours = scenario
-    middle = start + dt.timedelta(minutes=first)
-    end = middle + dt.timedelta(minutes=second)
+    middle = real_time_after(start, minutes=first)
+    end = real_time_after(middle, minutes=second)
     whole = covered_time_between(start, end, hours)
     assert whole == covered_time_between(start, middle, hours) + covered_time_between(
         middle, end, hours

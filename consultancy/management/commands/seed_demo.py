@@ -15,17 +15,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--clients", type=int, default=200, help="number of clients (default 200)")
-        parser.add_argument("--tickets", type=int, default=3000, help="number of tickets (default 3000)")
+        parser.add_argument(
+            "--clients", type=int, default=200, help="number of clients (default 200)"
+        )
+        parser.add_argument(
+            "--tickets", type=int, default=3000, help="number of tickets (default 3000)"
+        )
         parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["clients"] < 1 or options["tickets"] < 0:
             raise CommandError("--clients must be at least 1 and --tickets at least 0.")
         if options["clients"] > 1_000_000 or options["tickets"] > 5_000_000:
-            raise CommandError("That is more than a demo needs (at most 1,000,000 clients, 5,000,000 tickets).")
+            raise CommandError(
+                "That is more than a demo needs (at most 1,000,000 clients, 5,000,000 tickets)."
+            )
         started = time.monotonic()
-        report = seed_demo(clients=options["clients"], tickets=options["tickets"], seed=options["seed"])
+        report = seed_demo(
+            clients=options["clients"], tickets=options["tickets"], seed=options["seed"]
+        )
         if report.created:
             self.stdout.write(
                 self.style.SUCCESS(

@@ -1,0 +1,415 @@
+"""Benchmark the priority queue page on PostgreSQL at 1,000, 10,000 and 100,000 tickets.
+
+For each size a fresh database is created, migrated and filled by `seed_demo` in a child
+process (settings read DATABASE_URL once, at import), which then times GET /queue/ in process
+(200 requests after a warm-up), counts its queries, times the raw SQL of the page's main query
+as a reference, and EXPLAINs it. The last line printed is a JSON summary.
+
+    python bench/queue.py [--sizes 1000,10000,100000] [--keep] [--reuse] [--profile]
+
+BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/) names the server; the bench
+creates and drops its own databases there (consultancy_bench_<tickets>).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as `python bench/queue.py`, Python puts bench/ first on sys.path, and this file would then
+# shadow the standard library's `queue` module (imported by kombu and celery). Swap that entry
+# for the project root before importing anything that might import `queue`.
+ROOT = Path(__file__).resolve().parent.parent
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import asdict, dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+WARMUP = 20
+REQUESTS = 200
+PAGE_URL = "/queue/"
+USERNAME = "consultant"  # a demo consultant created by seed_demo
+DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/"
+RESULT_PREFIX = "BENCH_RESULT "
+# Targets from the issue, at 100,000 tickets.
+P95_100K_MS_MAX = 40.0
+RATIO_MAX = 1.5
+PLAN_EXCERPT_LINES = 12
+
+
+@dataclass
+class SizeResult:
+    tickets: int
+    clients: int
+    open_tickets: int = 0
+    queue_tickets: int = 0  # new + in progress: what the working line holds
+    seed_s: float = 0.0
+    rows_shown: int = 0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    # CPU time of this process per request: the page's Python cost without the database's
+    # share and without time lost to other processes on a busy machine.
+    cpu_p50_ms: float = 0.0
+    cpu_p95_ms: float = 0.0
+    load_avg: float = 0.0  # 1-minute load average when the timing ended
+    queries: int = 0
+    query_list: list[str] = field(default_factory=list)
+    sql_p50_ms: float = 0.0
+    sql_p95_ms: float = 0.0
+    index_used: bool = False
+    sort_node: bool = False
+    plan: list[str] = field(default_factory=list)
+    sql: str = ""
+
+
+def percentile(samples: list[float], pct: int) -> float:
+    """Return the pct-th percentile (inclusive method, so p95 of 200 samples is a real sample)."""
+    return statistics.quantiles(samples, n=100, method="inclusive")[pct - 1]
+
+
+def timed(
+    run: Callable[[], object], *, warmup: int, repeat: int
+) -> tuple[list[float], list[float]]:
+    """Time `repeat` runs after `warmup` untimed ones: (wall-clock ms, this process's CPU ms)."""
+    for _ in range(warmup):
+        run()
+    wall, cpu = [], []
+    for _ in range(repeat):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        run()
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return wall, cpu
+
+
+# --- Child: one database, one size -------------------------------------------------------------
+def _configure_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consultancy.settings")
+    # Time the page as production serves it: DEBUG off (no query log, cached templates).
+    os.environ["DJANGO_DEBUG"] = "false"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
+    # DEBUG off selects the manifest static storage, which needs `collectstatic` first; the
+    # TESTING switch keeps plain static URLs, which cost the same to render.
+    os.environ["DJANGO_TESTING"] = "true"
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    # WhiteNoise warns that STATIC_ROOT is missing; the bench never serves static files.
+    warnings.filterwarnings("ignore", message="No directory at")
+    import django
+
+    django.setup()
+
+
+def _walk_plan(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _walk_plan(child)
+
+
+def run_child(tickets: int, clients: int, database_url: str, profile: bool) -> SizeResult:
+    _configure_django(database_url)
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.models import Ticket
+
+    result = SizeResult(tickets=tickets, clients=clients)
+    call_command("migrate", verbosity=0, interactive=False)
+    started = time.monotonic()
+    call_command("seed_demo", clients=clients, tickets=tickets, stdout=sys.stderr)
+    result.seed_s = round(time.monotonic() - started, 1)
+    with connection.cursor() as cursor:
+        # Fresh statistics and visibility map, as autovacuum would leave a live database.
+        cursor.execute("VACUUM ANALYZE")
+    result.open_tickets = Ticket.objects.open().count()
+    result.queue_tickets = Ticket.objects.actionable().count()
+
+    browser = Client()
+    browser.force_login(get_user_model().objects.get(username=USERNAME))
+
+    def get_page() -> None:
+        response = browser.get(PAGE_URL)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {PAGE_URL} answered {response.status_code}")
+
+    first = browser.get(PAGE_URL)
+    result.rows_shown = first.content.count(b"<tr class=")
+    if first.status_code != 200 or result.rows_shown != min(50, result.queue_tickets):
+        raise RuntimeError(
+            f"queue page looks wrong: status {first.status_code}, {result.rows_shown} rows"
+        )
+
+    samples, cpu_samples = timed(get_page, warmup=WARMUP, repeat=REQUESTS)
+    result.p50_ms = round(statistics.median(samples), 2)
+    result.p95_ms = round(percentile(samples, 95), 2)
+    result.cpu_p50_ms = round(statistics.median(cpu_samples), 2)
+    result.cpu_p95_ms = round(percentile(cpu_samples, 95), 2)
+    result.load_avg = round(os.getloadavg()[0], 2)
+
+    with CaptureQueriesContext(connection) as captured:
+        get_page()
+    result.queries = len(captured.captured_queries)
+    result.query_list = [q["sql"][:160] for q in captured.captured_queries]
+    # The page's main query: the one that reads the ticket table with LIMIT 51 (50 + "more?").
+    # psycopg2 reports the exact statement sent, parameters inlined, so it can be re-run as is.
+    main = [
+        q["sql"]
+        for q in captured.captured_queries
+        if 'FROM "tickets_ticket"' in q["sql"] and re.search(r"LIMIT \d+", q["sql"])
+    ]
+    if len(main) != 1:
+        raise RuntimeError(f"expected one LIMIT query on tickets_ticket, found {len(main)}")
+    result.sql = main[0]
+
+    with connection.cursor() as cursor:
+
+        def run_sql() -> None:
+            cursor.execute(result.sql)
+            cursor.fetchall()
+
+        sql_samples, _ = timed(run_sql, warmup=WARMUP, repeat=REQUESTS)
+        result.sql_p50_ms = round(statistics.median(sql_samples), 3)
+        result.sql_p95_ms = round(percentile(sql_samples, 95), 3)
+
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {result.sql}")
+        (plan_json,) = cursor.fetchone()
+        nodes = list(_walk_plan(plan_json[0]["Plan"]))
+        result.index_used = any(n.get("Index Name") == "ticket_queue_idx" for n in nodes)
+        result.sort_node = any(n["Node Type"] in {"Sort", "Incremental Sort"} for n in nodes)
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {result.sql}")
+        result.plan = [line for (line,) in cursor.fetchall()]
+
+    if profile:
+        _profile(get_page)
+    return result
+
+
+def _profile(get_page: Callable[[], None]) -> None:
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(20):
+        get_page()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(40)
+    print("cProfile of 20 requests (cumulative):")
+    print(out.getvalue())
+
+
+# --- Parent: databases and the summary ---------------------------------------------------------
+def _database_url(server_url: str, name: str) -> str:
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def _maintenance_connection(server_url: str) -> Any:
+    import psycopg2  # type: ignore[import-untyped]
+
+    conn = psycopg2.connect(_database_url(server_url, "postgres"))
+    conn.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
+    return conn
+
+
+def _admin(server_url: str, statement: str, name: str) -> None:
+    from psycopg2 import sql
+
+    conn = _maintenance_connection(server_url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql.SQL(statement).format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def _exists(server_url: str, name: str) -> bool:
+    conn = _maintenance_connection(server_url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            return bool(cursor.fetchone())
+    finally:
+        conn.close()
+
+
+def run_size(server_url: str, tickets: int, *, reuse: bool, profile: bool) -> SizeResult:
+    name = f"consultancy_bench_{tickets}"
+    if not (reuse and _exists(server_url, name)):
+        # A fresh database each time: seed_demo only fills an empty one.
+        _admin(server_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+        _admin(server_url, "CREATE DATABASE {}", name)
+    clients = max(1, tickets // 10)
+    command = [sys.executable, str(Path(__file__).resolve()), "--child"]
+    command += ["--tickets", str(tickets), "--clients", str(clients)]
+    command += ["--database-url", _database_url(server_url, name)]
+    if profile:
+        command.append("--profile")
+    child = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    found = None
+    for line in child.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            found = SizeResult(**json.loads(line.removeprefix(RESULT_PREFIX)))
+        else:
+            print(line)
+    if child.returncode != 0 or found is None:
+        raise SystemExit(f"bench child for {tickets} tickets failed (exit {child.returncode})")
+    return found
+
+
+def report(result: SizeResult) -> None:
+    print(
+        f"== {result.tickets:,} tickets, {result.clients:,} clients "
+        f"({result.open_tickets:,} open, {result.queue_tickets:,} in the working line; "
+        f"seeded in {result.seed_s}s)"
+    )
+    print(
+        f"   page  GET {PAGE_URL} ({result.rows_shown} rows): "
+        f"p50 {result.p50_ms:.2f} ms, p95 {result.p95_ms:.2f} ms "
+        f"({REQUESTS} requests after {WARMUP} warm-up; load average {result.load_avg})"
+    )
+    print(
+        f"         CPU of this process: p50 {result.cpu_p50_ms:.2f} ms, "
+        f"p95 {result.cpu_p95_ms:.2f} ms; {result.queries} queries:"
+    )
+    for sql in result.query_list:
+        print(f"         - {sql}")
+    print(
+        f"   raw SQL of the 50 rows: p50 {result.sql_p50_ms:.3f} ms, p95 {result.sql_p95_ms:.3f} ms"
+    )
+    print(f"   plan: ticket_queue_idx used: {result.index_used}; sort node: {result.sort_node}")
+    for line in result.plan[:PLAN_EXCERPT_LINES]:
+        print(f"     {line}")
+    for line in result.plan:
+        if line.startswith(("Planning Time", "Execution Time")):
+            print(f"     {line}")
+
+
+def summarise(results: list[SizeResult]) -> dict[str, Any]:
+    by_size = {r.tickets: r for r in results}
+    big, small = by_size.get(100_000), by_size.get(1_000)
+    ratio = ratio_10k = None
+    checks: dict[str, bool] = {}
+    notes: list[str] = []
+    if big:
+        checks[f"p95 at 100k {big.p95_ms:.2f} ms <= {P95_100K_MS_MAX:g} ms"] = (
+            big.p95_ms <= P95_100K_MS_MAX
+        )
+        checks["plan at 100k reads ticket_queue_idx"] = big.index_used
+        checks["plan at 100k has no sort"] = not big.sort_node
+        if small:
+            ratio = round(big.p95_ms / small.p95_ms, 3)
+            checks[f"p95 ratio 100k/1k {ratio:.2f} <= {RATIO_MAX:g}"] = ratio <= RATIO_MAX
+            if small.rows_shown != big.rows_shown:
+                notes.append(
+                    f"the 1k page shows {small.rows_shown} rows and the 100k page "
+                    f"{big.rows_shown}: the ratio also measures rendering the extra rows"
+                )
+        if middle := by_size.get(10_000):
+            # Same page size (50 rows) at both ends: the ratio that isolates data volume.
+            ratio_10k = round(big.p95_ms / middle.p95_ms, 3)
+    cores = os.cpu_count() or 1
+    if busy := [f"{r.tickets:,}" for r in results if r.load_avg > cores]:
+        notes.append(
+            f"load average above {cores} cores while timing {', '.join(busy)} tickets: "
+            "wall-clock figures include waiting for a CPU (compare cpu_p50_ms)"
+        )
+    passed = all(checks.values()) if big and small else None
+    return {
+        "bench": "queue",
+        "sizes": {
+            str(r.tickets): {
+                "p50_ms": r.p50_ms,
+                "p95_ms": r.p95_ms,
+                "queries": r.queries,
+                "sql_p50_ms": r.sql_p50_ms,
+                "sql_p95_ms": r.sql_p95_ms,
+                "open_tickets": r.open_tickets,
+                "queue_tickets": r.queue_tickets,
+                "rows_shown": r.rows_shown,
+                "cpu_p50_ms": r.cpu_p50_ms,
+                "cpu_p95_ms": r.cpu_p95_ms,
+                "load_avg": r.load_avg,
+                "index_used": r.index_used,
+                "sort_node": r.sort_node,
+            }
+            for r in results
+        },
+        "targets": {"p95_100k_ms_max": P95_100K_MS_MAX, "ratio_max": RATIO_MAX},
+        "p95_ratio_100k_vs_1k": ratio,
+        "p95_ratio_100k_vs_10k": ratio_10k,
+        "checks": checks,
+        "notes": notes,
+        "pass": passed,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES))
+    parser.add_argument("--keep", action="store_true", help="keep the bench databases")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use kept databases as they are (implies --keep)"
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile 20 requests per size")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--tickets", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--clients", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        result = run_child(args.tickets, args.clients, args.database_url, args.profile)
+        print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
+        return 0
+
+    server_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER_URL)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    results = []
+    try:
+        for tickets in sizes:
+            result = run_size(server_url, tickets, reuse=args.reuse, profile=args.profile)
+            report(result)
+            results.append(result)
+    finally:
+        if not (args.keep or args.reuse):
+            for tickets in sizes:
+                _admin(
+                    server_url,
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    f"consultancy_bench_{tickets}",
+                )
+    summary = summarise(results)
+    for check, ok in summary["checks"].items():
+        print(f"{'ok  ' if ok else 'MISS'} {check}")
+    for note in summary["notes"]:
+        print(f"note: {note}")
+    if summary["pass"] is None:
+        print("Targets not judged: they need the 1,000 and 100,000-ticket sizes.")
+    else:
+        print(f"Targets {'MET' if summary['pass'] else 'MISSED'}.")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

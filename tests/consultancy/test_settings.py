@@ -1,0 +1,155 @@
+"""Settings read the environment and refuse a malformed value at start-up.
+
+Each case starts a fresh interpreter: settings are read once per process, so the only honest
+way to try a value is to start the app with it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+# Variables a developer's or CI's shell may carry that would change what a case is testing.
+OURS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "EMAIL_URL",
+    "DJANGO_DEBUG",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_TESTING",
+    "DJANGO_CONN_MAX_AGE",
+    "DJANGO_TIME_ZONE",
+    "CELERY_TASK_ALWAYS_EAGER",
+    "PRACTICE_HOURLY_RATE",
+    "PRACTICE_PAID_PRIORITY_SURCHARGE",
+)
+SHOW = (
+    "from django.conf import settings as s; "
+    "print(s.DATABASES['default']['ENGINE'], s.DEBUG, s.HOURLY_RATE, s.CELERY_BROKER_URL)"
+)
+
+
+def _start(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in OURS}
+    clean["DJANGO_SETTINGS_MODULE"] = "consultancy.settings"
+    clean.update(env)
+    return subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
+        [sys.executable, "-c", f"import django; django.setup(); {SHOW}"],
+        cwd=PROJECT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _assert_refused(result: subprocess.CompletedProcess[str], variable: str) -> None:
+    assert result.returncode != 0, f"started anyway: {result.stdout}"
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured"), result.stderr
+    assert variable in last_line, last_line
+
+
+def test_the_embedded_defaults_start():
+    result = _start()
+
+    assert result.returncode == 0, result.stderr
+    engine, debug, rate, broker = result.stdout.split()
+    assert engine == "django.db.backends.sqlite3"
+    assert debug == "True"
+    assert rate == "125.00"
+    assert broker == "filesystem://"
+
+
+def test_without_database_url_the_database_is_sqlite_in_the_project():
+    result = _start()
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "django.db.backends.sqlite3"
+
+
+def test_database_url_selects_postgresql():
+    result = _start(DATABASE_URL="postgres://postgres@127.0.0.1:5432/consultancy")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "django.db.backends.postgresql"
+
+
+def test_redis_url_becomes_the_celery_broker():
+    result = _start(REDIS_URL="redis://127.0.0.1:6379/0")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[3] == "redis://127.0.0.1:6379/0"
+
+
+@pytest.mark.parametrize("value", ["maybe", "ture", "2", "debug"])
+def test_a_debug_flag_that_is_neither_true_nor_false_is_refused(value):
+    # environ's own bool() would read a typo as False and silently flip the mode.
+    _assert_refused(_start(DJANGO_DEBUG=value, DJANGO_SECRET_KEY="s" * 50), "DJANGO_DEBUG")
+
+
+@pytest.mark.parametrize(("value", "debug"), [("off", "False"), ("No", "False"), ("1", "True")])
+def test_the_debug_flag_reads_the_usual_spellings(value, debug):
+    result = _start(DJANGO_DEBUG=value, DJANGO_SECRET_KEY="s" * 50)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1] == debug
+
+
+def test_production_mode_without_a_secret_key_is_refused():
+    _assert_refused(_start(DJANGO_DEBUG="false"), "DJANGO_SECRET_KEY")
+
+
+@pytest.mark.parametrize(
+    "value", ["http://127.0.0.1:6379/0", "127.0.0.1:6379", "amqp://guest@localhost//"]
+)
+def test_a_broker_url_that_is_not_redis_is_refused(value):
+    _assert_refused(_start(REDIS_URL=value), "REDIS_URL")
+
+
+@pytest.mark.parametrize("value", ["abc", "12,50", "-5", "NaN", "Infinity", ""])
+def test_an_hourly_rate_that_is_not_a_non_negative_amount_is_refused(value):
+    _assert_refused(_start(PRACTICE_HOURLY_RATE=value), "PRACTICE_HOURLY_RATE")
+
+
+def test_an_absurdly_large_hourly_rate_is_refused_as_misconfiguration():
+    # 1e400 is a valid Decimal but cannot be quantized to cents: the refusal must still be an
+    # ImproperlyConfigured naming the variable, not a bare decimal.InvalidOperation.
+    _assert_refused(_start(PRACTICE_HOURLY_RATE="1e400"), "PRACTICE_HOURLY_RATE")
+
+
+def test_a_paid_priority_surcharge_that_is_not_an_amount_is_refused():
+    _assert_refused(
+        _start(PRACTICE_PAID_PRIORITY_SURCHARGE="lots"), "PRACTICE_PAID_PRIORITY_SURCHARGE"
+    )
+
+
+def test_the_hourly_rate_is_kept_to_the_cent():
+    result = _start(PRACTICE_HOURLY_RATE="99.5")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[2] == "99.50"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATABASE_URL": "nonsense://x"},
+        {"DATABASE_URL": "postgres//missing-colon"},
+        {"DATABASE_URL": "postgres://u@h/db", "DJANGO_CONN_MAX_AGE": "forever"},
+        {"EMAIL_URL": "pigeon://coop"},
+        {"DJANGO_TIME_ZONE": "Mars/Olympus"},
+        {"CELERY_TASK_ALWAYS_EAGER": "perhaps"},
+    ],
+    ids=lambda env: ",".join(f"{k}={v}" for k, v in env.items()),
+)
+def test_other_malformed_values_stop_start_up(env):
+    result = _start(**env)
+
+    assert result.returncode != 0, f"started anyway: {result.stdout}"

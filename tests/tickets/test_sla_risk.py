@@ -1,0 +1,215 @@
+"""Deadline-at-risk alerts (the scan task) and how the queue shows at-risk and overdue tickets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from smtplib import SMTPException
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from contracts.models import Coverage
+from tests.factories import (
+    ContactFactory,
+    ContractFactory,
+    ContractTicketFactory,
+    PaidPriorityTicketFactory,
+    PlanFactory,
+    TicketFactory,
+)
+from tickets import emails
+from tickets.models import Ticket, TicketEvent, TicketEventKind, TicketStatus
+from tickets.services import ticket_change_status, ticket_open, ticket_reply
+from tickets.tasks import sla_risk_scan_task
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+
+NOW = dt.datetime(2025, 3, 10, 14, 0, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+MINUTE = dt.timedelta(minutes=1)
+DAY = dt.timedelta(days=1)
+
+
+@pytest.fixture
+def now(time_machine: Any) -> dt.datetime:
+    time_machine.move_to(NOW, tick=False)
+    return NOW
+
+
+@pytest.fixture
+def ticket(now: dt.datetime) -> Ticket:
+    """A normal contract ticket on a 24x7 plan: response at risk after 3h, due after 4h."""
+    contract = ContractFactory(plan=PlanFactory(coverage=Coverage.ALWAYS))
+    ContactFactory(client=contract.client)
+    ticket = ticket_open(client=contract.client, subject="Firewall rejects VPN")
+    assert ticket.response_risk_at == NOW + 3 * HOUR
+    return ticket
+
+
+def _scan_at(moment: dt.datetime, time_machine: Any) -> int:
+    time_machine.move_to(moment, tick=False)
+    return sla_risk_scan_task.delay().get()
+
+
+def test_a_ticket_past_its_risk_moment_alerts_its_assignee_once(
+    ticket: Ticket,
+    consultant: User,
+    manager: User,
+    mailoutbox: list[Any],
+    time_machine: Any,
+) -> None:
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=consultant)
+
+    assert _scan_at(NOW + 3 * HOUR + MINUTE, time_machine) == 1
+
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == [consultant.email]  # the assignee, not the managers
+    assert message.subject == (
+        f"Deadline at risk: [#{ticket.pk}] {ticket.client.name}: Firewall rejects VPN"
+    )
+    assert f"/tickets/{ticket.pk}/" in message.body
+    ticket.refresh_from_db()
+    assert ticket.sla_risk_notified_at == NOW + 3 * HOUR + MINUTE
+    event = ticket.events.get(kind=TicketEventKind.SLA_RISK)
+    assert consultant.email in event.body
+
+    # The next scans find nothing new: one alert per ticket.
+    assert _scan_at(NOW + 3 * HOUR + 6 * MINUTE, time_machine) == 0
+    assert _scan_at(NOW + 5 * HOUR, time_machine) == 0
+    assert len(mailoutbox) == 1
+    assert ticket.events.filter(kind=TicketEventKind.SLA_RISK).count() == 1
+
+
+def test_an_unassigned_ticket_at_risk_alerts_the_managers(
+    ticket: Ticket,
+    manager: User,
+    consultant: User,
+    roleless: User,
+    mailoutbox: list[Any],
+    time_machine: Any,
+) -> None:
+    User.objects.create_superuser("root", "root@practice.example", "x")
+    retired = User.objects.create_user("erin", "erin@practice.example", is_active=False)
+    retired.groups.add(*manager.groups.all())
+
+    assert _scan_at(NOW + 3 * HOUR + MINUTE, time_machine) == 1
+
+    # Whoever may change contracts (the Managers group, and superusers); not consultants, not
+    # staff without a role, not people who left.
+    assert [m.to for m in mailoutbox] == [["alice@practice.example", "root@practice.example"]]
+
+
+def test_nothing_is_sent_before_the_risk_moment(
+    ticket: Ticket, manager: User, mailoutbox: list[Any], time_machine: Any
+) -> None:
+    assert _scan_at(NOW + 3 * HOUR - MINUTE, time_machine) == 0
+
+    assert mailoutbox == []
+    assert Ticket.objects.get(pk=ticket.pk).sla_risk_notified_at is None
+
+
+def test_a_paused_ticket_never_alerts(
+    ticket: Ticket, consultant: User, manager: User, mailoutbox: list[Any], time_machine: Any
+) -> None:
+    ticket_change_status(ticket=ticket, status=TicketStatus.WAITING_ON_CLIENT, actor=consultant)
+
+    assert _scan_at(NOW + 10 * DAY, time_machine) == 0
+
+    assert mailoutbox == []
+
+
+def test_transactional_tickets_never_alert(
+    now: dt.datetime, manager: User, mailoutbox: list[Any], time_machine: Any
+) -> None:
+    TicketFactory(opened_at=NOW - 30 * DAY)
+    PaidPriorityTicketFactory(opened_at=NOW - 30 * DAY)
+
+    assert _scan_at(NOW + DAY, time_machine) == 0
+
+    assert mailoutbox == []
+
+
+def test_a_resolved_ticket_never_alerts(
+    ticket: Ticket, consultant: User, manager: User, mailoutbox: list[Any], time_machine: Any
+) -> None:
+    ticket_change_status(ticket=ticket, status=TicketStatus.RESOLVED, actor=consultant)
+
+    assert _scan_at(NOW + 10 * DAY, time_machine) == 0
+
+    assert mailoutbox == []
+
+
+def test_after_the_first_response_the_resolution_deadline_is_watched(
+    ticket: Ticket, consultant: User, manager: User, mailoutbox: list[Any], time_machine: Any
+) -> None:
+    time_machine.move_to(NOW + HOUR, tick=False)
+    ticket_reply(ticket=ticket, body="Looking into it", actor=consultant)
+    mailoutbox.clear()
+
+    # Past the response risk moment, but the response was sent: resolution is at risk at 18h.
+    assert _scan_at(NOW + 5 * HOUR, time_machine) == 0
+    assert _scan_at(NOW + 18 * HOUR + MINUTE, time_machine) == 1
+
+    assert "(resolution)" in mailoutbox[0].body
+
+
+def test_an_alert_that_could_not_be_sent_is_tried_again_by_the_next_scan(
+    ticket: Ticket,
+    manager: User,
+    mailoutbox: list[Any],
+    time_machine: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = emails.deadline_at_risk
+
+    def unsendable(*args: Any) -> Any:
+        message = real(*args)
+        message.send = lambda *a, **k: (_ for _ in ()).throw(SMTPException("451 try later"))
+        return message
+
+    monkeypatch.setattr(emails, "deadline_at_risk", unsendable)
+    assert _scan_at(NOW + 3 * HOUR + MINUTE, time_machine) == 0
+    assert Ticket.objects.get(pk=ticket.pk).sla_risk_notified_at is None
+    assert not TicketEvent.objects.filter(kind=TicketEventKind.SLA_RISK).exists()
+
+    monkeypatch.setattr(emails, "deadline_at_risk", real)
+    assert _scan_at(NOW + 3 * HOUR + 6 * MINUTE, time_machine) == 1
+    assert len(mailoutbox) == 1
+
+
+def _row_classes(html: str) -> dict[int, str]:
+    rows = re.findall(r'<tr class="([^"]*)"><td><a href="/tickets/(\d+)/">', html)
+    return {int(pk): css for css, pk in rows}
+
+
+def test_the_queue_marks_at_risk_and_overdue_rows(now: dt.datetime, consultant_client: Any) -> None:
+    def due_in(delta: dt.timedelta) -> Ticket:
+        # Response due after `delta`, at risk an hour before that.
+        return ContractTicketFactory(
+            opened_at=NOW - 3 * HOUR,
+            response_due_at=NOW + delta,
+            response_risk_at=NOW + delta - HOUR,
+            resolution_due_at=NOW + DAY,
+            resolution_risk_at=NOW + DAY - HOUR,
+        )
+
+    overdue = due_in(-MINUTE)
+    at_risk = due_in(30 * MINUTE)
+    on_time = due_in(2 * HOUR)
+    standard = TicketFactory()
+
+    response = consultant_client.get(reverse("tickets:queue"))
+
+    html = response.content.decode()
+    assert _row_classes(html) == {
+        overdue.pk: "sla-overdue",
+        at_risk.pk: "sla-risk",
+        on_time.pk: "sla-ok",
+        standard.pk: "text-body-secondary",
+    }
+    assert "overdue 1m" in html
+    assert "30m left" in html

@@ -1,0 +1,68 @@
+"""Emails about tickets: acknowledgement, replies, deadline-at-risk alerts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from tickets.models import Ticket, TicketEvent
+
+
+def _clean_header(value: str) -> str:
+    # Names come from people; a line break in one must never become a new mail header.
+    return " ".join(value.split())
+
+
+def _message(
+    *, subject: str, template: str, context: dict[str, object], to: list[str], reply_ref: str
+) -> EmailMultiAlternatives:
+    context = {**context, "practice_name": settings.PRACTICE_NAME, "site_url": settings.SITE_URL}
+    message = EmailMultiAlternatives(
+        subject=_clean_header(subject),
+        body=render_to_string(f"emails/{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=to,
+        headers={"X-Ticket-Ref": reply_ref},
+    )
+    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    return message
+
+
+def acknowledgement(ticket: Ticket) -> EmailMultiAlternatives | None:
+    if ticket.contact is None:
+        return None
+    return _message(
+        subject=f"[#{ticket.pk}] We received your request: {ticket.subject}",
+        template="ticket_acknowledgement",
+        context={"ticket": ticket, "contact": ticket.contact},
+        to=[ticket.contact.email],
+        reply_ref=f"ticket-{ticket.pk}",
+    )
+
+
+def reply(event: TicketEvent) -> EmailMultiAlternatives | None:
+    ticket = event.ticket
+    if ticket.contact is None:
+        return None
+    return _message(
+        subject=f"Re: [#{ticket.pk}] {ticket.subject}",
+        template="ticket_reply",
+        context={"ticket": ticket, "event": event, "contact": ticket.contact},
+        to=[ticket.contact.email],
+        reply_ref=f"ticket-{ticket.pk}",
+    )
+
+
+def deadline_at_risk(ticket: Ticket, recipients: list[str]) -> EmailMultiAlternatives:
+    return _message(
+        subject=f"Deadline at risk: [#{ticket.pk}] {ticket.client.name}: {ticket.subject}",
+        template="ticket_at_risk",
+        context={
+            "ticket": ticket,
+            "url": settings.SITE_URL + reverse("tickets:detail", args=[ticket.pk]),
+        },
+        to=recipients,
+        reply_ref=f"ticket-{ticket.pk}",
+    )

@@ -1,0 +1,258 @@
+"""The priority queue: one indexed read in the stored queue order, shaped for fast rendering.
+
+Order (ticket_queue_idx): contract tickets by their current deadline, overdue first; then
+paid-priority tickets; then the rest, first come first served. Pages continue with a keyset
+cursor (never OFFSET), and nothing counts all tickets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from contracts.models import Priority
+from tickets.models import ACTIONABLE_STATUSES, QueueTier, Ticket, TicketStatus
+
+PAGE_SIZE = 50
+PRIORITY_LABELS: dict[str, str] = dict(Priority.choices)
+TIER_LABELS: dict[int, str] = dict(QueueTier.choices)
+STATUS_LABELS: dict[str, str] = dict(TicketStatus.choices)
+# Row style per priority; rendering looks these up instead of calling get_FOO_display per cell.
+PRIORITY_BADGES: dict[str, str] = {
+    Priority.URGENT: "text-bg-danger",
+    Priority.HIGH: "text-bg-warning",
+    Priority.NORMAL: "text-bg-secondary",
+    Priority.LOW: "text-bg-light border",
+}
+TIER_BADGES: dict[int, str] = {
+    QueueTier.CONTRACT: "text-bg-primary",
+    QueueTier.PAID_PRIORITY: "text-bg-info",
+    QueueTier.STANDARD: "text-bg-light border",
+}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    priority: str = ""
+    tier: int | None = None
+    assignee: str = ""  # "", "me", "none" or a user id
+    q: str = ""
+    waiting: bool = False  # show tickets waiting on the client instead of the working line
+
+    @property
+    def narrows_line(self) -> bool:
+        """Whether rows shown are not simply the head of the whole line."""
+        return bool(
+            self.priority or self.tier is not None or self.assignee or self.q or self.waiting
+        )
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _micros(moment: dt.datetime) -> int:
+    # Integer microseconds, not float seconds: the cursor must match the stored value exactly.
+    return (moment - EPOCH) // dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the previous page ended, and how many rows came before (for places in line)."""
+
+    tier: int
+    due: dt.datetime | None
+    opened: dt.datetime
+    pk: int
+    shown: int
+
+    def encode(self) -> str:
+        due = str(_micros(self.due)) if self.due else "-"
+        return f"{self.tier}~{due}~{_micros(self.opened)}~{self.pk}~{self.shown}"
+
+    @classmethod
+    def decode(cls, raw: str) -> Cursor:
+        """Parse a cursor from the URL; raise ValueError for anything malformed."""
+        tier, due, opened, pk, shown = raw.split("~")
+        to_time = lambda v: EPOCH + dt.timedelta(microseconds=int(v))  # noqa: E731
+        cursor = cls(
+            tier=int(tier),
+            due=None if due == "-" else to_time(due),
+            opened=to_time(opened),
+            pk=int(pk),
+            shown=int(shown),
+        )
+        if cursor.tier not in QueueTier.values or cursor.pk < 1 or not 0 <= cursor.shown <= 10**7:
+            raise ValueError("cursor out of range")
+        return cursor
+
+
+@dataclass
+class QueueRow:
+    """One queue line, with every display string computed once in Python."""
+
+    pk: int
+    subject: str
+    client_name: str
+    tier: int
+    tier_label: str
+    tier_badge: str
+    priority_label: str
+    priority_badge: str
+    status_label: str
+    age: str
+    due_text: str
+    due_class: str
+    assignee: str
+    place: int | None
+    paid_priority: bool
+
+
+def _after(cursor: Cursor) -> Q:
+    """Rows strictly after the cursor in queue order (the keyset condition)."""
+    later_tier = Q(queue_tier__gt=cursor.tier)
+    same_tier = Q(queue_tier=cursor.tier)
+    if cursor.due is None:
+        rest = Q(opened_at__gt=cursor.opened) | Q(opened_at=cursor.opened, id__gt=cursor.pk)
+    else:
+        rest = (
+            Q(queue_due_at__gt=cursor.due)
+            | Q(queue_due_at=cursor.due, opened_at__gt=cursor.opened)
+            | Q(queue_due_at=cursor.due, opened_at=cursor.opened, id__gt=cursor.pk)
+        )
+    return later_tier | (same_tier & rest)
+
+
+def queue_tickets(filters: QueueFilters, user: User) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.all()
+    tickets = (
+        tickets.filter(status=TicketStatus.WAITING_ON_CLIENT)
+        if filters.waiting
+        else tickets.filter(status__in=ACTIONABLE_STATUSES)
+    )
+    if filters.priority:
+        tickets = tickets.filter(priority=filters.priority)
+    if filters.tier is not None:
+        tickets = tickets.filter(queue_tier=filters.tier)
+    if filters.assignee == "me":
+        tickets = tickets.filter(assignee=user)
+    elif filters.assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif filters.assignee:
+        tickets = tickets.filter(assignee_id=int(filters.assignee))
+    if filters.q:
+        term = filters.q.lstrip("#")
+        match = Q(subject__icontains=filters.q) | Q(client__name__icontains=filters.q)
+        if term.isdigit():
+            match |= Q(pk=int(term))
+        tickets = tickets.filter(match)
+    return tickets.in_queue_order()
+
+
+def _places(ids: list[int]) -> dict[int, int]:
+    """Return each ticket's place in the whole working line (for filtered views)."""
+    if not ids:
+        return {}
+    table = Ticket._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    statuses = ", ".join(["%s"] * len(ACTIONABLE_STATUSES))
+    # Within a tier queue_due_at is either always set (contract) or never, so the databases'
+    # different NULL ordering cannot change the result.
+    sql = (
+        f"SELECT id, place FROM (SELECT id, ROW_NUMBER() OVER "  # noqa: S608 (no user text in SQL)
+        f"(ORDER BY queue_tier, queue_due_at, opened_at, id) AS place "
+        f"FROM {table} WHERE status IN ({statuses})) ranked WHERE id IN ({marks})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ACTIONABLE_STATUSES, *ids])
+        return dict(cursor.fetchall())
+
+
+def _duration(delta: dt.timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    return f"{hours // 24}d {hours % 24}h"
+
+
+def _row(ticket: Ticket, now: dt.datetime, place: int | None) -> QueueRow:
+    if ticket.queue_due_at is None:
+        due_text = f"no guarantee · #{place} in line" if place else "no guarantee"
+        due_class = "text-body-secondary"
+    elif ticket.sla_paused_at is not None:
+        due_text, due_class = "paused (waiting on client)", "text-body-secondary"
+    elif ticket.is_breached(now):
+        due_text, due_class = f"overdue {_duration(now - ticket.queue_due_at)}", "sla-overdue"
+    else:
+        due_text = f"{_duration(ticket.queue_due_at - now)} left"
+        due_class = "sla-risk" if ticket.is_at_risk(now) else "sla-ok"
+    assignee = ticket.assignee
+    return QueueRow(
+        pk=ticket.pk,
+        subject=ticket.subject,
+        client_name=ticket.client.name,
+        tier=ticket.queue_tier,
+        tier_label=TIER_LABELS[ticket.queue_tier],
+        tier_badge=TIER_BADGES[ticket.queue_tier],
+        priority_label=PRIORITY_LABELS[ticket.priority],
+        priority_badge=PRIORITY_BADGES[ticket.priority],
+        status_label=STATUS_LABELS[ticket.status],
+        age=_duration(now - ticket.opened_at),
+        due_text=due_text,
+        due_class=due_class,
+        assignee=(assignee.get_full_name() or assignee.get_username()) if assignee else "",
+        place=place,
+        paid_priority=ticket.paid_priority,
+    )
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    next_cursor: str | None
+
+
+def queue_page(filters: QueueFilters, user: User, after: Cursor | None = None) -> QueuePage:
+    """Return one page of the queue: two queries at most (rows, and places when filtered)."""
+    tickets = queue_tickets(filters, user)
+    if after is not None:
+        tickets = tickets.filter(_after(after))
+    fetched = list(
+        tickets.select_related("client", "assignee").only(
+            "id", "subject", "priority", "status", "queue_tier", "queue_due_at", "opened_at",
+            "first_response_at", "response_risk_at", "resolution_risk_at", "sla_paused_at",
+            "paid_priority", "client__name", "assignee__first_name", "assignee__last_name",
+            "assignee__username",
+        )[: PAGE_SIZE + 1]
+    )  # fmt: skip
+    has_more = len(fetched) > PAGE_SIZE
+    tickets_shown = fetched[:PAGE_SIZE]
+    shown_before = after.shown if after else 0
+    if filters.narrows_line:
+        places = (
+            {}
+            if filters.waiting
+            else _places([t.pk for t in tickets_shown if t.queue_due_at is None])
+        )
+    else:
+        places = {t.pk: shown_before + i + 1 for i, t in enumerate(tickets_shown)}
+    now = timezone.now()
+    rows = [_row(t, now, places.get(t.pk)) for t in tickets_shown]
+    next_cursor = None
+    if has_more:
+        last = tickets_shown[-1]
+        next_cursor = Cursor(
+            tier=last.queue_tier,
+            due=last.queue_due_at,
+            opened=last.opened_at,
+            pk=last.pk,
+            shown=shown_before + len(tickets_shown),
+        ).encode()
+    return QueuePage(rows=rows, next_cursor=next_cursor)

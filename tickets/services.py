@@ -1,0 +1,449 @@
+"""Every write to tickets: open, claim, assign, status, reply, note, time, paid priority, requeue.
+
+Each service is one transaction that also writes the ticket's activity row; emails leave only
+after commit, through Celery tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from clients.models import Charge, ChargeKind, Client, Contact
+from contracts.models import ContractPlan, Priority, ServiceContract
+from contracts.sla import resume_deadline
+from tickets.models import (
+    MAX_MINUTES_PER_ENTRY,
+    QueueTier,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
+    TicketStatus,
+    TimeEntry,
+)
+
+CENT = Decimal("0.01")
+
+# Which status a ticket may move to from each status.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    TicketStatus.NEW: frozenset(
+        {TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CLIENT, TicketStatus.RESOLVED}
+    ),
+    TicketStatus.IN_PROGRESS: frozenset({TicketStatus.WAITING_ON_CLIENT, TicketStatus.RESOLVED}),
+    TicketStatus.WAITING_ON_CLIENT: frozenset({TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED, TicketStatus.IN_PROGRESS}),
+    TicketStatus.CLOSED: frozenset(),
+}
+
+
+class TicketError(Exception):
+    """A ticket change the rules do not allow; the message is for the user."""
+
+
+def _event(ticket: Ticket, kind: str, actor: User | None, **fields: str) -> TicketEvent:
+    return TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, **fields)
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock: every change starts from the committed state."""
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("client", "contract__plan")
+        .get(pk=ticket.pk)
+    )
+
+
+def _require_open(ticket: Ticket) -> None:
+    if not ticket.is_open:
+        raise TicketError(
+            f"Ticket #{ticket.pk} is {ticket.get_status_display().lower()}; reopen it first."
+        )
+
+
+def _apply_contract(ticket: Ticket, contract: ServiceContract | None, start: dt.datetime) -> None:
+    """Set the queue keys: contract tier with deadlines from `start`, or the transactional tiers."""
+    if contract is None:
+        ticket.contract = None
+        ticket.queue_tier = QueueTier.PAID_PRIORITY if ticket.paid_priority else QueueTier.STANDARD
+        ticket.response_due_at = ticket.resolution_due_at = None
+        ticket.response_risk_at = ticket.resolution_risk_at = None
+        ticket.queue_due_at = None
+        return
+    plan: ContractPlan = contract.plan
+    deadlines = plan.deadlines(ticket.priority, start)
+    ticket.contract = contract
+    ticket.queue_tier = QueueTier.CONTRACT
+    ticket.response_due_at = deadlines.response_due_at
+    ticket.resolution_due_at = deadlines.resolution_due_at
+    ticket.response_risk_at = deadlines.response_risk_at
+    ticket.resolution_risk_at = deadlines.resolution_risk_at
+    _set_queue_due(ticket)
+
+
+def _set_queue_due(ticket: Ticket) -> None:
+    if ticket.contract_id is None:
+        ticket.queue_due_at = None
+    else:
+        ticket.queue_due_at = (
+            ticket.response_due_at if ticket.first_response_at is None else ticket.resolution_due_at
+        )
+
+
+QUEUE_KEY_FIELDS = [
+    "contract",
+    "queue_tier",
+    "response_due_at",
+    "resolution_due_at",
+    "response_risk_at",
+    "resolution_risk_at",
+    "queue_due_at",
+    "sla_paused_at",
+    "updated_at",
+]
+
+
+def active_contract(client: Client) -> ServiceContract | None:
+    return (
+        ServiceContract.objects.active().for_client(client).select_related("plan__calendar").first()
+    )
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    client: Client,
+    subject: str,
+    description: str = "",
+    priority: str = Priority.NORMAL,
+    contact: Contact | None = None,
+    paid_priority: bool = False,
+    opened_by: User | None = None,
+) -> Ticket:
+    """Log a ticket; contract clients get their plan's deadlines, others a place in line."""
+    if client.is_dropped:
+        raise TicketError(f"{client} has been dropped; reinstate the client to open tickets.")
+    if contact is not None and contact.client_id != client.pk:
+        raise TicketError("That contact works for another client.")
+    if contact is None:
+        contact = client.contacts.primary().first()
+    now = timezone.now()
+    contract = active_contract(client)
+    if paid_priority and contract is not None:
+        raise TicketError(
+            f"{client} is on a contract and is served first already; no surcharge applies."
+        )
+    ticket = Ticket(
+        client=client,
+        contact=contact,
+        subject=subject.strip(),
+        description=description.strip(),
+        priority=priority,
+        opened_at=now,
+    )
+    _apply_contract(ticket, contract, now)
+    ticket.save()
+    _event(ticket, TicketEventKind.OPENED, opened_by, body=ticket.description)
+    if paid_priority:
+        _buy_priority(ticket, opened_by)
+    if contact is not None:
+        from tickets.tasks import ticket_acknowledge_task
+
+        transaction.on_commit(partial(ticket_acknowledge_task.delay, ticket.pk))
+    return ticket
+
+
+def _buy_priority(ticket: Ticket, actor: User | None) -> None:
+    surcharge = settings.PAID_PRIORITY_SURCHARGE
+    charge = Charge.objects.create(
+        client_id=ticket.client_id,
+        kind=ChargeKind.PAID_PRIORITY,
+        amount=surcharge,
+        description=f"Paid priority for ticket #{ticket.pk}: {ticket.subject}"[:300],
+        created_by=actor,
+    )
+    ticket.paid_priority = True
+    ticket.priority_charge = charge
+    ticket.queue_tier = QueueTier.PAID_PRIORITY
+    ticket.save(update_fields=["paid_priority", "priority_charge", "queue_tier", "updated_at"])
+    _event(
+        ticket,
+        TicketEventKind.PAID_PRIORITY,
+        actor,
+        body=f"Paid priority bought: ${surcharge:,.2f} charged.",
+    )
+
+
+@transaction.atomic
+def ticket_buy_priority(*, ticket: Ticket, actor: User) -> Ticket:
+    """A transactional client pays the surcharge: its ticket moves ahead of other break-fix work."""
+    ticket = _locked(ticket)
+    _require_open(ticket)
+    if ticket.is_contract_ticket:
+        raise TicketError("Contract tickets are served first already; no surcharge applies.")
+    if ticket.paid_priority:
+        raise TicketError("Priority was already bought for this ticket.")
+    _buy_priority(ticket, actor)
+    return ticket
+
+
+@transaction.atomic
+def ticket_take_next(*, consultant: User) -> Ticket | None:
+    """Claim the first unassigned ticket in queue order for `consultant`; None if the line is empty."""
+    # SKIP LOCKED: a ticket another consultant is claiming right now is passed over, not waited
+    # for, so two consultants pressing the button together get two different tickets.
+    ticket = (
+        Ticket.objects.actionable()
+        .unassigned()
+        .in_queue_order()
+        .select_for_update(skip_locked=True, of=("self",))
+        .first()
+    )
+    if ticket is None:
+        return None
+    ticket.assignee = consultant
+    fields = ["assignee", "updated_at"]
+    if ticket.status == TicketStatus.NEW:
+        ticket.status = TicketStatus.IN_PROGRESS
+        fields.append("status")
+    ticket.save(update_fields=fields)
+    _event(
+        ticket,
+        TicketEventKind.ASSIGNMENT,
+        consultant,
+        body="Took the next ticket in line.",
+        to_value=consultant.get_username(),
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Ticket:
+    ticket = _locked(ticket)
+    _require_open(ticket)
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return ticket
+    before = ticket.assignee.get_username() if ticket.assignee else ""
+    ticket.assignee = assignee
+    ticket.save(update_fields=["assignee", "updated_at"])
+    _event(
+        ticket,
+        TicketEventKind.ASSIGNMENT,
+        actor,
+        from_value=before,
+        to_value=assignee.get_username() if assignee else "",
+    )
+    return ticket
+
+
+def _pause(ticket: Ticket, now: dt.datetime) -> None:
+    ticket.sla_paused_at = now
+
+
+def _resume(ticket: Ticket, now: dt.datetime) -> None:
+    """Restart the SLA clock with exactly the covered time that was left at the pause."""
+    paused_at = ticket.sla_paused_at
+    ticket.sla_paused_at = None
+    if paused_at is None or ticket.contract is None:
+        return
+    hours = ticket.contract.plan.working_hours()
+
+    def shift(due_at: dt.datetime | None) -> dt.datetime | None:
+        if due_at is None:
+            return None
+        return resume_deadline(due_at=due_at, paused_at=paused_at, resumed_at=now, hours=hours)
+
+    ticket.response_due_at = shift(ticket.response_due_at)
+    ticket.resolution_due_at = shift(ticket.resolution_due_at)
+    ticket.response_risk_at = shift(ticket.response_risk_at)
+    ticket.resolution_risk_at = shift(ticket.resolution_risk_at)
+    _set_queue_due(ticket)
+
+
+@transaction.atomic
+def ticket_change_status(*, ticket: Ticket, status: str, actor: User, note: str = "") -> Ticket:
+    """Move a ticket along its workflow; waiting on the client pauses the SLA clock."""
+    ticket = _locked(ticket)
+    before = ticket.status
+    if status == before:
+        return ticket
+    if status not in TRANSITIONS.get(before, frozenset()):
+        raise TicketError(
+            f"A ticket that is {TicketStatus(before).label.lower()} cannot become "
+            f"{TicketStatus(status).label.lower()}."
+        )
+    now = timezone.now()
+    if status == TicketStatus.WAITING_ON_CLIENT:
+        _pause(ticket, now)
+    elif before == TicketStatus.WAITING_ON_CLIENT:
+        _resume(ticket, now)
+    if status == TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    elif status == TicketStatus.CLOSED:
+        ticket.closed_at = now
+    elif before == TicketStatus.RESOLVED:  # reopened
+        ticket.resolved_at = None
+    ticket.status = status
+    ticket.save(update_fields=["status", "resolved_at", "closed_at", *QUEUE_KEY_FIELDS])
+    _event(
+        ticket, TicketEventKind.STATUS, actor, from_value=before, to_value=status, body=note.strip()
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_reply(
+    *, ticket: Ticket, body: str, actor: User, wait_on_client: bool = False
+) -> TicketEvent:
+    """Reply to the client by email; the first reply is the ticket's first response."""
+    ticket = _locked(ticket)
+    _require_open(ticket)
+    if ticket.contact_id is None:
+        raise TicketError("This ticket has no contact to reply to; add one to the client first.")
+    now = timezone.now()
+    fields = ["updated_at"]
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        _set_queue_due(ticket)
+        fields += ["first_response_at", "queue_due_at"]
+    event = _event(ticket, TicketEventKind.REPLY, actor, body=body.strip())
+    if ticket.status == TicketStatus.NEW:
+        ticket.status = TicketStatus.IN_PROGRESS
+        fields.append("status")
+    ticket.save(update_fields=fields)
+    if wait_on_client and ticket.status != TicketStatus.WAITING_ON_CLIENT:
+        ticket_change_status(ticket=ticket, status=TicketStatus.WAITING_ON_CLIENT, actor=actor)
+    from tickets.tasks import ticket_reply_email_task
+
+    transaction.on_commit(partial(ticket_reply_email_task.delay, event.pk))
+    return event
+
+
+@transaction.atomic
+def ticket_add_note(*, ticket: Ticket, body: str, actor: User) -> TicketEvent:
+    ticket = _locked(ticket)
+    return _event(ticket, TicketEventKind.NOTE, actor, body=body.strip())
+
+
+def _money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    first = day.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following - dt.timedelta(days=1)
+
+
+@transaction.atomic
+def time_log(
+    *,
+    ticket: Ticket,
+    consultant: User,
+    minutes: int,
+    work_date: dt.date,
+    note: str = "",
+) -> TimeEntry:
+    """Log work: minutes within the contract's included hours for that month are covered, the rest billed."""
+    ticket = _locked(ticket)
+    _require_open(ticket)
+    if not 1 <= minutes <= MAX_MINUTES_PER_ENTRY:
+        raise TicketError(
+            f"Log between 1 minute and {MAX_MINUTES_PER_ENTRY // 60} hours per entry."
+        )
+    today = timezone.localdate()
+    if work_date > today:
+        raise TicketError("Work cannot be logged for a day that has not happened yet.")
+    if work_date < ticket.opened_at.date() - dt.timedelta(days=1):
+        raise TicketError("Work cannot be logged before the ticket was opened.")
+    contract = (
+        ServiceContract.objects.active()
+        .for_client(ticket.client)
+        .filter(starts_on__lte=work_date, ends_on__gte=work_date)
+        .select_related("plan")
+        # Lock the contract: two entries logged at once must not both spend the last hour.
+        .select_for_update(of=("self",))
+        .first()
+    )
+    covered = 0
+    if contract is not None:
+        first, last = _month_bounds(work_date)
+        used = (
+            TimeEntry.objects.filter(contract=contract, work_date__range=(first, last)).aggregate(
+                used=Sum("covered_minutes")
+            )["used"]
+            or 0
+        )
+        allowance = int(contract.plan.included_hours * 60) - used
+        covered = max(0, min(minutes, allowance))
+    billable = minutes - covered
+    charge = None
+    billable_amount = Decimal(0)
+    if billable:
+        rate = contract.plan.overage_hourly_rate if contract is not None else settings.HOURLY_RATE
+        billable_amount = _money(rate * billable / 60)
+        charge = Charge.objects.create(
+            client_id=ticket.client_id,
+            kind=ChargeKind.OVERAGE if contract is not None else ChargeKind.LABOUR,
+            amount=billable_amount,
+            description=f"{billable} min on ticket #{ticket.pk}: {ticket.subject}"[:300],
+            created_by=consultant,
+        )
+    entry = TimeEntry.objects.create(
+        ticket=ticket,
+        consultant=consultant,
+        contract=contract if covered else None,
+        work_date=work_date,
+        minutes=minutes,
+        covered_minutes=covered,
+        billable_minutes=billable,
+        charge=charge,
+        note=note.strip(),
+    )
+    summary = f"{minutes} min logged"
+    if covered:
+        summary += f", {covered} covered by the contract"
+    if billable:
+        summary += f", {billable} billable (${billable_amount:,.2f})"
+    _event(ticket, TicketEventKind.TIME, consultant, body=f"{summary}. {note.strip()}".strip())
+    return entry
+
+
+def tickets_requeue_for_client(*, client: Client, contract: ServiceContract | None) -> int:
+    """Re-derive the queue keys of a client's open tickets after its contract status changed.
+
+    Called inside the contract service's transaction (via the contracts signals). Deadlines of
+    tickets that become contract tickets run from now: the guarantee starts with the contract.
+    """
+    now = timezone.now()
+    tickets = list(
+        Ticket.objects.open().for_client(client).select_for_update(of=("self",)).order_by("pk")
+    )
+    for ticket in tickets:
+        ticket.updated_at = now  # bulk_update does not apply auto_now
+        was_contract = ticket.contract_id is not None
+        if contract is not None:
+            ticket.contract = contract
+            _apply_contract(ticket, contract, now)
+            if ticket.status == TicketStatus.WAITING_ON_CLIENT:
+                ticket.sla_paused_at = now
+        else:
+            _apply_contract(ticket, None, now)
+            ticket.sla_paused_at = None
+        if was_contract != (contract is not None):
+            TicketEvent.objects.create(
+                ticket=ticket,
+                kind=TicketEventKind.SLA,
+                body="Now served under the client's new contract: guaranteed response times apply."
+                if contract is not None
+                else "The client's contract ended: the ticket waits in line without a guarantee.",
+            )
+    if tickets:
+        Ticket.objects.bulk_update(tickets, QUEUE_KEY_FIELDS)
+    return len(tickets)

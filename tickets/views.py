@@ -1,0 +1,293 @@
+"""The consultant workspace: queue, take next, opening tickets, ticket work. Thin views: forms
+validate, services write, every state change is a POST."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef, Q
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from clients.models import Client, Contact
+from contracts.models import ServiceContract
+from tickets import services
+from tickets.forms import (
+    WORK_PERMISSION,
+    AssignForm,
+    NoteForm,
+    QueueFilterForm,
+    ReplyForm,
+    StatusForm,
+    TicketOpenForm,
+    TimeForm,
+    consultants,
+)
+from tickets.models import Ticket
+from tickets.queue import Cursor, queue_page
+from tickets.services import TicketError
+
+works_tickets = permission_required(WORK_PERMISSION, raise_exception=True)
+
+
+class WorkspaceRequest(HttpRequest):
+    """What a request looks like behind the login wall and the permission check."""
+
+    user: User
+    htmx: HtmxDetails
+
+
+UNPROCESSABLE = 422
+
+
+@require_GET
+@works_tickets
+def queue(request: WorkspaceRequest) -> HttpResponse:
+    people = list(consultants())
+    form = QueueFilterForm(request.GET or None, people=people)
+    if form.is_bound:
+        form.is_valid()
+    after = None
+    if raw := request.GET.get("after"):
+        try:
+            after = Cursor.decode(raw)
+        except ValueError:
+            messages.error(request, "That page link is broken; showing the start of the queue.")
+    page = queue_page(form.filters(), request.user, after)
+    context = {"form": form, "page": page, "query": form.query_string(), "after": after}
+    template = "tickets/queue.html"
+    if request.htmx:
+        # Live refresh swaps the table body; "show more" appends rows after the last one.
+        template += "#more-rows" if after else "#queue-table"
+    return render(request, template, context)
+
+
+@require_POST
+@works_tickets
+def take_next(request: WorkspaceRequest) -> HttpResponse:
+    ticket = services.ticket_take_next(consultant=request.user)
+    if ticket is None:
+        messages.info(request, "Nobody is waiting: every ticket in line is taken.")
+        return redirect("tickets:queue")
+    messages.success(request, f"You took #{ticket.pk}: {ticket.subject}")
+    return redirect("tickets:detail", pk=ticket.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@works_tickets
+def ticket_new(request: WorkspaceRequest) -> HttpResponse:
+    initial: dict[str, Any] = {}
+    client_id = request.GET.get("client", "")
+    if client_id.isdigit():
+        initial["client"] = int(client_id)
+    form = TicketOpenForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = services.ticket_open(
+                client=data["client"],
+                contact=data["contact"],
+                subject=data["subject"],
+                description=data["description"],
+                priority=data["priority"],
+                paid_priority=data["paid_priority"],
+                opened_by=request.user,
+            )
+        except TicketError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Ticket #{ticket.pk} opened.")
+            return redirect("tickets:detail", pk=ticket.pk)
+    chosen = _chosen_client(form)
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(
+        request, "tickets/ticket_new.html", {"form": form, "chosen": chosen}, status=status
+    )
+
+
+def _chosen_client(form: TicketOpenForm) -> Client | None:
+    raw = form.data.get("client") if form.is_bound else form.initial.get("client")
+    if raw and str(raw).isdigit():
+        return _clients_with_contract_flag().filter(pk=int(raw)).first()
+    return None
+
+
+def _clients_with_contract_flag() -> Any:
+    active = ServiceContract.objects.active().filter(client=OuterRef("pk"))
+    return Client.objects.active().annotate(on_contract=Exists(active))
+
+
+@require_GET
+@works_tickets
+def client_lookup(request: WorkspaceRequest) -> HttpResponse:
+    """htmx autocomplete: up to ten active clients whose name or contact matches."""
+    term = " ".join(request.GET.get("q", "").split())[:100]
+    results = []
+    if len(term) >= 2:
+        results = list(
+            _clients_with_contract_flag()
+            .filter(Q(name__icontains=term) | Q(contacts__email__icontains=term))
+            .distinct()
+            .order_by("name")[:10]
+        )
+    return render(
+        request, "tickets/ticket_new.html#client-results", {"results": results, "term": term}
+    )
+
+
+@require_GET
+@works_tickets
+def client_contacts(request: WorkspaceRequest) -> HttpResponse:
+    raw = request.GET.get("client", "")
+    contacts = (
+        Contact.objects.filter(client_id=int(raw)) if raw.isdigit() else Contact.objects.none()
+    )
+    return render(request, "tickets/ticket_new.html#contact-options", {"contacts": contacts})
+
+
+# --- One ticket ------------------------------------------------------------------------------
+def _get_ticket(pk: int) -> Ticket:
+    """Fetch a ticket with what its page shows; 404 if unknown. Every consultant may work any ticket."""
+    return get_object_or_404(
+        Ticket.objects.select_related(
+            "client", "contact", "assignee", "contract__plan", "priority_charge"
+        ),
+        pk=pk,
+    )
+
+
+def _detail(
+    request: WorkspaceRequest, ticket: Ticket, *, status: int = 200, **forms: Form
+) -> HttpResponse:
+    people = consultants()
+    context = {
+        "ticket": ticket,
+        "events": ticket.events.select_related("actor").order_by("created_at", "id"),
+        "time_entries": ticket.time_entries.select_related("consultant", "charge").order_by(
+            "-work_date", "-id"
+        ),
+        "status_form": forms.get("status_form") or StatusForm(ticket=ticket),
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "assign_form": forms.get("assign_form")
+        or AssignForm(people=people, initial={"assignee": ticket.assignee_id}),
+        "time_form": forms.get("time_form") or TimeForm(),
+        "surcharge": services.settings.PAID_PRIORITY_SURCHARGE,
+    }
+    return render(request, "tickets/ticket_detail.html", context, status=status)
+
+
+@require_GET
+@works_tickets
+def ticket_detail(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    return _detail(request, _get_ticket(pk))
+
+
+def _act(
+    request: WorkspaceRequest,
+    pk: int,
+    form: Form,
+    form_name: str,
+    action: Callable[[Ticket, dict[str, Any]], str],
+) -> HttpResponse:
+    """Validate `form`, run the service through `action`, redirect; re-show the page on error."""
+    ticket = _get_ticket(pk)
+    if form.is_valid():
+        try:
+            done = action(ticket, form.cleaned_data)
+        except TicketError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, done)
+            return redirect("tickets:detail", pk=pk)
+    messages.error(request, "Nothing was changed: see the message below.")
+    return _detail(request, ticket, status=UNPROCESSABLE, **{form_name: form})
+
+
+@require_POST
+@works_tickets
+def ticket_status(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    ticket = _get_ticket(pk)
+
+    def change(t: Ticket, data: dict[str, Any]) -> str:
+        updated = services.ticket_change_status(
+            ticket=t, status=data["status"], actor=request.user, note=data["note"]
+        )
+        return f"Status is now {updated.get_status_display().lower()}."
+
+    return _act(request, pk, StatusForm(request.POST, ticket=ticket), "status_form", change)
+
+
+@require_POST
+@works_tickets
+def ticket_reply_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    def reply(t: Ticket, data: dict[str, Any]) -> str:
+        services.ticket_reply(
+            ticket=t, body=data["body"], actor=request.user, wait_on_client=data["wait_on_client"]
+        )
+        return f"Reply sent to {t.contact.email if t.contact else 'the client'}."
+
+    return _act(request, pk, ReplyForm(request.POST), "reply_form", reply)
+
+
+@require_POST
+@works_tickets
+def ticket_note(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    def note(t: Ticket, data: dict[str, Any]) -> str:
+        services.ticket_add_note(ticket=t, body=data["body"], actor=request.user)
+        return "Note added."
+
+    return _act(request, pk, NoteForm(request.POST), "note_form", note)
+
+
+@require_POST
+@works_tickets
+def ticket_assign_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    def assign(t: Ticket, data: dict[str, Any]) -> str:
+        person = data["assignee"]
+        services.ticket_assign(ticket=t, assignee=person, actor=request.user)
+        return (
+            f"Assigned to {person.get_full_name() or person.get_username()}."
+            if person
+            else "Unassigned."
+        )
+
+    return _act(request, pk, AssignForm(request.POST, people=consultants()), "assign_form", assign)
+
+
+@require_POST
+@works_tickets
+def ticket_time(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    def log(t: Ticket, data: dict[str, Any]) -> str:
+        entry = services.time_log(
+            ticket=t,
+            consultant=request.user,
+            minutes=data["minutes"],
+            work_date=data["work_date"],
+            note=data["note"],
+        )
+        parts = [f"{entry.minutes} min logged"]
+        if entry.covered_minutes:
+            parts.append(f"{entry.covered_minutes} covered by the contract")
+        if entry.charge:
+            parts.append(f"${entry.charge.amount:,.2f} billed")
+        return ", ".join(parts) + "."
+
+    return _act(request, pk, TimeForm(request.POST), "time_form", log)
+
+
+@require_POST
+@works_tickets
+def ticket_priority(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    def buy(t: Ticket, data: dict[str, Any]) -> str:
+        services.ticket_buy_priority(ticket=t, actor=request.user)
+        return f"Paid priority added: ${services.settings.PAID_PRIORITY_SURCHARGE:,.2f} charged to {t.client}."
+
+    return _act(request, pk, Form(request.POST), "priority_form", buy)
