@@ -63,7 +63,8 @@ def test_consultant_takes_next_ticket_replies_logs_time_and_resolves(
     entry = urgent.time_entries.get()
     assert (entry.minutes, entry.covered_minutes, entry.charge) == (45, 45, None)
     kinds = list(urgent.events.values_list("kind", flat=True))
-    assert TicketEventKind.REPLY in kinds and TicketEventKind.TIME in kinds
+    assert TicketEventKind.REPLY in kinds
+    assert TicketEventKind.TIME in kinds
     assert any("technician is connecting" in m.body for m in mailoutbox)
     assert not Charge.objects.filter(client=contract_client).exists()
     assert Ticket.objects.get(pk=older.pk).assignee is None

@@ -166,9 +166,12 @@ def test_an_alert_that_could_not_be_sent_is_tried_again_by_the_next_scan(
 ) -> None:
     real = emails.deadline_at_risk
 
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise SMTPException("451 try again later")
+
     def unsendable(*args: Any) -> Any:
         message = real(*args)
-        message.send = lambda *a, **k: (_ for _ in ()).throw(SMTPException("451 try later"))
+        message.send = refuse
         return message
 
     monkeypatch.setattr(emails, "deadline_at_risk", unsendable)
