@@ -22,7 +22,7 @@ class ContactInlineFormSet(BaseInlineFormSet):
         primaries = [
             form
             for form in self.forms
-            if form.cleaned_data.get("is_primary") and not self._should_delete_form(form)
+            if form.cleaned_data.get("is_primary") and not form.cleaned_data.get("DELETE")
         ]
         if len(primaries) > 1:
             raise ValidationError("Only one contact can be the primary contact.")

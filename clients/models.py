@@ -123,6 +123,7 @@ class Contact(models.Model):
                 fields=["client"],
                 condition=Q(is_primary=True),
                 name="one_primary_contact_per_client",
+                violation_error_message="A client has one primary contact; untick the other one first.",
             ),
         ]
 

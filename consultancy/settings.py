@@ -7,6 +7,7 @@ and EMAIL_URL to use real servers. A malformed value fails at start-up with Impr
 
 from __future__ import annotations
 
+import zoneinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -107,9 +108,17 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+try:
+    DATABASES = {
+        "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    }
+    if not DATABASES["default"].get("ENGINE"):
+        raise ValueError("unknown scheme")
+except (KeyError, ValueError) as exc:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must look like postgres://user@host:5432/name or sqlite:///path "
+        f"({exc})."
+    ) from None
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; the busy timeout makes a writer
@@ -120,7 +129,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+    try:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+    except ValueError:
+        raise ImproperlyConfigured("DJANGO_CONN_MAX_AGE must be a number of seconds.") from None
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -137,6 +149,10 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="America/New_York")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(f"DJANGO_TIME_ZONE {TIME_ZONE!r} is not a known time zone.") from None
 USE_I18N = True
 USE_TZ = True
 

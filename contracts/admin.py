@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from dateutil.relativedelta import relativedelta
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from clients.admin import ContactInline
-from clients.models import Client, ClientStatus
+from clients.models import Client, ClientQuerySet, ClientStatus
 from clients.services import ClientError, client_drop, client_reinstate
 from contracts.models import (
     BusinessCalendar,
@@ -100,7 +101,7 @@ class ContractPlanAdmin(admin.ModelAdmin):
 
     @admin.display(description="Active contracts", ordering="active_contract_count")
     def active_contracts(self, obj: ContractPlan) -> int:
-        return obj.active_contract_count  # type: ignore[attr-defined, no-any-return]
+        return int(obj.active_contract_count)  # type: ignore[attr-defined]
 
 
 # --- Contracts ---------------------------------------------------------------------------------
@@ -122,13 +123,15 @@ class EndMonthFilter(admin.SimpleListFilter):
         if not value:
             return None
         if value == "past":
-            return queryset.active().filter(ends_on__lt=timezone.localdate())
+            return queryset.filter(status=ContractStatus.ACTIVE, ends_on__lt=timezone.localdate())
         try:
             month = dt.datetime.strptime(value, "%Y-%m").date()  # noqa: DTZ007 (a calendar month)
         except ValueError:
             return queryset.none()
-        return queryset.active().filter(
-            ends_on__gte=month, ends_on__lt=month + relativedelta(months=1)
+        return queryset.filter(
+            status=ContractStatus.ACTIVE,
+            ends_on__gte=month,
+            ends_on__lt=month + relativedelta(months=1),
         )
 
 
@@ -216,7 +219,7 @@ class ServiceContractAdmin(admin.ModelAdmin):
         # mode is editable.
         return [] if obj is None else list(self.readonly_fields)
 
-    def get_fields(self, request: HttpRequest, obj: ServiceContract | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ServiceContract | None = None) -> Any:
         if obj is None:
             return list(ContractStartForm.Meta.fields)
         return [*self.readonly_fields[:7], "renewal", *self.readonly_fields[7:]]
@@ -289,7 +292,7 @@ class ServiceContractAdmin(admin.ModelAdmin):
                 "contracts": queryset.select_related("client", "plan"),
                 "form": form,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 
@@ -301,7 +304,7 @@ class ContractInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["plan", "status", "starts_on", "ends_on", "monthly_price", "discount_percent"]
+    fields = ("plan", "status", "starts_on", "ends_on", "monthly_price", "discount_percent")
     readonly_fields = fields
     ordering = ["-starts_on"]
     verbose_name_plural = "Contracts (start one from Service contracts)"
@@ -321,10 +324,11 @@ class ContractHolderFilter(admin.SimpleListFilter):
         return [("contract", "On a contract"), ("transactional", "Transactional")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Client]) -> QuerySet[Client] | None:
+        holds_contract = Exists(ServiceContract.objects.active().filter(client=OuterRef("pk")))
         if self.value() == "contract":
-            return queryset.filter(has_contract=True)
+            return queryset.filter(holds_contract)
         if self.value() == "transactional":
-            return queryset.filter(has_contract=False)
+            return queryset.filter(~holds_contract)
         return None
 
 
@@ -364,14 +368,10 @@ class ClientAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
         active = ServiceContract.objects.active().filter(client=OuterRef("pk"))
-        return (
-            super()
-            .get_queryset(request)
-            .with_trailing_spend()
-            .annotate(
-                has_contract=Exists(active),
-                current_plan_name=Subquery(active.values("plan__name")[:1]),
-            )
+        clients = cast(ClientQuerySet, super().get_queryset(request))
+        return clients.with_trailing_spend().annotate(
+            has_contract=Exists(active),
+            current_plan_name=Subquery(active.values("plan__name")[:1]),
         )
 
     @admin.display(description="Plan", ordering="current_plan_name")
@@ -382,7 +382,8 @@ class ClientAdmin(admin.ModelAdmin):
     def spend_last_12_months(self, obj: Client) -> str:
         return f"${obj.trailing_spend:,.2f}"  # type: ignore[attr-defined]
 
-    @admin.action(description="Drop selected clients (stop serving them)…")
+    # Dropping is a manager's decision: only those who may delete clients see these actions.
+    @admin.action(description="Drop selected clients (stop serving them)…", permissions=["delete"])
     def drop_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> HttpResponse | None:
         form = DropForm(request.POST if "confirm" in request.POST else None)
         if "confirm" in request.POST and form.is_valid():
@@ -412,11 +413,11 @@ class ClientAdmin(admin.ModelAdmin):
                 "clients": queryset,
                 "form": form,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 
-    @admin.action(description="Reinstate selected dropped clients")
+    @admin.action(description="Reinstate selected dropped clients", permissions=["delete"])
     def reinstate_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
         done = 0
         for client in queryset.filter(status=ClientStatus.DROPPED):

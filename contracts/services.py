@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
@@ -32,7 +32,9 @@ def term_end(starts_on: dt.date, months: int) -> dt.date:
 
 def discounted_price(list_price: Decimal, discount_percent: Decimal) -> Decimal:
     """Return the monthly price after a percentage discount, rounded to the cent."""
-    return (list_price * (Decimal(100) - discount_percent) / Decimal(100)).quantize(CENT)
+    return (list_price * (Decimal(100) - discount_percent) / Decimal(100)).quantize(
+        CENT, rounding=ROUND_HALF_UP
+    )
 
 
 @transaction.atomic

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client as HttpClient
@@ -50,6 +52,20 @@ def password() -> str:
     return "correct horse battery staple"
 
 
+_roles_migration = import_module("consultancy.migrations.0001_roles")
+
+
+def _ensure_roles() -> None:
+    """Recreate the role groups if a transactional test's flush removed them.
+
+    The groups come from a data migration; `transaction=True` tests end by flushing every table,
+    after which post_migrate recreates permissions but not groups.
+    """
+    if Group.objects.filter(name__in=[MANAGERS, CONSULTANTS]).count() < 2:
+        _roles_migration._grant(django_apps, MANAGERS, _roles_migration.MANAGER_PERMISSIONS)
+        _roles_migration._grant(django_apps, CONSULTANTS, _roles_migration.CONSULTANT_PERMISSIONS)
+
+
 def _user(username: str, password: str, group: str | None) -> User:
     user = User.objects.create_user(
         username=username,
@@ -59,6 +75,7 @@ def _user(username: str, password: str, group: str | None) -> User:
         is_staff=group is not None,
     )
     if group:
+        _ensure_roles()
         user.groups.add(Group.objects.get(name=group))
     return user
 

@@ -167,6 +167,7 @@ class Migration(migrations.Migration):
                         condition=models.Q(("is_primary", True)),
                         fields=("client",),
                         name="one_primary_contact_per_client",
+                        violation_error_message="A client has one primary contact; untick the other one first.",
                     )
                 ],
             },
