@@ -47,6 +47,7 @@ RESULT_PREFIX = "BENCH_RESULT "
 P95_100K_MS_MAX = 40.0
 RATIO_MAX = 1.5
 PLAN_EXCERPT_LINES = 12
+BUSY_WALL_TO_CPU = 1.5
 
 
 @dataclass
@@ -113,6 +114,12 @@ def _configure_django(database_url: str) -> None:
     django.setup()
 
 
+def _queue_rows(html: bytes) -> int:
+    """Count the ticket rows in the page's queue table body."""
+    body = html.partition(b'id="queue-rows"')[2].partition(b"</tbody>")[0]
+    return body.count(b"<tr") - body.count(b'<tr id="show-more"')
+
+
 def _walk_plan(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield node
     for child in node.get("Plans", []):
@@ -149,7 +156,7 @@ def run_child(tickets: int, clients: int, database_url: str, profile: bool) -> S
             raise RuntimeError(f"GET {PAGE_URL} answered {response.status_code}")
 
     first = browser.get(PAGE_URL)
-    result.rows_shown = first.content.count(b"<tr class=")
+    result.rows_shown = _queue_rows(first.content)
     if first.status_code != 200 or result.rows_shown != min(50, result.queue_tickets):
         raise RuntimeError(
             f"queue page looks wrong: status {first.status_code}, {result.rows_shown} rows"
@@ -307,7 +314,7 @@ def report(result: SizeResult) -> None:
 def summarise(results: list[SizeResult]) -> dict[str, Any]:
     by_size = {r.tickets: r for r in results}
     big, small = by_size.get(100_000), by_size.get(1_000)
-    ratio = ratio_10k = None
+    ratio = ratio_10k = cpu_ratio = None
     checks: dict[str, bool] = {}
     notes: list[str] = []
     if big:
@@ -318,6 +325,9 @@ def summarise(results: list[SizeResult]) -> dict[str, Any]:
         checks["plan at 100k has no sort"] = not big.sort_node
         if small:
             ratio = round(big.p95_ms / small.p95_ms, 3)
+            # The same comparison in this process's CPU time, which other processes on a busy
+            # machine disturb far less than the wall clock.
+            cpu_ratio = round(big.cpu_p50_ms / small.cpu_p50_ms, 3)
             checks[f"p95 ratio 100k/1k {ratio:.2f} <= {RATIO_MAX:g}"] = ratio <= RATIO_MAX
             if small.rows_shown != big.rows_shown:
                 notes.append(
@@ -327,11 +337,12 @@ def summarise(results: list[SizeResult]) -> dict[str, Any]:
         if middle := by_size.get(10_000):
             # Same page size (50 rows) at both ends: the ratio that isolates data volume.
             ratio_10k = round(big.p95_ms / middle.p95_ms, 3)
-    cores = os.cpu_count() or 1
-    if busy := [f"{r.tickets:,}" for r in results if r.load_avg > cores]:
+    # The page spends a few ms waiting for PostgreSQL; much more than that off the CPU means
+    # other processes held the cores, and the wall-clock figures measure the machine.
+    if busy := [f"{r.tickets:,}" for r in results if r.p50_ms > BUSY_WALL_TO_CPU * r.cpu_p50_ms]:
         notes.append(
-            f"load average above {cores} cores while timing {', '.join(busy)} tickets: "
-            "wall-clock figures include waiting for a CPU (compare cpu_p50_ms)"
+            f"wall-clock p50 above {BUSY_WALL_TO_CPU:g}x CPU p50 at {', '.join(busy)} tickets: "
+            "the machine was busy; compare cpu_p50_ms or rerun on an idle machine"
         )
     passed = all(checks.values()) if big and small else None
     return {
@@ -357,6 +368,7 @@ def summarise(results: list[SizeResult]) -> dict[str, Any]:
         "targets": {"p95_100k_ms_max": P95_100K_MS_MAX, "ratio_max": RATIO_MAX},
         "p95_ratio_100k_vs_1k": ratio,
         "p95_ratio_100k_vs_10k": ratio_10k,
+        "cpu_p50_ratio_100k_vs_1k": cpu_ratio,
         "checks": checks,
         "notes": notes,
         "pass": passed,
@@ -399,6 +411,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"consultancy_bench_{tickets}",
                 )
     summary = summarise(results)
+    if summary["p95_ratio_100k_vs_10k"] is not None:
+        print(f"p95 ratio 100k/10k (both 50 rows): {summary['p95_ratio_100k_vs_10k']:.2f}")
+    if summary["cpu_p50_ratio_100k_vs_1k"] is not None:
+        print(f"CPU p50 ratio 100k/1k: {summary['cpu_p50_ratio_100k_vs_1k']:.2f}")
     for check, ok in summary["checks"].items():
         print(f"{'ok  ' if ok else 'MISS'} {check}")
     for note in summary["notes"]:

@@ -100,9 +100,10 @@ class TicketOpenForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        client_id = self.data.get("client") if self.is_bound else self.initial.get("client")
-        if client_id and str(client_id).isdigit():
-            contacts = Contact.objects.filter(client_id=int(client_id))
+        raw = self.data.get("client") if self.is_bound else self.initial.get("client")
+        client_id = int(raw) if str(raw or "").isdigit() and len(str(raw)) < 19 else None
+        if client_id:
+            contacts = Contact.objects.filter(client_id=client_id)
             self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]
         self.helper = FormHelper()
         self.helper.form_tag = False

@@ -79,14 +79,21 @@ class Cursor:
         """Parse a cursor from the URL; raise ValueError for anything malformed."""
         tier, due, opened, pk, shown = raw.split("~")
         to_time = lambda v: EPOCH + dt.timedelta(microseconds=int(v))  # noqa: E731
-        cursor = cls(
-            tier=int(tier),
-            due=None if due == "-" else to_time(due),
-            opened=to_time(opened),
-            pk=int(pk),
-            shown=int(shown),
-        )
-        if cursor.tier not in QueueTier.values or cursor.pk < 1 or not 0 <= cursor.shown <= 10**7:
+        try:
+            cursor = cls(
+                tier=int(tier),
+                due=None if due == "-" else to_time(due),
+                opened=to_time(opened),
+                pk=int(pk),
+                shown=int(shown),
+            )
+        except OverflowError:
+            raise ValueError("cursor out of range") from None
+        if (
+            cursor.tier not in QueueTier.values
+            or not 0 < cursor.pk < 2**63
+            or not 0 <= cursor.shown <= 10**7
+        ):
             raise ValueError("cursor out of range")
         return cursor
 

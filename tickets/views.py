@@ -34,6 +34,17 @@ from tickets.models import Ticket
 from tickets.queue import Cursor, queue_page
 from tickets.services import TicketError
 
+MAX_ID = 2**63 - 1  # the largest primary key the database can hold
+
+
+def parse_id(raw: str) -> int | None:
+    """Return a positive database id from user input, or None for anything else."""
+    raw = raw.strip()
+    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+        return None
+    return int(raw)
+
+
 works_tickets = permission_required(WORK_PERMISSION, raise_exception=True)
 
 
@@ -84,9 +95,8 @@ def take_next(request: WorkspaceRequest) -> HttpResponse:
 @works_tickets
 def ticket_new(request: WorkspaceRequest) -> HttpResponse:
     initial: dict[str, Any] = {}
-    client_id = request.GET.get("client", "")
-    if client_id.isdigit():
-        initial["client"] = int(client_id)
+    if client_id := parse_id(request.GET.get("client", "")):
+        initial["client"] = client_id
     form = TicketOpenForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -107,16 +117,19 @@ def ticket_new(request: WorkspaceRequest) -> HttpResponse:
             return redirect("tickets:detail", pk=ticket.pk)
     chosen = _chosen_client(form)
     status = UNPROCESSABLE if request.method == "POST" else 200
-    return render(
-        request, "tickets/ticket_new.html", {"form": form, "chosen": chosen}, status=status
-    )
+    context = {
+        "form": form,
+        "chosen": chosen,
+        "contacts": form.fields["contact"].queryset,  # type: ignore[attr-defined]
+        "selected_contact": str(form["contact"].value() or ""),
+    }
+    return render(request, "tickets/ticket_new.html", context, status=status)
 
 
 def _chosen_client(form: TicketOpenForm) -> Client | None:
     raw = form.data.get("client") if form.is_bound else form.initial.get("client")
-    if raw and str(raw).isdigit():
-        return _clients_with_contract_flag().filter(pk=int(raw)).first()
-    return None
+    client_id = parse_id(str(raw or ""))
+    return _clients_with_contract_flag().filter(pk=client_id).first() if client_id else None
 
 
 def _clients_with_contract_flag() -> Any:
@@ -145,10 +158,8 @@ def client_lookup(request: WorkspaceRequest) -> HttpResponse:
 @require_GET
 @works_tickets
 def client_contacts(request: WorkspaceRequest) -> HttpResponse:
-    raw = request.GET.get("client", "")
-    contacts = (
-        Contact.objects.filter(client_id=int(raw)) if raw.isdigit() else Contact.objects.none()
-    )
+    client_id = parse_id(request.GET.get("client", ""))
+    contacts = Contact.objects.filter(client_id=client_id) if client_id else Contact.objects.none()
     return render(request, "tickets/ticket_new.html#contact-options", {"contacts": contacts})
 
 
@@ -207,7 +218,9 @@ def _act(
         else:
             messages.success(request, done)
             return redirect("tickets:detail", pk=pk)
-    messages.error(request, "Nothing was changed: see the message below.")
+    # Said at the top of the page too: on a closed ticket the form itself is not shown.
+    reasons = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    messages.error(request, f"Nothing was changed. {reasons}")
     return _detail(request, ticket, status=UNPROCESSABLE, **{form_name: form})
 
 

@@ -287,7 +287,8 @@ def test_filtered_pages_continue_in_order_and_show_places_in_the_whole_line(
 ) -> None:
     tickets = _many_tickets()
     expected = _expected_line(tickets)
-    standard = [pk for pk in expected if Ticket.objects.get(pk=pk).queue_tier == QueueTier.STANDARD]
+    tiers = {t.pk: t.queue_tier for t in tickets}
+    standard = [pk for pk in expected if tiers[pk] == QueueTier.STANDARD]
 
     pages = _walk(consultant, QueueFilters(tier=QueueTier.STANDARD))
 

@@ -103,6 +103,17 @@ def test_an_unassigned_ticket_at_risk_alerts_the_managers(
     assert [m.to for m in mailoutbox] == [["alice@practice.example", "root@practice.example"]]
 
 
+def test_an_assignee_without_an_email_address_is_covered_by_the_managers(
+    ticket: Ticket, consultant: User, manager: User, mailoutbox: list[Any], time_machine: Any
+) -> None:
+    User.objects.filter(pk=consultant.pk).update(email="")
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=consultant)
+
+    assert _scan_at(NOW + 3 * HOUR + MINUTE, time_machine) == 1
+
+    assert [m.to for m in mailoutbox] == [[manager.email]]
+
+
 def test_nothing_is_sent_before_the_risk_moment(
     ticket: Ticket, manager: User, mailoutbox: list[Any], time_machine: Any
 ) -> None:
