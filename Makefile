@@ -27,7 +27,7 @@ run: migrate
 	$(BIN)/honcho --procfile Procfile start
 
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

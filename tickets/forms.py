@@ -101,7 +101,8 @@ class TicketOpenForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         raw = self.data.get("client") if self.is_bound else self.initial.get("client")
-        client_id = int(raw) if str(raw or "").isdigit() and len(str(raw)) < 19 else None
+        text = str(raw or "")
+        client_id = int(text) if text.isdigit() and len(text) < 19 else None
         if client_id:
             contacts = Contact.objects.filter(client_id=client_id)
             self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]

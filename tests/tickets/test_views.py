@@ -16,11 +16,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.models import Charge, ClientStatus
+from contracts.models import Priority
 from tests.factories import (
     ClientFactory,
     ContactFactory,
     ContractFactory,
     ContractTicketFactory,
+    PlanFactory,
     TicketFactory,
 )
 from tickets.models import Ticket, TicketEvent, TicketStatus, TimeEntry
@@ -690,3 +692,21 @@ def test_junk_input_never_breaks_a_page(page: Page, ticket: Ticket, consultant_c
 
     # The test client re-raises a server error; any answer at all is a handled one.
     assert response.status_code in (200, 302, 422)
+
+
+def test_opening_a_ticket_for_a_priority_the_plan_sets_no_target_for_is_answered(
+    now: dt.datetime, consultant_client: Any
+) -> None:
+    # The plan admin requires at least one target, not one per priority.
+    plan = PlanFactory(targets={Priority.NORMAL: (240, 1440)})
+    contract = ContractFactory(plan=plan)
+
+    response = consultant_client.post(
+        reverse("tickets:new"),
+        {"client": contract.client_id, "subject": "Mouse sticky", "priority": Priority.LOW},
+    )
+
+    assert response.status_code in (302, 422)
+    if response.status_code == 422:
+        assert not Ticket.objects.exists()
+        assert "Low" in response.content.decode()
