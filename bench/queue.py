@@ -377,7 +377,11 @@ def summarise(results: list[SizeResult]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES))
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in DEFAULT_SIZES),
+        help="ticket counts, comma-separated (clients are a tenth)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument(
         "--reuse", action="store_true", help="use kept databases as they are (implies --keep)"

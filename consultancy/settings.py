@@ -116,8 +116,7 @@ try:
         raise ValueError("unknown scheme")
 except (KeyError, ValueError) as exc:
     raise ImproperlyConfigured(
-        "DATABASE_URL must look like postgres://user@host:5432/name or sqlite:///path "
-        f"({exc})."
+        f"DATABASE_URL must look like postgres://user@host:5432/name or sqlite:///path ({exc})."
     ) from None
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -152,7 +151,9 @@ TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="America/New_York")
 try:
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-    raise ImproperlyConfigured(f"DJANGO_TIME_ZONE {TIME_ZONE!r} is not a known time zone.") from None
+    raise ImproperlyConfigured(
+        f"DJANGO_TIME_ZONE {TIME_ZONE!r} is not a known time zone."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 

@@ -376,7 +376,7 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.display(description="Plan", ordering="current_plan_name")
     def current_plan(self, obj: Client) -> str:
-        return obj.current_plan_name or "— transactional —"  # type: ignore[attr-defined]
+        return obj.current_plan_name or "Transactional"  # type: ignore[attr-defined]
 
     @admin.display(description="Spend, last 12 months", ordering="trailing_spend")
     def spend_last_12_months(self, obj: Client) -> str:

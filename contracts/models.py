@@ -201,7 +201,14 @@ class ContractPlan(models.Model):
 
     def deadlines(self, priority: str, start: dt.datetime) -> Deadlines:
         """Return the response and resolution deadlines (and risk moments) for a ticket."""
-        level = self.service_levels.get(priority=priority)
+        # A plan may leave a priority without its own target; its loosest target applies then,
+        # so a contract client is still served first and under a guarantee.
+        level = (
+            self.service_levels.filter(priority=priority).first()
+            or self.service_levels.order_by("-response_minutes", "-resolution_minutes").first()
+        )
+        if level is None:
+            raise ServiceLevel.DoesNotExist(f"The {self} plan has no response targets.")
         hours = self.working_hours()
         return Deadlines(
             response_due_at=add_covered_minutes(start, level.response_minutes, hours),

@@ -17,7 +17,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from clients.models import Charge, ChargeKind, Client, Contact
-from contracts.models import ContractPlan, Priority, ServiceContract
+from contracts.models import ContractPlan, Priority, ServiceContract, ServiceLevel
 from contracts.sla import resume_deadline
 from tickets.models import (
     MAX_MINUTES_PER_ENTRY,
@@ -77,7 +77,12 @@ def _apply_contract(ticket: Ticket, contract: ServiceContract | None, start: dt.
         ticket.queue_due_at = None
         return
     plan: ContractPlan = contract.plan
-    deadlines = plan.deadlines(ticket.priority, start)
+    try:
+        deadlines = plan.deadlines(ticket.priority, start)
+    except ServiceLevel.DoesNotExist:
+        raise TicketError(
+            f"The {plan} plan has no response targets; a manager must add them in the admin."
+        ) from None
     ticket.contract = contract
     ticket.queue_tier = QueueTier.CONTRACT
     ticket.response_due_at = deadlines.response_due_at

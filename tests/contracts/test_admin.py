@@ -517,7 +517,7 @@ def test_client_list_shows_the_plan_and_trailing_spend(manager_client, now):
 
     assert "Gold" in content
     assert "$1,234.50" in content
-    assert "— transactional —" in content
+    assert "Transactional" in content
     assert "$0.00" in content
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from contracts.models import Coverage
+from contracts.models import Coverage, Priority
 from contracts.services import contract_cancel, contract_renew, contract_start
 from contracts.signals import contract_started
 from tests.factories import (
@@ -194,3 +194,19 @@ def test_tickets_requeue_inside_the_contract_transaction(
     assert ticket.queue_tier == QueueTier.STANDARD
     assert not ticket.events.exists()
     assert not client.contracts.exists()
+
+
+def test_a_plan_without_a_target_for_a_tickets_priority_does_not_stop_the_contract(
+    now: dt.datetime,
+) -> None:
+    # The plan admin asks for at least one target, not one per priority.
+    plan = PlanFactory(coverage=Coverage.ALWAYS, targets={Priority.NORMAL: (240, 1440)})
+    client = ClientFactory()
+    low = TicketFactory(client=client, priority=Priority.LOW)
+
+    contract = contract_start(client=client, plan=plan)
+
+    low = _fresh(low)
+    assert low.contract == contract
+    assert low.queue_tier == QueueTier.CONTRACT
+    assert low.queue_due_at is not None
