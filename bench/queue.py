@@ -47,6 +47,7 @@ RESULT_PREFIX = "BENCH_RESULT "
 P95_100K_MS_MAX = 40.0
 RATIO_MAX = 1.5
 PLAN_EXCERPT_LINES = 12
+FULL_LINE = 60  # open tickets every size gets, so that every page shows 50 rows
 BUSY_WALL_TO_CPU = 1.5
 
 
@@ -56,6 +57,7 @@ class SizeResult:
     clients: int
     open_tickets: int = 0
     queue_tickets: int = 0  # new + in progress: what the working line holds
+    topped_up: int = 0  # tickets opened to give the page a full 50 rows
     seed_s: float = 0.0
     rows_shown: int = 0
     p50_ms: float = 0.0
@@ -107,6 +109,9 @@ def _configure_django(database_url: str) -> None:
     # TESTING switch keeps plain static URLs, which cost the same to render.
     os.environ["DJANGO_TESTING"] = "true"
     os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    # Tickets opened to fill the line send their acknowledgements nowhere.
+    os.environ["EMAIL_URL"] = "dummymail://"
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
     # WhiteNoise warns that STATIC_ROOT is missing; the bench never serves static files.
     warnings.filterwarnings("ignore", message="No directory at")
     import django
@@ -126,6 +131,26 @@ def _walk_plan(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _walk_plan(child)
 
 
+def _fill_line(wanted: int) -> int:
+    """Open tickets (through the real service) until the working line holds `wanted`.
+
+    A practice with 1,000 tickets a year has about 15 open at a time, so its queue page shows 15
+    rows while the 100,000-ticket page shows 50; comparing those would measure rows rendered, not
+    data size. Every size is therefore measured with a full page. Returns how many were opened.
+    """
+    from clients.models import Client
+    from tickets.models import Ticket
+    from tickets.services import ticket_open
+
+    missing = wanted - Ticket.objects.actionable().count()
+    clients = list(Client.objects.active().order_by("pk")[: max(missing, 0)])
+    for n in range(max(missing, 0)):
+        ticket_open(
+            client=clients[n % len(clients)], subject=f"Bench ticket {n}", priority="normal"
+        )
+    return max(missing, 0)
+
+
 def run_child(tickets: int, clients: int, database_url: str, profile: bool) -> SizeResult:
     _configure_django(database_url)
     from django.contrib.auth import get_user_model
@@ -141,6 +166,7 @@ def run_child(tickets: int, clients: int, database_url: str, profile: bool) -> S
     started = time.monotonic()
     call_command("seed_demo", clients=clients, tickets=tickets, stdout=sys.stderr)
     result.seed_s = round(time.monotonic() - started, 1)
+    result.topped_up = _fill_line(FULL_LINE)
     with connection.cursor() as cursor:
         # Fresh statistics and visibility map, as autovacuum would leave a live database.
         cursor.execute("VACUUM ANALYZE")

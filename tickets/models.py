@@ -31,6 +31,29 @@ OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.IN_PROGRESS, TicketStatus.WAITIN
 ACTIONABLE_STATUSES = (TicketStatus.NEW, TicketStatus.IN_PROGRESS)
 
 
+class DeadlineState(models.TextChoices):
+    NONE = "none", "No guarantee"
+    PAUSED = "paused", "Paused"
+    OK = "ok", "On time"
+    AT_RISK = "at_risk", "At risk"
+    OVERDUE = "overdue", "Overdue"
+
+
+def deadline_state(
+    *, due_at: dt.datetime | None, risk_at: dt.datetime | None, paused: bool, now: dt.datetime
+) -> DeadlineState:
+    """Return where a ticket stands against its current deadline (one rule for page and model)."""
+    if due_at is None:
+        return DeadlineState.NONE
+    if paused:
+        return DeadlineState.PAUSED
+    if now > due_at:
+        return DeadlineState.OVERDUE
+    if risk_at is not None and now >= risk_at:
+        return DeadlineState.AT_RISK
+    return DeadlineState.OK
+
+
 class QueueTier(models.IntegerChoices):
     # Lower is served first: the queue orders by this column before anything else.
     CONTRACT = 0, "Contract"
@@ -192,13 +215,17 @@ class Ticket(models.Model):
         """Return when the deadline the queue sorts by becomes at risk."""
         return self.response_risk_at if self.first_response_at is None else self.resolution_risk_at
 
+    def deadline_state(self, now: dt.datetime) -> DeadlineState:
+        return deadline_state(
+            due_at=self.queue_due_at, risk_at=self.queue_risk_at, paused=self.is_paused, now=now
+        )
+
     def is_breached(self, now: dt.datetime) -> bool:
-        return self.queue_due_at is not None and not self.is_paused and now > self.queue_due_at
+        return self.deadline_state(now) == DeadlineState.OVERDUE
 
     def is_at_risk(self, now: dt.datetime) -> bool:
         """Return whether the current deadline is within 25% of its target, or past it."""
-        risk_at = self.queue_risk_at
-        return risk_at is not None and not self.is_paused and now >= risk_at
+        return self.deadline_state(now) in (DeadlineState.AT_RISK, DeadlineState.OVERDUE)
 
 
 class TicketEventKind(models.TextChoices):

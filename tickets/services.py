@@ -278,6 +278,8 @@ def ticket_change_status(*, ticket: Ticket, status: str, actor: User, note: str 
     before = ticket.status
     if status == before:
         return ticket
+    if status not in TicketStatus.values:
+        raise TicketError(f"{status!r} is not a ticket status.")
     if status not in TRANSITIONS.get(before, frozenset()):
         raise TicketError(
             f"A ticket that is {TicketStatus(before).label.lower()} cannot become "

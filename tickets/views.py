@@ -141,7 +141,8 @@ def _clients_with_contract_flag() -> Any:
 @works_tickets
 def client_lookup(request: WorkspaceRequest) -> HttpResponse:
     """htmx autocomplete: up to ten active clients whose name or contact matches."""
-    term = " ".join(request.GET.get("q", "").split())[:100]
+    # NUL cannot reach PostgreSQL in a string literal; nobody types it in a name anyway.
+    term = " ".join(request.GET.get("q", "").replace("\x00", "").split())[:100]
     results = []
     if len(term) >= 2:
         results = list(
