@@ -85,11 +85,10 @@ def test_reactivating_an_ended_contract_beside_an_active_one_is_refused():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_managers_racing_to_start_a_contract_leave_exactly_one():
     # Real threads, each on its own connection, released together by a barrier: without the
     # row lock in contract_start (and the unique constraint behind it) both would insert.
-    # serialized_rollback puts back the migration data (roles, calendar) for the tests after.
     client = ClientFactory()
     plan = PlanFactory()
     barrier = threading.Barrier(2)
