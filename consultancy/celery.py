@@ -24,8 +24,6 @@ app.conf.update(
     # A task killed by the hard limit or by a dying worker is redelivered, not acknowledged.
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    task_soft_time_limit=240,
-    task_time_limit=300,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )

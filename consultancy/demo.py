@@ -410,6 +410,7 @@ def _generate(
                     client=ticket.client,
                     kind=ChargeKind.OVERAGE if ticket.contract is not None else ChargeKind.LABOUR,
                     amount=_money(rate * billable / 60),
+                    hours=_money(Decimal(billable) / 60),
                     description=f"{billable} min: {ticket.subject}"[:300],
                     occurred_at=ticket.first_response_at or ticket.opened_at,
                 )

@@ -187,9 +187,19 @@ if "EMAIL_FILE_PATH" in _email:
     EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Service Desk <service@example.com>")
+# The right-hand side of the Message-IDs we make (stable ids let mail clients spot a repeat).
+EMAIL_MESSAGE_DOMAIN = env.str("EMAIL_MESSAGE_DOMAIN", default="crm.example.com")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ------------------------------------------------------------------------------------
+try:
+    CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+    CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 30, 1)
+    _VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+except ValueError:
+    raise ImproperlyConfigured("Celery time limits must be whole seconds.") from None
+if _VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT.")
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss"}:
     raise ImproperlyConfigured(f"REDIS_URL must be a redis:// or rediss:// URL, not {REDIS_URL!r}.")
@@ -208,7 +218,7 @@ if not REDIS_URL:
 else:
     # visibility_timeout: how long Redis waits for an ack before redelivering a message whose
     # worker died (acks_late). It must exceed the longest task time limit below.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT}
 CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

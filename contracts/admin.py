@@ -23,12 +23,16 @@ from clients.models import Client, ClientQuerySet, ClientStatus
 from clients.services import ClientError, client_drop, client_reinstate
 from contracts.models import (
     BusinessCalendar,
+    CampaignRun,
+    CampaignSettings,
     ContractPlan,
     ContractStatus,
+    ConversionOffer,
     Holiday,
     ServiceContract,
     ServiceLevel,
 )
+from contracts.offers import OfferError, offer_send_now
 from contracts.services import ContractError, contract_cancel, contract_renew, contract_start
 
 
@@ -363,7 +367,7 @@ class ClientAdmin(admin.ModelAdmin):
         "drop_reason",
         "created_at",
     ]
-    actions = ["drop_clients", "reinstate_clients"]
+    actions = ["send_offer_now", "drop_clients", "reinstate_clients"]
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
@@ -381,6 +385,25 @@ class ClientAdmin(admin.ModelAdmin):
     @admin.display(description="Spend, last 12 months", ordering="trailing_spend")
     def spend_last_12_months(self, obj: Client) -> str:
         return f"${obj.trailing_spend:,.2f}"  # type: ignore[attr-defined]
+
+    @admin.action(description="Send a contract offer now", permissions=["change_offer"])
+    def send_offer_now(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
+        sent = 0
+        for client in queryset:
+            try:
+                offer_send_now(client=client)
+                sent += 1
+            except OfferError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        if sent:
+            self.message_user(
+                request,
+                f"Offered a contract to {sent} client(s); the emails are on their way.",
+                messages.SUCCESS,
+            )
+
+    def has_change_offer_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("contracts.change_conversionoffer")
 
     # Dropping is a manager's decision: only those who may delete clients see these actions.
     @admin.action(description="Drop selected clients (stop serving them)…", permissions=["delete"])
@@ -424,3 +447,139 @@ class ClientAdmin(admin.ModelAdmin):
             client_reinstate(client=client)
             done += 1
         self.message_user(request, f"Reinstated {done} client(s).", messages.SUCCESS)
+
+
+# --- Conversion campaigns -------------------------------------------------------------------------
+@admin.register(CampaignSettings)
+class CampaignSettingsAdmin(admin.ModelAdmin):
+    """The single row of campaign rules: the changelist goes straight to it."""
+
+    fieldsets = [
+        (
+            "Who qualifies",
+            {
+                "fields": [
+                    "min_trailing_spend",
+                    "min_trailing_tickets",
+                    "cooldown_days",
+                    "max_offers_per_run",
+                ]
+            },
+        ),
+        (
+            "Loyalty discount",
+            {
+                "fields": [
+                    "base_discount_percent",
+                    "tenure_bonus_percent_per_year",
+                    "max_discount_percent",
+                ]
+            },
+        ),
+        ("Offer lifetime", {"fields": ["offer_lifetime_days", "reminder_days_before_expiry"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        from django.shortcuts import redirect
+
+        CampaignSettings.load()
+        return redirect("admin:contracts_campaignsettings_change", 1)
+
+
+@admin.register(ConversionOffer)
+class ConversionOfferAdmin(admin.ModelAdmin):
+    list_display = [
+        "client",
+        "plan",
+        "status",
+        "discount_percent",
+        "monthly_price",
+        "trailing_spend",
+        "savings_display",
+        "sent_at",
+        "expires_at",
+        "responded_at",
+    ]
+    list_select_related = ["client", "plan"]
+    list_filter = ["status", "campaign_run", "plan"]
+    search_fields = ["client__name", "email"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
+        return [f.name for f in ConversionOffer._meta.concrete_fields if f.name != "nonce"]
+
+    def get_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
+        return self.get_readonly_fields(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # offers come from campaigns or the client list's "send an offer now"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Saving vs last year", ordering="trailing_spend")
+    def savings_display(self, obj: ConversionOffer) -> str:
+        return f"${obj.savings:,.2f}"
+
+
+class OfferInline(admin.TabularInline):
+    model = ConversionOffer
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("client", "plan", "status", "monthly_price", "sent_at", "responded_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ConversionOffer]:
+        return super().get_queryset(request).select_related("client", "plan")
+
+
+@admin.register(CampaignRun)
+class CampaignRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "trigger",
+        "eligible_clients",
+        "offers_created",
+        "accepted",
+        "triggered_by",
+    ]
+    list_select_related = ["triggered_by"]
+    readonly_fields = [
+        "started_at",
+        "trigger",
+        "eligible_clients",
+        "offers_created",
+        "triggered_by",
+    ]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignRun]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(accepted_count=Count("offers", filter=Q(offers__status="accepted")))
+        )
+
+    @admin.display(description="Accepted", ordering="accepted_count")
+    def accepted(self, obj: CampaignRun) -> int:
+        return int(obj.accepted_count)  # type: ignore[attr-defined]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -13,6 +13,7 @@ from clients.models import Client
 from contracts.models import (
     ContractPlan,
     ContractStatus,
+    ConversionOffer,
     RenewalMode,
     ServiceContract,
 )
@@ -46,6 +47,7 @@ def contract_start(
     discount_percent: Decimal = Decimal("0.00"),
     monthly_price: Decimal | None = None,
     renewal: str = RenewalMode.AUTOMATIC,
+    offer: ConversionOffer | None = None,
 ) -> ServiceContract:
     """Put `client` on `plan` from `starts_on`; the client must not already hold an active contract."""
     # Lock the client row: two managers (or a manager and an accepting client) starting a
@@ -75,6 +77,7 @@ def contract_start(
                 monthly_price=price,
                 discount_percent=discount_percent,
                 renewal=renewal,
+                offer=offer,
             )
     except IntegrityError as exc:
         raise ContractError(f"{locked} already has an active contract.") from exc

@@ -53,6 +53,7 @@ def password() -> str:
 
 
 _roles_migration = import_module("consultancy.migrations.0001_roles")
+_offer_roles = import_module("consultancy.migrations.0002_offer_roles")
 
 
 def _ensure_roles() -> None:
@@ -64,6 +65,8 @@ def _ensure_roles() -> None:
     if Group.objects.filter(name__in=[MANAGERS, CONSULTANTS]).count() < 2:
         _roles_migration._grant(django_apps, MANAGERS, _roles_migration.MANAGER_PERMISSIONS)
         _roles_migration._grant(django_apps, CONSULTANTS, _roles_migration.CONSULTANT_PERMISSIONS)
+        _offer_roles._add(django_apps, MANAGERS, _offer_roles.MANAGER_PERMISSIONS)
+        _offer_roles._add(django_apps, CONSULTANTS, _offer_roles.CONSULTANT_PERMISSIONS)
 
 
 def _user(username: str, password: str, group: str | None) -> User:

@@ -399,6 +399,7 @@ def time_log(
             client_id=ticket.client_id,
             kind=ChargeKind.OVERAGE if contract is not None else ChargeKind.LABOUR,
             amount=billable_amount,
+            hours=(Decimal(billable) / 60).quantize(CENT, rounding=ROUND_HALF_UP),
             description=f"{billable} min on ticket #{ticket.pk}: {ticket.subject}"[:300],
             created_by=consultant,
         )

@@ -22,6 +22,13 @@ pytestmark = pytest.mark.django_db
 # Pages an anonymous visitor may open: logging in (ours and the admin's) and the health check
 # the load balancer polls. Static files are served by WhiteNoise, outside the URLconf.
 PUBLIC = {"login", "health", "admin:login"}
+# Clients never log in: they act on signed links in the offer email.
+PUBLIC_OFFER_PAGES = {
+    "contracts:offer",
+    "contracts:offer_accept",
+    "contracts:offer_decline",
+    "contracts:unsubscribe",
+}
 
 DUMMY_VALUES = ["1", "x", str(uuid.UUID(int=1))]
 _GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>[^()]*)\)")
@@ -100,7 +107,9 @@ def test_each_page_resolves_to_the_view_it_was_built_from(page):
 
 
 @pytest.mark.parametrize(
-    "page", [p for p in PAGES if p.name not in PUBLIC], ids=lambda page: page.path
+    "page",
+    [p for p in PAGES if p.name not in PUBLIC | PUBLIC_OFFER_PAGES],
+    ids=lambda page: page.path,
 )
 def test_anonymous_visitor_is_sent_to_log_in(anon_client, page):
     response = anon_client.get(page.path)
@@ -115,7 +124,15 @@ def test_only_the_allow_list_is_public():
     # A view marked login_not_required that is not on the allow-list is a hole in the wall.
     public = {page.name for page in PAGES if not getattr(page.callback, "login_required", True)}
 
-    assert public == PUBLIC
+    assert public == PUBLIC | PUBLIC_OFFER_PAGES
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_OFFER_PAGES))
+def test_offer_pages_answer_a_bad_link_without_asking_to_log_in(anon_client, name):
+    response = anon_client.get(reverse(name, args=["not-a-signed-token"]))
+
+    # The offer and unsubscribe pages say the link is not valid; accept and decline take POSTs.
+    assert response.status_code in {404, 405}
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))

@@ -1,0 +1,130 @@
+"""Sending offer emails in batches: claim, render, send over one connection, mark each sent.
+
+Exactly-once is what matters here: a client must get one offer, not none and not two, even
+when a worker is killed halfway through a batch. So:
+
+- A batch first claims its offers in one statement (pending -> sending, with the claim time);
+  a second delivery of the same batch running at the same time finds nothing to claim.
+- Each offer is marked sent the moment the mail server has accepted its message, in its own
+  short UPDATE. Marking the whole batch at the end would be one statement instead of a hundred,
+  but a worker killed halfway would then leave every message it had already sent marked
+  "sending", and whoever picked them up again would send them twice.
+- A claim older than the task time limit belongs to a worker that died (no live task runs
+  longer); the redelivered batch (acks_late) or the sweeper takes such offers again. Only an
+  offer whose message left in the instant between the server's "250 OK" and its UPDATE can go
+  twice.
+- On an SMTP error the unsent claims are released (back to pending) before the task retries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from contracts.emails import OfferMail
+from contracts.models import ConversionOffer, OfferStatus
+
+log = logging.getLogger(__name__)
+
+
+def stale_claim_age() -> dt.timedelta:
+    """A claim older than this was made by a worker that is gone."""
+    return dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
+
+
+def _claim(offer_ids: Sequence[int], now: dt.datetime) -> list[int]:
+    claimable = Q(status=OfferStatus.PENDING) | Q(
+        status=OfferStatus.SENDING, claimed_at__lt=now - stale_claim_age()
+    )
+    with transaction.atomic():
+        ids = list(
+            ConversionOffer.objects.filter(claimable, pk__in=offer_ids, expires_at__gt=now)
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        ConversionOffer.objects.filter(pk__in=ids).update(
+            status=OfferStatus.SENDING, claimed_at=now, send_attempts=F("send_attempts") + 1
+        )
+    return ids
+
+
+def offers_send_batch(offer_ids: Sequence[int]) -> int:
+    """Send the offers of one batch that nobody else holds; return how many were sent."""
+    now = timezone.now()
+    claimed = _claim(offer_ids, now)
+    if not claimed:
+        return 0
+    offers = list(
+        ConversionOffer.objects.filter(pk__in=claimed)
+        .select_related("client", "plan", "contact")
+        .order_by("pk")
+    )
+    mail = OfferMail()
+    sent: list[int] = []
+    connection = get_connection()
+    try:
+        connection.open()
+        for offer in offers:
+            connection.send_messages([mail.build(offer)])
+            ConversionOffer.objects.filter(pk=offer.pk, status=OfferStatus.SENDING).update(
+                status=OfferStatus.SENT, sent_at=timezone.now(), claimed_at=None
+            )
+            sent.append(offer.pk)
+    except Exception:
+        # Hand the rest back at once, so the retry (or another batch) need not wait out the claim.
+        unsent = [pk for pk in claimed if pk not in set(sent)]
+        ConversionOffer.objects.filter(pk__in=unsent, status=OfferStatus.SENDING).update(
+            status=OfferStatus.PENDING, claimed_at=None
+        )
+        log.warning("offer batch stopped after %d of %d messages", len(sent), len(claimed))
+        raise
+    finally:
+        connection.close()
+    return len(sent)
+
+
+def offers_needing_delivery(now: dt.datetime) -> list[int]:
+    """Offers whose send task was lost: pending for a while, or claimed by a dead worker."""
+    return list(
+        ConversionOffer.objects.filter(expires_at__gt=now)
+        .filter(
+            Q(status=OfferStatus.PENDING, created_at__lt=now - dt.timedelta(minutes=10))
+            | Q(status=OfferStatus.SENDING, claimed_at__lt=now - stale_claim_age())
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:10_000]
+    )
+
+
+def offers_send_reminders(offer_ids: Sequence[int]) -> int:
+    """Send one reminder per offer: the claim is setting reminded_at, so none goes twice."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            ConversionOffer.objects.filter(
+                pk__in=offer_ids, status=OfferStatus.SENT, reminded_at__isnull=True
+            )
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        ConversionOffer.objects.filter(pk__in=ids).update(reminded_at=now)
+    offers = ConversionOffer.objects.filter(pk__in=ids).select_related("client", "plan", "contact")
+    mail = OfferMail()
+    sent = 0
+    with get_connection() as connection:
+        for offer in offers:
+            try:
+                connection.send_messages([mail.build(offer, reminder=True)])
+                sent += 1
+            except Exception:
+                # A missed reminder is not worth a second one later; the offer itself was sent.
+                log.exception("could not send the reminder for offer %s", offer.pk)
+    return sent

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from contracts.models import CampaignTrigger
+from contracts.offers import campaign_preview, campaign_run
+
+
+class Command(BaseCommand):
+    help = "Offer a contract with a loyalty discount to every eligible transactional client."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print who would be offered what, and send nothing",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["dry_run"]:
+            drafts = campaign_preview()
+            plans = {d.plan.plan_id for d in drafts}
+            from contracts.models import ContractPlan
+
+            names = dict(ContractPlan.objects.filter(pk__in=plans).values_list("pk", "name"))
+            for d in drafts:
+                s = d.savings
+                verdict = (
+                    f"saves ${s.difference:,.2f}"
+                    if s.difference >= 0
+                    else f"costs ${-s.difference:,.2f} more"
+                )
+                self.stdout.write(
+                    f"{d.client.name[:40]:<40} {names[d.plan.plan_id]:<14} {s.discount_percent:>5}% "
+                    f"${s.monthly_price:>9,.2f}/mo  paid ${s.trailing_spend:>10,.2f}  {verdict}  <{d.email}>"
+                )
+            self.stdout.write(
+                f"Dry run: {len(drafts)} client(s) would get an offer. Nothing was sent."
+            )
+            return
+        run = campaign_run(trigger=CampaignTrigger.MANUAL)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Campaign run {run.pk}: {run.offers_created} offer(s) created; emails queued."
+            )
+        )

@@ -1,0 +1,289 @@
+"""Writes for conversion offers: campaign runs, one-off offers, acceptance, decline, opt-out,
+reminders and expiry. Each is one transaction; emails leave after commit, through Celery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clients.models import Client
+from contracts.campaign import (
+    PlanTerms,
+    Savings,
+    eligible_clients,
+    loyalty_discount,
+    offerable_clients,
+    offered_plans,
+    recommend_plan,
+    savings_statement,
+    with_trailing_figures,
+)
+from contracts.models import (
+    OPEN_OFFER_STATUSES,
+    CampaignRun,
+    CampaignSettings,
+    CampaignTrigger,
+    ConversionOffer,
+    OfferStatus,
+    ServiceContract,
+)
+from contracts.services import ContractError, contract_start
+
+SEND_BATCH_SIZE = 100
+
+
+class OfferError(Exception):
+    """An offer change the rules do not allow; the message is for the person who asked."""
+
+
+@dataclass(frozen=True)
+class OfferDraft:
+    """What one client would be offered (the dry run prints these; the run saves them)."""
+
+    client: Client
+    contact_id: int
+    email: str
+    plan: PlanTerms
+    savings: Savings
+    trailing_hours: Decimal
+    trailing_tickets: int
+    priority_purchases: int
+
+
+def draft_offer(
+    client: Client, *, plans: Sequence[PlanTerms], rules: CampaignSettings, today: dt.date
+) -> OfferDraft:
+    """Build the offer for a client annotated by with_trailing_figures and offerable_clients."""
+    monthly_hours = Decimal(client.trailing_hours) / 12  # type: ignore[attr-defined]
+    plan = recommend_plan(monthly_hours, plans)
+    discount = loyalty_discount(customer_since=client.customer_since, today=today, rules=rules)
+    return OfferDraft(
+        client=client,
+        contact_id=client.primary_contact_id,  # type: ignore[attr-defined]
+        email=client.primary_email,  # type: ignore[attr-defined]
+        plan=plan,
+        savings=savings_statement(
+            labour=client.trailing_labour,  # type: ignore[attr-defined]
+            priority=client.trailing_priority,  # type: ignore[attr-defined]
+            list_price=plan.monthly_price,
+            discount_percent=discount,
+        ),
+        trailing_hours=client.trailing_hours,  # type: ignore[attr-defined]
+        trailing_tickets=client.trailing_tickets,  # type: ignore[attr-defined]
+        priority_purchases=client.priority_purchases,  # type: ignore[attr-defined]
+    )
+
+
+def campaign_preview(*, now: dt.datetime | None = None) -> list[OfferDraft]:
+    """Return who a campaign run would offer what, best-ranked first; writes nothing."""
+    now = now or timezone.now()
+    rules = CampaignSettings.load()
+    plans = offered_plans()
+    if not plans:
+        return []
+    eligible = eligible_clients(now=now, rules=rules)[: rules.max_offers_per_run]
+    today = timezone.localdate(now)
+    return [draft_offer(c, plans=plans, rules=rules, today=today) for c in eligible]
+
+
+def _offer_row(
+    draft: OfferDraft, *, run: CampaignRun | None, now: dt.datetime, rules: CampaignSettings
+) -> ConversionOffer:
+    s = draft.savings
+    return ConversionOffer(
+        client=draft.client,
+        contact_id=draft.contact_id,
+        email=draft.email,
+        plan_id=draft.plan.plan_id,
+        campaign_run=run,
+        list_price=s.list_price,
+        discount_percent=s.discount_percent,
+        monthly_price=s.monthly_price,
+        trailing_labour=s.trailing_labour,
+        trailing_priority=s.trailing_priority,
+        trailing_spend=s.trailing_spend,
+        trailing_hours=draft.trailing_hours,
+        trailing_tickets=draft.trailing_tickets,
+        priority_purchases=draft.priority_purchases,
+        contract_cost=s.contract_cost,
+        nonce=secrets.token_urlsafe(16),
+        created_at=now,
+        expires_at=now + dt.timedelta(days=rules.offer_lifetime_days),
+    )
+
+
+def queue_offer_emails(offer_ids: Iterable[int]) -> None:
+    """Queue send tasks in batches; each batch is sent over one SMTP connection."""
+    from contracts.tasks import offers_send_task
+
+    ids = list(offer_ids)
+    for start in range(0, len(ids), SEND_BATCH_SIZE):
+        offers_send_task.delay(ids[start : start + SEND_BATCH_SIZE])
+
+
+@transaction.atomic
+def campaign_run(
+    *,
+    trigger: str = CampaignTrigger.SCHEDULE,
+    triggered_by: User | None = None,
+    now: dt.datetime | None = None,
+) -> CampaignRun:
+    """Offer a contract to every eligible client; the emails are queued after commit."""
+    now = now or timezone.now()
+    # Lock the settings row: two runs at once (a manual one during the scheduled one) queue up
+    # here, and the second finds the first one's offers open and offers nobody twice.
+    CampaignSettings.load()
+    rules = CampaignSettings.objects.select_for_update().get(pk=1)
+    run = CampaignRun.objects.create(started_at=now, trigger=trigger, triggered_by=triggered_by)
+    plans = offered_plans()
+    drafts: list[OfferDraft] = []
+    if plans:
+        today = timezone.localdate(now)
+        eligible = eligible_clients(now=now, rules=rules)[: rules.max_offers_per_run]
+        drafts = [draft_offer(c, plans=plans, rules=rules, today=today) for c in eligible]
+    offers = ConversionOffer.objects.bulk_create(
+        [_offer_row(d, run=run, now=now, rules=rules) for d in drafts], batch_size=1000
+    )
+    run.eligible_clients = run.offers_created = len(offers)
+    run.save(update_fields=["eligible_clients", "offers_created"])
+    transaction.on_commit(partial(queue_offer_emails, [o.pk for o in offers]))
+    return run
+
+
+@transaction.atomic
+def offer_send_now(*, client: Client, now: dt.datetime | None = None) -> ConversionOffer:
+    """Offer a contract to one client now (a manager's decision: no threshold, no cooldown)."""
+    now = now or timezone.now()
+    Client.objects.select_for_update().get(pk=client.pk)
+    candidate = with_trailing_figures(offerable_clients().filter(pk=client.pk), now=now).first()
+    if candidate is None:
+        raise OfferError(
+            f"{client} cannot be offered a contract: it is dropped, opted out, already on a "
+            "contract, has an open offer, or has no primary contact."
+        )
+    plans = offered_plans()
+    if not plans:
+        raise OfferError("No plan is offered; mark at least one plan as offered.")
+    rules = CampaignSettings.load()
+    draft = draft_offer(candidate, plans=plans, rules=rules, today=timezone.localdate(now))
+    try:
+        with transaction.atomic():
+            offer = _offer_row(draft, run=None, now=now, rules=rules)
+            offer.save()
+    except IntegrityError:
+        raise OfferError(f"{client} already has an open offer.") from None
+    transaction.on_commit(partial(queue_offer_emails, [offer.pk]))
+    return offer
+
+
+# --- The client's answer ------------------------------------------------------------------------
+class OfferClosed(OfferError):
+    """The offer can no longer be answered (used, expired, withdrawn, or superseded)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _lock_open_offer(offer: ConversionOffer, now: dt.datetime) -> ConversionOffer:
+    locked = (
+        ConversionOffer.objects.select_for_update()
+        .select_related("client", "plan")
+        .get(pk=offer.pk)
+    )
+    if locked.status == OfferStatus.ACCEPTED:
+        raise OfferClosed("You accepted this offer already.", reason="accepted")
+    if locked.status == OfferStatus.DECLINED:
+        raise OfferClosed("You declined this offer.", reason="declined")
+    if locked.is_expired(now):
+        raise OfferClosed("This offer has expired.", reason="expired")
+    if not locked.is_open:
+        raise OfferClosed("This offer was withdrawn.", reason="withdrawn")
+    return locked
+
+
+@transaction.atomic
+def offer_accept(
+    *, offer: ConversionOffer, ip: str | None, user_agent: str, now: dt.datetime | None = None
+) -> ServiceContract:
+    """Accept: start the contract at the offered price, record who accepted, notify after commit."""
+    now = now or timezone.now()
+    # The row lock makes a double click (or two tabs) queue up: the second sees ACCEPTED.
+    locked = _lock_open_offer(offer, now)
+    if ServiceContract.objects.active().for_client(locked.client).exists():
+        raise OfferClosed("You already have a service contract with us.", reason="has_contract")
+    try:
+        contract = contract_start(
+            client=locked.client,
+            plan=locked.plan,
+            starts_on=timezone.localdate(now),
+            discount_percent=locked.discount_percent,
+            monthly_price=locked.monthly_price,
+            offer=locked,
+        )
+    except ContractError as exc:
+        raise OfferClosed(str(exc), reason="has_contract") from exc
+    locked.status = OfferStatus.ACCEPTED
+    locked.responded_at = now
+    locked.accepted_ip = ip
+    locked.accepted_user_agent = user_agent[:500]
+    locked.save(update_fields=["status", "responded_at", "accepted_ip", "accepted_user_agent"])
+    from contracts.tasks import offer_accepted_emails_task
+
+    transaction.on_commit(partial(offer_accepted_emails_task.delay, locked.pk))
+    return contract
+
+
+@transaction.atomic
+def offer_decline(*, offer: ConversionOffer, now: dt.datetime | None = None) -> ConversionOffer:
+    now = now or timezone.now()
+    locked = _lock_open_offer(offer, now)
+    locked.status = OfferStatus.DECLINED
+    locked.responded_at = now
+    locked.save(update_fields=["status", "responded_at"])
+    return locked
+
+
+@transaction.atomic
+def offer_unsubscribe(*, offer: ConversionOffer, now: dt.datetime | None = None) -> Client:
+    """The client wants no more offers: opt out, and withdraw any offer still open."""
+    now = now or timezone.now()
+    client = Client.objects.select_for_update().get(pk=offer.client_id)
+    if not client.offers_opt_out:
+        client.offers_opt_out = True
+        client.save(update_fields=["offers_opt_out"])
+    ConversionOffer.objects.filter(client=client, status__in=OPEN_OFFER_STATUSES).update(
+        status=OfferStatus.WITHDRAWN, responded_at=now
+    )
+    return client
+
+
+def offers_expire(*, now: dt.datetime | None = None) -> int:
+    """Close open offers whose time is up; return how many."""
+    now = now or timezone.now()
+    return ConversionOffer.objects.filter(
+        status__in=[OfferStatus.PENDING, OfferStatus.SENT], expires_at__lte=now
+    ).update(status=OfferStatus.EXPIRED)
+
+
+def offers_due_reminder(*, now: dt.datetime, rules: CampaignSettings) -> list[int]:
+    """Ids of sent offers inside the reminder window that were not reminded yet."""
+    window = now + dt.timedelta(days=rules.reminder_days_before_expiry)
+    return list(
+        ConversionOffer.objects.filter(
+            status=OfferStatus.SENT,
+            reminded_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=window,
+        )
+        .order_by("expires_at")
+        .values_list("pk", flat=True)
+    )

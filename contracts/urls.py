@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from contracts import views
+
+app_name = "contracts"
+
+urlpatterns = [
+    path("offers/<str:token>/", views.offer_page, name="offer"),
+    path("offers/<str:token>/accept/", views.offer_accept_view, name="offer_accept"),
+    path("offers/<str:token>/decline/", views.offer_decline_view, name="offer_decline"),
+    path("offers/<str:token>/unsubscribe/", views.offer_unsubscribe_view, name="unsubscribe"),
+]
