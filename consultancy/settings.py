@@ -247,5 +247,8 @@ PRACTICE_NAME = env.str("PRACTICE_NAME", default="Northwind IT Services")
 # What break-fix labour costs per hour, and what a transactional client pays to jump the line.
 HOURLY_RATE = _env_decimal("PRACTICE_HOURLY_RATE", default="125.00")
 PAID_PRIORITY_SURCHARGE = _env_decimal("PRACTICE_PAID_PRIORITY_SURCHARGE", default="75.00")
+if PAID_PRIORITY_SURCHARGE <= 0:
+    # Priority is what transactional clients pay for; a free one would be a charge of $0.00.
+    raise ImproperlyConfigured("PRACTICE_PAID_PRIORITY_SURCHARGE must be more than 0.")
 # Public base URL used in emails (links clients click). No trailing slash.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

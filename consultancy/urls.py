@@ -16,9 +16,7 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
+        views.LoginView.as_view(authentication_form=LoginForm),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

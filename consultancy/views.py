@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -7,6 +8,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from consultancy.roles import is_consultant, is_manager
+
+
+class LoginView(auth_views.LoginView):
+    """The login page; someone already signed in goes straight to their landing page."""
+
+    redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:
+        # A `next` pointing back at this page would make Django raise "redirection loop"
+        # (a 500) for a signed-in user: treat it as no `next` at all.
+        url = super().get_redirect_url()
+        return "" if url and url.split("?")[0] == self.request.path else url
 
 
 @require_GET

@@ -13,14 +13,16 @@ from dateutil.relativedelta import relativedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from clients.admin import ContactInline
 from clients.models import Client, ClientQuerySet, ClientStatus
-from clients.services import ClientError, client_drop, client_reinstate
+from clients.services import ClientError, client_reinstate
 from contracts.models import (
     BusinessCalendar,
     CampaignRun,
@@ -33,7 +35,14 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.offers import OfferError, offer_send_now
-from contracts.services import ContractError, contract_cancel, contract_renew, contract_start
+from contracts.services import (
+    ContractError,
+    client_drop_unless_contracted,
+    contract_cancel,
+    contract_renew,
+    contract_start,
+    contract_start_refusal,
+)
 
 
 # --- Calendar ----------------------------------------------------------------------------------
@@ -89,7 +98,6 @@ class ContractPlanAdmin(admin.ModelAdmin):
     ]
     list_filter = ["coverage", "is_offered"]
     search_fields = ["name"]
-    list_select_related = ["calendar"]
     inlines = [ServiceLevelInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContractPlan]:
@@ -156,12 +164,10 @@ class ContractStartForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        client = cleaned.get("client")
-        if client is not None:
-            if client.is_dropped:
-                self.add_error("client", f"{client} has been dropped; reinstate the client first.")
-            elif ServiceContract.objects.active().for_client(client).exists():
-                self.add_error("client", f"{client} already has an active contract.")
+        client, plan = cleaned.get("client"), cleaned.get("plan")
+        refusal = contract_start_refusal(client, plan) if client and plan else None
+        if refusal is not None:
+            self.add_error("client", refusal)
         return cleaned
 
 
@@ -232,6 +238,17 @@ class ServiceContractAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: ServiceContract | None = None
     ) -> bool:
         return False
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # The form checks the same rules as the service; only a race (another start between
+        # the check and the save) fails here. The add view's transaction has rolled back.
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ContractError as exc:
+            self.message_user(request, f"Nothing was saved: {exc}", messages.ERROR)
+            return redirect("admin:contracts_servicecontract_add")
 
     def save_model(
         self, request: HttpRequest, obj: ServiceContract, form: forms.ModelForm, change: bool
@@ -368,6 +385,15 @@ class ClientAdmin(admin.ModelAdmin):
         "created_at",
     ]
     actions = ["send_offer_now", "drop_clients", "reinstate_clients"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Client | None = None) -> Any:
+        # Tenure drives the loyalty discount and the opt-out is the client's own word: only
+        # managers change them.
+        fields = list(self.readonly_fields)
+        if not request.user.has_perm("contracts.change_servicecontract"):
+            fields += ["customer_since", "offers_opt_out"]
+        return fields
+
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
@@ -412,17 +438,10 @@ class ClientAdmin(admin.ModelAdmin):
         if "confirm" in request.POST and form.is_valid():
             dropped = 0
             for client in queryset:
-                if client.has_contract:  # type: ignore[attr-defined]
-                    self.message_user(
-                        request,
-                        f"{client} holds an active contract; cancel it first.",
-                        messages.WARNING,
-                    )
-                    continue
                 try:
-                    client_drop(client=client, reason=form.cleaned_data["reason"])
+                    client_drop_unless_contracted(client=client, reason=form.cleaned_data["reason"])
                     dropped += 1
-                except ClientError as exc:
+                except (ContractError, ClientError) as exc:
                     self.message_user(request, str(exc), messages.WARNING)
             if dropped:
                 self.message_user(request, f"Dropped {dropped} client(s).", messages.SUCCESS)
@@ -444,8 +463,11 @@ class ClientAdmin(admin.ModelAdmin):
     def reinstate_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
         done = 0
         for client in queryset.filter(status=ClientStatus.DROPPED):
-            client_reinstate(client=client)
-            done += 1
+            try:
+                client_reinstate(client=client)
+                done += 1
+            except ClientError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
         self.message_user(request, f"Reinstated {done} client(s).", messages.SUCCESS)
 
 
@@ -488,8 +510,8 @@ class CampaignSettingsAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        from django.shortcuts import redirect
-
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         CampaignSettings.load()
         return redirect("admin:contracts_campaignsettings_change", 1)
 
@@ -530,21 +552,6 @@ class ConversionOfferAdmin(admin.ModelAdmin):
     @admin.display(description="Saving vs last year", ordering="trailing_spend")
     def savings_display(self, obj: ConversionOffer) -> str:
         return f"${obj.savings:,.2f}"
-
-
-class OfferInline(admin.TabularInline):
-    model = ConversionOffer
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = ("client", "plan", "status", "monthly_price", "sent_at", "responded_at")
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ConversionOffer]:
-        return super().get_queryset(request).select_related("client", "plan")
 
 
 @admin.register(CampaignRun)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.apps import apps
 from django.db.models import (
@@ -33,14 +33,10 @@ from contracts.models import (
     ConversionOffer,
     ServiceContract,
 )
+from contracts.services import cents, discounted_price
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
-
-
-def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 # --- Pure rules --------------------------------------------------------------------------------
@@ -54,7 +50,7 @@ def loyalty_discount(
         - ((today.month, today.day) < (customer_since.month, customer_since.day))
     )
     percent = rules.base_discount_percent + rules.tenure_bonus_percent_per_year * max(years, 0)
-    return min(percent, rules.max_discount_percent).quantize(CENT, rounding=ROUND_HALF_UP)
+    return cents(min(percent, rules.max_discount_percent))
 
 
 @dataclass(frozen=True)
@@ -100,7 +96,7 @@ def savings_statement(
     The recommended plan's included hours cover the client's average month, so the contract
     would have cost its monthly price and nothing more.
     """
-    monthly = cents(list_price * (Decimal(100) - discount_percent) / Decimal(100))
+    monthly = discounted_price(list_price, discount_percent)
     labour, priority = cents(labour), cents(priority)
     return Savings(
         trailing_labour=labour,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from smtplib import SMTPDataError, SMTPRecipientsRefused
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -32,6 +33,17 @@ from contracts.emails import OfferMail
 from contracts.models import ConversionOffer, OfferStatus
 
 log = logging.getLogger(__name__)
+
+
+PERMANENT_REFUSALS = (SMTPRecipientsRefused, SMTPDataError)
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """A 5xx answer about this one message (bad address, rejected content), not the server."""
+    if isinstance(exc, SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    code = getattr(exc, "smtp_code", 0)
+    return isinstance(code, int) and code >= 500
 
 
 def stale_claim_age() -> dt.timedelta:
@@ -69,18 +81,32 @@ def offers_send_batch(offer_ids: Sequence[int]) -> int:
     )
     mail = OfferMail()
     sent: list[int] = []
+    done: set[int] = set()
     connection = get_connection()
     try:
         connection.open()
         for offer in offers:
-            connection.send_messages([mail.build(offer)])
+            try:
+                connection.send_messages([mail.build(offer)])
+            except PERMANENT_REFUSALS as exc:
+                if not _is_permanent(exc):
+                    raise
+                # This address will never take it: say so on the offer and go on with the
+                # batch, rather than failing every retry on the same first message.
+                log.warning("offer %s refused by the mail server: %s", offer.pk, exc)
+                ConversionOffer.objects.filter(pk=offer.pk, status=OfferStatus.SENDING).update(
+                    status=OfferStatus.UNDELIVERABLE, claimed_at=None
+                )
+                done.add(offer.pk)
+                continue
             ConversionOffer.objects.filter(pk=offer.pk, status=OfferStatus.SENDING).update(
                 status=OfferStatus.SENT, sent_at=timezone.now(), claimed_at=None
             )
             sent.append(offer.pk)
+            done.add(offer.pk)
     except Exception:
         # Hand the rest back at once, so the retry (or another batch) need not wait out the claim.
-        unsent = [pk for pk in claimed if pk not in set(sent)]
+        unsent = [pk for pk in claimed if pk not in done]
         ConversionOffer.objects.filter(pk__in=unsent, status=OfferStatus.SENDING).update(
             status=OfferStatus.PENDING, claimed_at=None
         )
@@ -96,7 +122,8 @@ def offers_needing_delivery(now: dt.datetime) -> list[int]:
     return list(
         ConversionOffer.objects.filter(expires_at__gt=now)
         .filter(
-            Q(status=OfferStatus.PENDING, created_at__lt=now - dt.timedelta(minutes=10))
+            # Pending for an hour: its task is lost (a big campaign drains well within that).
+            Q(status=OfferStatus.PENDING, created_at__lt=now - dt.timedelta(hours=1))
             | Q(status=OfferStatus.SENDING, claimed_at__lt=now - stale_claim_age())
         )
         .order_by("pk")

@@ -8,6 +8,7 @@ client's own figures go; each message then only substitutes its values, escaped 
 from __future__ import annotations
 
 import html
+import re
 from email.utils import formataddr
 
 from django.conf import settings
@@ -21,9 +22,17 @@ from contracts.models import ConversionOffer, ServiceContract
 from contracts.tokens import offer_token
 
 MANAGER_PERMISSION = "contracts.change_servicecontract"
+
+
+def manager_emails() -> list[str]:
+    """Everyone who manages contracts (the Managers group, superusers), by email."""
+    users = get_user_model().objects.with_perm(MANAGER_PERMISSION, include_superusers=True)
+    return sorted({u.email for u in users.filter(is_active=True) if u.email})
+
+
 # Per-offer values the templates show; each becomes a marker in the rendered variant.
 FIELDS = (
-    "contact_name", "client_name", "list_price", "discount", "monthly_price", "yearly_price",
+    "contact_name", "client_name", "list_price", "discount", "monthly_price",
     "labour", "priority", "spend", "contract_cost", "difference", "hours", "tickets",
     "purchases", "expires", "offer_url", "unsubscribe_url",
 )  # fmt: skip
@@ -42,6 +51,9 @@ def _marker(name: str) -> str:
     return f"[[offer:{name}]]"
 
 
+MARKER = re.compile(r"\[\[offer:(\w+)\]\]")
+
+
 def offer_values(offer: ConversionOffer) -> dict[str, str]:
     token = offer_token(offer)
     contact_name = one_line(offer.contact.name) if offer.contact else ""
@@ -51,7 +63,6 @@ def offer_values(offer: ConversionOffer) -> dict[str, str]:
         "list_price": money(offer.list_price),
         "discount": f"{offer.discount_percent.normalize():f}%",
         "monthly_price": money(offer.monthly_price),
-        "yearly_price": money(offer.yearly_price),
         "labour": money(offer.trailing_labour),
         "priority": money(offer.trailing_priority),
         "spend": money(offer.trailing_spend),
@@ -62,7 +73,8 @@ def offer_values(offer: ConversionOffer) -> dict[str, str]:
         "purchases": str(offer.priority_purchases),
         "expires": f"{timezone.localtime(offer.expires_at):%A %-d %B %Y}",
         "offer_url": settings.SITE_URL + reverse("contracts:offer", args=[token]),
-        "unsubscribe_url": settings.SITE_URL + reverse("contracts:unsubscribe", args=[token]),
+        "unsubscribe_url": settings.SITE_URL
+        + reverse("contracts:unsubscribe", args=[offer_token(offer, "unsubscribe")]),
     }
 
 
@@ -93,9 +105,10 @@ class OfferMail:
     def build(self, offer: ConversionOffer, *, reminder: bool = False) -> EmailMultiAlternatives:
         text, markup = self._variant(offer, reminder=reminder)
         values = offer_values(offer)
-        for name, value in values.items():
-            text = text.replace(_marker(name), value)
-            markup = markup.replace(_marker(name), html.escape(value))
+        # One pass each: a value that happens to contain a marker is never expanded again.
+        text = MARKER.sub(lambda m: values[m.group(1)], text)
+        escaped = {name: html.escape(value) for name, value in values.items()}
+        markup = MARKER.sub(lambda m: escaped[m.group(1)], markup)
         subject = (
             f"Reminder: your {offer.discount_percent.normalize():f}% loyalty offer ends {values['expires']}"
             if reminder
@@ -143,13 +156,7 @@ def acceptance_messages(
             [formataddr((one_line(offer.contact.name) if offer.contact else "", offer.email))],
         )
     ]
-    managers = sorted(
-        {
-            u.email
-            for u in get_user_model().objects.with_perm(MANAGER_PERMISSION, include_superusers=True)
-            if u.is_active and u.email
-        }
-    )
+    managers = manager_emails()
     if managers:
         messages.append(
             _note(

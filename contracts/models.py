@@ -293,9 +293,6 @@ class ServiceContractQuerySet(models.QuerySet["ServiceContract"]):
     def for_client(self, client: Client) -> Self:
         return self.filter(client=client)
 
-    def ending_between(self, first: dt.date, last: dt.date) -> Self:
-        return self.active().filter(ends_on__range=(first, last))
-
 
 class ServiceContract(models.Model):
     """One term of a client's contract. A renewal ends this row and starts the next one."""
@@ -490,6 +487,7 @@ class OfferStatus(models.TextChoices):
     DECLINED = "declined", "Declined"
     EXPIRED = "expired", "Expired"
     WITHDRAWN = "withdrawn", "Withdrawn"
+    UNDELIVERABLE = "undeliverable", "Undeliverable (the mail server refused it)"
 
 
 OPEN_OFFER_STATUSES = (OfferStatus.PENDING, OfferStatus.SENDING, OfferStatus.SENT)
@@ -587,5 +585,6 @@ class ConversionOffer(models.Model):
         return self.trailing_spend - self.contract_cost
 
     @property
-    def yearly_price(self) -> Decimal:
-        return self.monthly_price * 12
+    def extra_cost(self) -> Decimal:
+        """What the contract would have cost on top of what the client paid (0 if it saves)."""
+        return max(-self.savings, Decimal("0.00"))

@@ -4,6 +4,7 @@ reminders and expiry. Each is one transaction; emails leave after commit, throug
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clients.models import Client
@@ -38,6 +40,7 @@ from contracts.models import (
 from contracts.services import ContractError, contract_start
 
 SEND_BATCH_SIZE = 100
+log = logging.getLogger(__name__)
 
 
 class OfferError(Exception):
@@ -85,7 +88,10 @@ def draft_offer(
 def campaign_preview(*, now: dt.datetime | None = None) -> list[OfferDraft]:
     """Return who a campaign run would offer what, best-ranked first; writes nothing."""
     now = now or timezone.now()
-    rules = CampaignSettings.load()
+    return _drafts(now=now, rules=CampaignSettings.load())
+
+
+def _drafts(*, now: dt.datetime, rules: CampaignSettings) -> list[OfferDraft]:
     plans = offered_plans()
     if not plans:
         return []
@@ -129,6 +135,13 @@ def queue_offer_emails(offer_ids: Iterable[int]) -> None:
         offers_send_task.delay(ids[start : start + SEND_BATCH_SIZE])
 
 
+def _lock_campaign_rules() -> CampaignSettings:
+    """Lock the campaign settings row: whoever creates offers queues up here, so a manual offer
+    during a scheduled run cannot make the run's bulk insert hit one_open_offer_per_client."""
+    CampaignSettings.load()
+    return CampaignSettings.objects.select_for_update().get(pk=1)
+
+
 @transaction.atomic
 def campaign_run(
     *,
@@ -140,15 +153,9 @@ def campaign_run(
     now = now or timezone.now()
     # Lock the settings row: two runs at once (a manual one during the scheduled one) queue up
     # here, and the second finds the first one's offers open and offers nobody twice.
-    CampaignSettings.load()
-    rules = CampaignSettings.objects.select_for_update().get(pk=1)
+    rules = _lock_campaign_rules()
     run = CampaignRun.objects.create(started_at=now, trigger=trigger, triggered_by=triggered_by)
-    plans = offered_plans()
-    drafts: list[OfferDraft] = []
-    if plans:
-        today = timezone.localdate(now)
-        eligible = eligible_clients(now=now, rules=rules)[: rules.max_offers_per_run]
-        drafts = [draft_offer(c, plans=plans, rules=rules, today=today) for c in eligible]
+    drafts = _drafts(now=now, rules=rules)
     offers = ConversionOffer.objects.bulk_create(
         [_offer_row(d, run=run, now=now, rules=rules) for d in drafts], batch_size=1000
     )
@@ -162,6 +169,7 @@ def campaign_run(
 def offer_send_now(*, client: Client, now: dt.datetime | None = None) -> ConversionOffer:
     """Offer a contract to one client now (a manager's decision: no threshold, no cooldown)."""
     now = now or timezone.now()
+    rules = _lock_campaign_rules()
     Client.objects.select_for_update().get(pk=client.pk)
     candidate = with_trailing_figures(offerable_clients().filter(pk=client.pk), now=now).first()
     if candidate is None:
@@ -172,7 +180,6 @@ def offer_send_now(*, client: Client, now: dt.datetime | None = None) -> Convers
     plans = offered_plans()
     if not plans:
         raise OfferError("No plan is offered; mark at least one plan as offered.")
-    rules = CampaignSettings.load()
     draft = draft_offer(candidate, plans=plans, rules=rules, today=timezone.localdate(now))
     try:
         with transaction.atomic():
@@ -193,20 +200,30 @@ class OfferClosed(OfferError):
         self.reason = reason
 
 
+def closed_reason(offer: ConversionOffer, now: dt.datetime) -> OfferClosed | None:
+    """Why this offer can no longer be answered, or None while it is open (one rule for the
+    page and for the POSTs). Messages are for the client: never internal wording."""
+    if offer.status == OfferStatus.ACCEPTED:
+        return OfferClosed("You accepted this offer already.", reason="accepted")
+    if offer.status == OfferStatus.DECLINED:
+        return OfferClosed("You declined this offer.", reason="declined")
+    if offer.is_expired(now):
+        return OfferClosed("This offer has expired.", reason="expired")
+    if not offer.is_open or offer.client.is_dropped or offer.client.offers_opt_out:
+        return OfferClosed("This offer was withdrawn.", reason="withdrawn")
+    return None
+
+
 def _lock_open_offer(offer: ConversionOffer, now: dt.datetime) -> ConversionOffer:
+    # Lock order everywhere: the client, then its offers (contract_start locks the client too).
+    Client.objects.select_for_update().get(pk=offer.client_id)
     locked = (
         ConversionOffer.objects.select_for_update()
         .select_related("client", "plan")
         .get(pk=offer.pk)
     )
-    if locked.status == OfferStatus.ACCEPTED:
-        raise OfferClosed("You accepted this offer already.", reason="accepted")
-    if locked.status == OfferStatus.DECLINED:
-        raise OfferClosed("You declined this offer.", reason="declined")
-    if locked.is_expired(now):
-        raise OfferClosed("This offer has expired.", reason="expired")
-    if not locked.is_open:
-        raise OfferClosed("This offer was withdrawn.", reason="withdrawn")
+    if (closed := closed_reason(locked, now)) is not None:
+        raise closed
     return locked
 
 
@@ -230,7 +247,12 @@ def offer_accept(
             offer=locked,
         )
     except ContractError as exc:
-        raise OfferClosed(str(exc), reason="has_contract") from exc
+        # The service's reason is worded for staff; the client gets a plain answer.
+        log.warning("offer %s could not be accepted: %s", locked.pk, exc)
+        raise OfferClosed(
+            "We could not start the contract online; we will call you to set it up.",
+            reason="withdrawn",
+        ) from exc
     locked.status = OfferStatus.ACCEPTED
     locked.responded_at = now
     locked.accepted_ip = ip
@@ -269,9 +291,17 @@ def offer_unsubscribe(*, offer: ConversionOffer, now: dt.datetime | None = None)
 def offers_expire(*, now: dt.datetime | None = None) -> int:
     """Close open offers whose time is up; return how many."""
     now = now or timezone.now()
-    return ConversionOffer.objects.filter(
-        status__in=[OfferStatus.PENDING, OfferStatus.SENT], expires_at__lte=now
-    ).update(status=OfferStatus.EXPIRED)
+    from contracts.delivery import stale_claim_age
+
+    # A "sending" claim is left alone while a live worker may still hold it.
+    return (
+        ConversionOffer.objects.filter(expires_at__lte=now)
+        .filter(
+            Q(status__in=[OfferStatus.PENDING, OfferStatus.SENT])
+            | Q(status=OfferStatus.SENDING, claimed_at__lt=now - stale_claim_age())
+        )
+        .update(status=OfferStatus.EXPIRED)
+    )
 
 
 def offers_due_reminder(*, now: dt.datetime, rules: CampaignSettings) -> list[int]:

@@ -10,10 +10,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clients.models import Client
+from clients.services import client_drop
 from contracts.models import (
     ContractPlan,
     ContractStatus,
     ConversionOffer,
+    OfferStatus,
     RenewalMode,
     ServiceContract,
 )
@@ -31,11 +33,25 @@ def term_end(starts_on: dt.date, months: int) -> dt.date:
     return starts_on + relativedelta(months=months) - dt.timedelta(days=1)
 
 
+def cents(amount: Decimal) -> Decimal:
+    """Round money to the cent, half up (how invoices round)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def discounted_price(list_price: Decimal, discount_percent: Decimal) -> Decimal:
     """Return the monthly price after a percentage discount, rounded to the cent."""
-    return (list_price * (Decimal(100) - discount_percent) / Decimal(100)).quantize(
-        CENT, rounding=ROUND_HALF_UP
-    )
+    return cents(list_price * (Decimal(100) - discount_percent) / Decimal(100))
+
+
+def contract_start_refusal(client: Client, plan: ContractPlan) -> str | None:
+    """Why `client` cannot start a contract on `plan` now, or None (one rule: form and service)."""
+    if client.is_dropped:
+        return f"{client} has been dropped; reinstate the client first."
+    if ServiceContract.objects.active().for_client(client).exists():
+        return f"{client} already has an active contract."
+    if not plan.service_levels.exists():
+        return f"The {plan} plan has no response targets; add them before selling it."
+    return None
 
 
 @transaction.atomic
@@ -53,12 +69,10 @@ def contract_start(
     # Lock the client row: two managers (or a manager and an accepting client) starting a
     # contract at the same moment queue up here instead of racing to the unique constraint.
     locked = Client.objects.select_for_update().get(pk=client.pk)
-    if locked.is_dropped:
-        raise ContractError(f"{locked} has been dropped; reinstate the client first.")
+    if (refusal := contract_start_refusal(locked, plan)) is not None:
+        raise ContractError(refusal)
     if not Decimal(0) <= discount_percent <= Decimal(100):
         raise ContractError("The discount must be between 0% and 100%.")
-    if ServiceContract.objects.active().for_client(locked).exists():
-        raise ContractError(f"{locked} already has an active contract.")
     starts_on = starts_on or timezone.localdate()
     price = (
         monthly_price
@@ -81,6 +95,11 @@ def contract_start(
             )
     except IntegrityError as exc:
         raise ContractError(f"{locked} already has an active contract.") from exc
+    # A client on a contract is offered none: any other open offer is withdrawn.
+    others = ConversionOffer.objects.open().filter(client=locked)
+    if offer is not None:
+        others = others.exclude(pk=offer.pk)
+    others.update(status=OfferStatus.WITHDRAWN, responded_at=timezone.now())
     contract_started.send(sender=ServiceContract, contract=contract, client=locked)
     return contract
 
@@ -120,9 +139,55 @@ def contract_cancel(*, contract: ServiceContract, reason: str = "") -> ServiceCo
     )
     if not current.is_active:
         raise ContractError(f"This contract is already {current.get_status_display().lower()}.")
-    current.status = ContractStatus.CANCELLED
-    current.ended_at = timezone.now()
-    current.end_reason = reason.strip()[:300] or "Cancelled"
-    current.save(update_fields=["status", "ended_at", "end_reason"])
-    contract_ended.send(sender=ServiceContract, contract=current, client=current.client)
-    return current
+    return _end(current, status=ContractStatus.CANCELLED, reason=reason.strip() or "Cancelled")
+
+
+def _end(contract: ServiceContract, *, status: str, reason: str) -> ServiceContract:
+    contract.status = status
+    contract.ended_at = timezone.now()
+    contract.end_reason = reason.strip()[:300]
+    contract.save(update_fields=["status", "ended_at", "end_reason"])
+    contract_ended.send(sender=ServiceContract, contract=contract, client=contract.client)
+    return contract
+
+
+@transaction.atomic
+def contracts_roll_over(*, today: dt.date | None = None) -> tuple[int, int]:
+    """Renew automatic contracts whose term has run out and end the manual ones.
+
+    "Active" is the one truth the queue and the time log read; this daily step keeps it true.
+    Returns (renewed, ended).
+    """
+    today = today or timezone.localdate()
+    renewed = ended = 0
+    lapsed = (
+        ServiceContract.objects.active()
+        .filter(ends_on__lt=today)
+        .select_related("client", "plan")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    for contract in lapsed:
+        if contract.renewal == RenewalMode.AUTOMATIC:
+            current = contract
+            while current.ends_on < today:  # a worker that was down for a while catches up
+                current = contract_renew(contract=current)
+            renewed += 1
+        else:
+            _end(contract, status=ContractStatus.ENDED, reason="Term ended (renewed by hand only)")
+            ended += 1
+    return renewed, ended
+
+
+@transaction.atomic
+def client_drop_unless_contracted(*, client: Client, reason: str) -> Client:
+    """Drop a client who holds no contract; withdraw its open offers. (The rule lives here,
+    in contracts, because "holds a contract" is a contracts question.)"""
+    locked = Client.objects.select_for_update().get(pk=client.pk)
+    if ServiceContract.objects.active().for_client(locked).exists():
+        raise ContractError(f"{locked} holds an active contract; cancel it first.")
+    dropped = client_drop(client=locked, reason=reason)
+    ConversionOffer.objects.open().filter(client=locked).update(
+        status=OfferStatus.WITHDRAWN, responded_at=timezone.now()
+    )
+    return dropped

@@ -12,6 +12,7 @@ from django.utils import timezone
 from contracts import delivery, emails
 from contracts.models import CampaignSettings, CampaignTrigger, ConversionOffer
 from contracts.offers import campaign_run, offers_due_reminder, offers_expire, queue_offer_emails
+from contracts.services import contracts_roll_over
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ def offers_remind_task() -> int:
     for start in range(0, len(ids), 100):
         sent += delivery.offers_send_reminders(ids[start : start + 100])
     return sent
+
+
+@shared_task
+def contracts_roll_over_task() -> list[int]:
+    renewed, ended = contracts_roll_over()
+    return [renewed, ended]
 
 
 @shared_task

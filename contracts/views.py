@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contracts.models import ConversionOffer, OfferStatus
-from contracts.offers import OfferClosed, offer_accept, offer_decline, offer_unsubscribe
-from contracts.tokens import OfferLinkInvalid, offer_from_token
+from contracts.models import ConversionOffer
+from contracts.offers import (
+    OfferClosed,
+    closed_reason,
+    offer_accept,
+    offer_decline,
+    offer_unsubscribe,
+)
+from contracts.tokens import OfferLinkInvalid, Purpose, offer_from_token
 
-# How each closed offer is answered: status code and what the page says.
+# How each closed offer is answered: the status code of the page that says so.
 CLOSED_STATUS = {
     "accepted": 409,
     "declined": 409,
@@ -22,10 +30,30 @@ CLOSED_STATUS = {
     "expired": 410,
     "withdrawn": 410,
 }
+OfferView = Callable[[HttpRequest, ConversionOffer, str], HttpResponse]
 
 
-def _invalid(request: HttpRequest) -> HttpResponse:
-    return render(request, "contracts/offer_invalid.html", status=404)
+def public_offer_view(
+    purpose: Purpose = "offer",
+) -> Callable[[OfferView], Callable[[HttpRequest, str], HttpResponse]]:
+    """Turn `view(request, offer, token)` into a public view of `/offers/<token>/…`: no login,
+    never cached; a link that does not verify gets the "not valid" page (404) and nothing else."""
+
+    def wrap(view: OfferView) -> Callable[[HttpRequest, str], HttpResponse]:
+        @login_not_required
+        @never_cache
+        def public(request: HttpRequest, token: str) -> HttpResponse:
+            try:
+                offer = offer_from_token(token, purpose)
+            except OfferLinkInvalid:
+                return render(request, "contracts/offer_invalid.html", status=404)
+            return view(request, offer, token)
+
+        public.__name__ = public.__qualname__ = view.__name__
+        public.__doc__ = view.__doc__
+        return public
+
+    return wrap
 
 
 def _closed(request: HttpRequest, offer: ConversionOffer, exc: OfferClosed) -> HttpResponse:
@@ -34,28 +62,16 @@ def _closed(request: HttpRequest, offer: ConversionOffer, exc: OfferClosed) -> H
 
 
 def _client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR is the proxy in production; Django does not trust X-Forwarded-For by itself,
-    # and neither do we: the proxy should set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
+    # REMOTE_ADDR: Django trusts no X-Forwarded-For by itself and neither do we; behind a
+    # proxy, let the server set it (gunicorn --forwarded-allow-ips).
     return request.META.get("REMOTE_ADDR") or None
 
 
-@login_not_required
-@never_cache
-@require_http_methods(["GET"])
-def offer_page(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        offer = offer_from_token(token)
-    except OfferLinkInvalid:
-        return _invalid(request)
-    now = timezone.now()
-    if offer.status == OfferStatus.ACCEPTED:
-        return _closed(request, offer, OfferClosed("You accepted this offer.", reason="accepted"))
-    if offer.status == OfferStatus.DECLINED:
-        return _closed(request, offer, OfferClosed("You declined this offer.", reason="declined"))
-    if offer.is_expired(now):
-        return _closed(request, offer, OfferClosed("This offer has expired.", reason="expired"))
-    if not offer.is_open:
-        return _closed(request, offer, OfferClosed("This offer was withdrawn.", reason="withdrawn"))
+@require_GET
+@public_offer_view()
+def offer_page(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
+    if (closed := closed_reason(offer, timezone.now())) is not None:
+        return _closed(request, offer, closed)
     context = {
         "offer": offer,
         "token": token,
@@ -64,14 +80,9 @@ def offer_page(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "contracts/offer.html", context)
 
 
-@login_not_required
-@never_cache
 @require_POST
-def offer_accept_view(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        offer = offer_from_token(token)
-    except OfferLinkInvalid:
-        return _invalid(request)
+@public_offer_view()
+def offer_accept_view(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
     try:
         contract = offer_accept(
             offer=offer, ip=_client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
@@ -81,14 +92,9 @@ def offer_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "contracts/offer_accepted.html", {"offer": offer, "contract": contract})
 
 
-@login_not_required
-@never_cache
 @require_POST
-def offer_decline_view(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        offer = offer_from_token(token)
-    except OfferLinkInvalid:
-        return _invalid(request)
+@public_offer_view()
+def offer_decline_view(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
     try:
         offer_decline(offer=offer)
     except OfferClosed as exc:
@@ -96,16 +102,13 @@ def offer_decline_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "contracts/offer_declined.html", {"offer": offer})
 
 
-@login_not_required
-@never_cache
 @csrf_exempt  # RFC 8058: mail clients POST without cookies or a CSRF token
 @require_http_methods(["GET", "POST"])
-def offer_unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
+@public_offer_view("unsubscribe")
+def offer_unsubscribe_view(
+    request: HttpRequest, offer: ConversionOffer, token: str
+) -> HttpResponse:
     """GET asks a person to confirm; POST (a person or a mail client's one click) opts out."""
-    try:
-        offer = offer_from_token(token)
-    except OfferLinkInvalid:
-        return _invalid(request)
     if request.method == "POST":
         offer_unsubscribe(offer=offer)
         # 200 with a page, never a redirect: one-click senders do not follow redirects.

@@ -7,12 +7,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from contracts.emails import one_line
 from tickets.models import Ticket, TicketEvent
-
-
-def _clean_header(value: str) -> str:
-    # Names come from people; a line break in one must never become a new mail header.
-    return " ".join(value.split())
 
 
 def _message(
@@ -20,7 +16,7 @@ def _message(
 ) -> EmailMultiAlternatives:
     context = {**context, "practice_name": settings.PRACTICE_NAME, "site_url": settings.SITE_URL}
     message = EmailMultiAlternatives(
-        subject=_clean_header(subject),
+        subject=one_line(subject),
         body=render_to_string(f"emails/{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=to,

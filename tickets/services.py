@@ -93,12 +93,17 @@ def _apply_contract(ticket: Ticket, contract: ServiceContract | None, start: dt.
 
 
 def _set_queue_due(ticket: Ticket) -> None:
+    before = ticket.queue_due_at
     if ticket.contract_id is None:
         ticket.queue_due_at = None
     else:
         ticket.queue_due_at = (
             ticket.response_due_at if ticket.first_response_at is None else ticket.resolution_due_at
         )
+    if ticket.queue_due_at != before:
+        # A new deadline (the resolution one after the first reply, or one moved by a pause)
+        # deserves its own at-risk alert.
+        ticket.sla_risk_notified_at = None
 
 
 QUEUE_KEY_FIELDS = [
@@ -110,6 +115,7 @@ QUEUE_KEY_FIELDS = [
     "resolution_risk_at",
     "queue_due_at",
     "sla_paused_at",
+    "sla_risk_notified_at",
     "updated_at",
 ]
 
@@ -132,6 +138,9 @@ def ticket_open(
     opened_by: User | None = None,
 ) -> Ticket:
     """Log a ticket; contract clients get their plan's deadlines, others a place in line."""
+    # The same lock contract_start takes: a ticket opened while the client's contract starts
+    # either sees the contract or is re-queued by it, never neither.
+    client = Client.objects.select_for_update().get(pk=client.pk)
     if client.is_dropped:
         raise TicketError(f"{client} has been dropped; reinstate the client to open tickets.")
     if contact is not None and contact.client_id != client.pk:
@@ -318,7 +327,7 @@ def ticket_reply(
     if ticket.first_response_at is None:
         ticket.first_response_at = now
         _set_queue_due(ticket)
-        fields += ["first_response_at", "queue_due_at"]
+        fields += ["first_response_at", "queue_due_at", "sla_risk_notified_at"]
     event = _event(ticket, TicketEventKind.REPLY, actor, body=body.strip())
     if ticket.status == TicketStatus.NEW:
         ticket.status = TicketStatus.IN_PROGRESS
@@ -367,14 +376,15 @@ def time_log(
     today = timezone.localdate()
     if work_date > today:
         raise TicketError("Work cannot be logged for a day that has not happened yet.")
-    if work_date < ticket.opened_at.date() - dt.timedelta(days=1):
+    if work_date < timezone.localdate(ticket.opened_at):
         raise TicketError("Work cannot be logged before the ticket was opened.")
+    # The client's active contract, the same one ticket_open asks about (the daily roll-over
+    # keeps "active" true to the term). Locked: two entries logged at once must not both
+    # spend the last included hour.
     contract = (
         ServiceContract.objects.active()
         .for_client(ticket.client)
-        .filter(starts_on__lte=work_date, ends_on__gte=work_date)
         .select_related("plan")
-        # Lock the contract: two entries logged at once must not both spend the last hour.
         .select_for_update(of=("self",))
         .first()
     )
@@ -391,10 +401,10 @@ def time_log(
         covered = max(0, min(minutes, allowance))
     billable = minutes - covered
     charge = None
-    billable_amount = Decimal(0)
-    if billable:
-        rate = contract.plan.overage_hourly_rate if contract is not None else settings.HOURLY_RATE
-        billable_amount = _money(rate * billable / 60)
+    rate = contract.plan.overage_hourly_rate if contract is not None else settings.HOURLY_RATE
+    billable_amount = _money(rate * billable / 60)
+    # A free hour (an all-inclusive plan's zero overage rate) is logged but never charged.
+    if billable_amount > 0:
         charge = Charge.objects.create(
             client_id=ticket.client_id,
             kind=ChargeKind.OVERAGE if contract is not None else ChargeKind.LABOUR,

@@ -5,17 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from contracts.emails import manager_emails
 from tickets import emails
 from tickets.models import QueueTier, Ticket, TicketEvent, TicketEventKind
 
 log = logging.getLogger(__name__)
-
-# Who hears about an unassigned ticket at risk: whoever may manage contracts (the managers).
-MANAGER_PERMISSION = "contracts.change_servicecontract"
 
 
 def tickets_newly_at_risk(now: dt.datetime) -> QuerySet[Ticket]:
@@ -36,11 +33,6 @@ def tickets_newly_at_risk(now: dt.datetime) -> QuerySet[Ticket]:
     )
 
 
-def _manager_emails() -> list[str]:
-    users = get_user_model().objects.with_perm(MANAGER_PERMISSION, include_superusers=True)
-    return sorted({u.email for u in users.filter(is_active=True) if u.email})
-
-
 def sla_risk_notify_due(*, now: dt.datetime) -> int:
     """Send one alert per newly at-risk ticket; return how many were sent."""
     sent = 0
@@ -56,7 +48,7 @@ def sla_risk_notify_due(*, now: dt.datetime) -> int:
         if ticket.assignee and ticket.assignee.email:
             recipients = [ticket.assignee.email]
         else:
-            managers = _manager_emails() if managers is None else managers
+            managers = manager_emails() if managers is None else managers
             recipients = managers
         try:
             if recipients:

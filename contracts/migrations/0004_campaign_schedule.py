@@ -1,7 +1,7 @@
 """The campaign rules row and the default schedule (managers change both in the admin).
 
-Campaign: Mondays 09:00. Reminders: daily 10:00. Expiry: daily 00:30. Sweep for offers whose
-send task was lost: every 10 minutes.
+Campaign: Mondays 09:00. Reminders: daily 10:00. Offer expiry: daily 00:30. Contract roll-over:
+daily 00:15. Sweep for offers whose send task was lost: every 10 minutes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ SCHEDULE = [
      "Remind clients once, a few days before their offer expires."),
     ("Offer expiry", "contracts.tasks.offers_expire_task", {"minute": "30", "hour": "0", "day_of_week": "*"},
      "Close offers whose time is up."),
+    ("Contract roll-over", "contracts.tasks.contracts_roll_over_task", {"minute": "15", "hour": "0", "day_of_week": "*"},
+     "Renew automatic contracts whose term ran out; end the others."),
 ]  # fmt: skip
 
 
