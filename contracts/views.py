@@ -20,7 +20,7 @@ from contracts.offers import (
     offer_decline,
     offer_unsubscribe,
 )
-from contracts.tokens import OfferLinkInvalid, Purpose, offer_from_token
+from contracts.tokens import OfferLinkInvalid, Purpose, offer_from_token, offer_token
 
 # How each closed offer is answered: the status code of the page that says so.
 CLOSED_STATUS = {
@@ -75,6 +75,7 @@ def offer_page(request: HttpRequest, offer: ConversionOffer, token: str) -> Http
     context = {
         "offer": offer,
         "token": token,
+        "unsubscribe_token": offer_token(offer, "unsubscribe"),
         "levels": offer.plan.service_levels.order_by("response_minutes"),
     }
     return render(request, "contracts/offer.html", context)
