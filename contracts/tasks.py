@@ -6,6 +6,7 @@ import logging
 from smtplib import SMTPException
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import get_connection
 from django.utils import timezone
 
@@ -16,7 +17,9 @@ from contracts.services import contracts_roll_over
 
 log = logging.getLogger(__name__)
 
-EMAIL_ERRORS = (SMTPException, OSError)
+# SoftTimeLimitExceeded: a batch that ran out of time has handed its unsent offers back;
+# retrying sends them now rather than when the sweeper next looks.
+EMAIL_ERRORS = (SMTPException, OSError, SoftTimeLimitExceeded)
 
 
 @shared_task

@@ -192,3 +192,89 @@ class PaidPriorityTicketFactory(TicketFactory):
         amount=Decimal("75.00"),
         description="Paid priority",
     )
+
+
+# --- Conversion offers (appended for the offer tests) -------------------------------------------
+import secrets  # noqa: E402
+
+from contracts.models import (  # noqa: E402
+    CampaignRun,
+    CampaignSettings,
+    CampaignTrigger,
+    ConversionOffer,
+    OfferStatus,
+)
+from contracts.services import discounted_price  # noqa: E402
+
+
+def campaign_rules(**rules: object) -> CampaignSettings:
+    """Set some campaign rules on the single settings row; the others keep what they were."""
+    row = CampaignSettings.load()
+    for name, value in rules.items():
+        setattr(row, name, value)
+    row.save()
+    return row
+
+
+class OfferableClientFactory(ClientFactory):
+    """A client an offer can reach: active, no contract, a primary contact."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    primary_contact = factory.RelatedFactory(ContactFactory, factory_related_name="client")
+
+
+def _primary_contact(offer: object) -> Contact:
+    client = offer.client  # type: ignore[attr-defined]
+    return client.contacts.filter(is_primary=True).first() or ContactFactory(client=client)
+
+
+class CampaignRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CampaignRun
+
+    started_at = factory.LazyFunction(timezone.now)
+    trigger = CampaignTrigger.SCHEDULE
+
+
+class OfferFactory(factory.django.DjangoModelFactory):
+    """A sent offer: the $290.00 plan at 11% off ($258.10 a month), open for 21 days from now.
+
+    The figures are the savings statement of a client who paid $2,400.00 for 19.2 hours of
+    labour and $150.00 for two priority surcharges: $2,550.00, against $3,097.20 on contract.
+    """
+
+    class Meta:
+        model = ConversionOffer
+
+    client = factory.SubFactory(ClientFactory)
+    contact = factory.LazyAttribute(_primary_contact)
+    email = factory.LazyAttribute(lambda o: o.contact.email)
+    plan = factory.SubFactory(
+        PlanFactory, monthly_price=Decimal("290.00"), included_hours=Decimal("5.00")
+    )
+    status = OfferStatus.SENT
+    list_price = factory.LazyAttribute(lambda o: o.plan.monthly_price)
+    discount_percent = Decimal("11.00")
+    monthly_price = factory.LazyAttribute(
+        lambda o: discounted_price(o.list_price, o.discount_percent)
+    )
+    trailing_labour = Decimal("2400.00")
+    trailing_priority = Decimal("150.00")
+    trailing_spend = factory.LazyAttribute(lambda o: o.trailing_labour + o.trailing_priority)
+    trailing_hours = Decimal("19.20")
+    trailing_tickets = 7
+    priority_purchases = 2
+    contract_cost = factory.LazyAttribute(lambda o: o.monthly_price * 12)
+    nonce = factory.LazyFunction(lambda: secrets.token_urlsafe(16))
+    created_at = factory.LazyFunction(timezone.now)
+    sent_at = factory.LazyAttribute(lambda o: o.created_at)
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + dt.timedelta(days=21))
+
+
+class PendingOfferFactory(OfferFactory):
+    """An offer made but not sent yet: what a campaign run leaves for the send tasks."""
+
+    status = OfferStatus.PENDING
+    sent_at = None

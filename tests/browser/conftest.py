@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.db import connections
 
 from tests.conftest import CHROMIUM
 
@@ -32,5 +33,8 @@ def browser_page(live_server: object) -> Iterator[object]:
         try:
             yield page
         finally:
+            # Inside Playwright's event loop the test body got a connection of its own; close
+            # it, or the test database cannot be dropped at the end of the run.
+            connections.close_all()
             browser.close()
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
