@@ -41,6 +41,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/queue.py
+	$(BIN)/python bench/campaign.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-*

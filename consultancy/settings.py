@@ -133,6 +133,10 @@ else:
     except ValueError:
         raise ImproperlyConfigured("DJANGO_CONN_MAX_AGE must be a number of seconds.") from None
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL's JIT compiles plans for queries it guesses are big; for the campaign's
+    # eligibility query at 50,000 clients the compiling cost more than it saved (measured
+    # 2.1 s with JIT, 1.2 s without, bench/campaign.py).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
