@@ -19,6 +19,7 @@ from contracts.campaign import (
     PlanTerms,
     eligible_clients,
     loyalty_discount,
+    offerable_clients,
     recommend_plan,
     savings_statement,
     with_trailing_figures,
@@ -448,6 +449,31 @@ def test_the_trailing_figures_split_labour_priority_hours_purchases_and_tickets(
 
 
 @pytest.mark.django_db
+def test_figures_of_an_offerable_client_are_not_multiplied_by_its_contacts_or_tickets(
+    now: dt.datetime, rules: CampaignSettings
+) -> None:
+    # Charges are joined and summed per client; a second row per client anywhere in the join
+    # (another contact, a ticket) would count every charge twice.
+    client = _spender("0")
+    ContactFactory(client=client, is_primary=False)
+    ContactFactory(client=client, is_primary=False)
+    ChargeFactory(client=client, amount=Decimal("300.00"), hours=3)
+    ChargeFactory(client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
+    for _ in range(3):
+        TicketFactory(client=client, opened_at=NOW - 10 * DAY)
+
+    row = with_trailing_figures(offerable_clients().filter(pk=client.pk), now=NOW).get()
+
+    assert (row.trailing_labour, row.trailing_priority, row.trailing_spend) == (
+        Decimal("300.00"),
+        Decimal("75.00"),
+        Decimal("375.00"),
+    )
+    assert (row.trailing_hours, row.priority_purchases, row.trailing_tickets) == (3, 1, 3)
+    assert row.primary_contact_id == client.contacts.get(is_primary=True).pk
+
+
+@pytest.mark.django_db
 def test_a_client_with_no_history_has_zero_figures_not_none(now: dt.datetime) -> None:
     client = ClientFactory()
 
@@ -497,8 +523,8 @@ def test_eligible_clients_is_one_query_however_many_clients(
         if n % 5 == 0:
             ContractFactory(client=ClientFactory())
 
-    # One statement: every figure and every exclusion is a correlated subquery, so reading the
-    # figures of all rows below costs nothing more.
+    # One statement: the figures are aggregated in it and the exclusions are anti-joins, so
+    # reading the figures of all rows below costs nothing more.
     with django_assert_num_queries(1):
         rows = _eligible(rules)
         figures = [
