@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import socket
 from collections.abc import Callable, Sequence
 from functools import partial
 from smtplib import SMTPDataError, SMTPRecipientsRefused, SMTPSenderRefused
@@ -101,6 +102,11 @@ def send_committing(
         record(True)
         return
     smtp = connection.connection
+    if smtp.sock is not None and smtp.sock.family in (socket.AF_INET, socket.AF_INET6):
+        # The final "." is a small write right after the message, which the server has not
+        # acknowledged yet (it answers only after the dot). Nagle's algorithm would hold it
+        # until the server's delayed ACK: 40 ms per message on Linux, the whole send rate.
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     encoding = message.encoding or settings.DEFAULT_CHARSET
     sender = sanitize_address(message.from_email, encoding)
     recipients = [sanitize_address(addr, encoding) for addr in message.recipients()]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+from collections.abc import Iterator
 from importlib import import_module
 
 import pytest
@@ -19,6 +21,7 @@ from django.test import Client as HttpClient
 
 from consultancy.celery import app as celery_app
 from consultancy.roles import CONSULTANTS, MANAGERS
+from tests.smtp import Inbox
 
 # Unit and view tests run tasks in-process; the integration tests start a real worker instead.
 celery_app.conf.task_always_eager = True
@@ -133,3 +136,23 @@ def fast_password_hashing(settings) -> None:
     persona fixtures, so the personas are created with the fast hasher.
     """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server on loopback that keeps what it is sent (tests/smtp.py)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox(free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()

@@ -9,6 +9,7 @@ import datetime as dt
 import email
 import email.policy
 import smtplib
+import socket
 from decimal import Decimal
 from email.utils import parseaddr
 from typing import Any, ClassVar
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 import pytest
 from django.conf import settings
 from django.core.mail.backends import locmem
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.urls import reverse
 
 from contracts import emails as emails_module
@@ -136,6 +138,38 @@ def test_a_batch_sends_each_offer_once_over_one_connection_and_marks_it_sent(
         assert offer.sent_at == NOW
         assert offer.claimed_at is None
         assert offer.send_attempts == 1
+
+
+def test_over_smtp_each_offer_arrives_once_and_the_final_dot_is_not_held_back(
+    settings, inbox, monkeypatch
+):
+    # A real mail server on loopback: send_committing speaks SMTP itself (the sent record goes
+    # between the message and its final "."), which the in-memory backends never exercise.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    nagle_off: list[int] = []
+    close = SMTPBackend.close
+
+    def close_noting_nodelay(self: SMTPBackend) -> None:
+        if self.connection is not None:
+            sock = self.connection.sock
+            nagle_off.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        close(self)
+
+    monkeypatch.setattr(SMTPBackend, "close", close_noting_nodelay)
+    offers = _pending(3)
+
+    assert offers_send_batch([o.pk for o in offers]) == 3
+
+    assert sorted(d.recipients for d in inbox.deliveries) == sorted((o.email,) for o in offers)
+    assert _statuses(offers) == [OfferStatus.SENT] * 3
+    # The "." goes out at once instead of waiting ~40 ms for the server's delayed ACK.
+    assert len(nagle_off) == 1
+    assert nagle_off[0]
+    for delivery in inbox.deliveries:
+        (text,) = [p for p in delivery.message.walk() if p.get_content_type() == "text/plain"]
+        assert "/offers/" in text.get_payload(decode=True).decode()
 
 
 def test_sending_the_same_batch_again_sends_nothing(now, backend, mailoutbox):

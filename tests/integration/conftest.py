@@ -1,5 +1,5 @@
-"""Fixtures for the integration tests: an SMTP sink on loopback, Redis as the broker, and live
-Celery workers reading the test database (the classes are in servers.py).
+"""Fixtures for the integration tests: Redis as the broker and live Celery workers reading the
+test database (the classes are in servers.py; the SMTP sink, `inbox`, is in tests/conftest.py).
 
 The workers run with short time limits (servers.py says why these), so a batch whose worker was
 killed is redelivered, and its claims go stale, within about a minute instead of an hour.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -34,10 +33,10 @@ from tests.integration.servers import (
     VISIBILITY_TIMEOUT,
     WORKER_APPLICATION_NAME,
     Broker,
-    Inbox,
     LiveWorker,
     worker_database_sessions,
 )
+from tests.smtp import Inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,25 +44,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 # Longer than any integration test runs; a crashed run's lock expires by itself.
 LOCK_SECONDS = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox(_free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 def _drop_producer_connections() -> None:

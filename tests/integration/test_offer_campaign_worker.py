@@ -23,11 +23,11 @@ from tests.factories import ChargeFactory, ClientFactory, ContactFactory, PlanFa
 from tests.integration.servers import (
     VISIBILITY_TIMEOUT,
     Broker,
-    Inbox,
     LiveWorker,
     wait_for,
     worker_database_sessions,
 )
+from tests.smtp import Inbox
 
 pytestmark = [
     pytest.mark.integration,

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 
 from tests.factories import ClientFactory, ContactFactory, ContractFactory
-from tests.integration.servers import Inbox, LiveWorker, wait_for
+from tests.integration.servers import LiveWorker, wait_for
+from tests.smtp import Inbox
 from tickets.services import ticket_open
 
 pytestmark = [
