@@ -44,6 +44,7 @@ import smtplib  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -1521,10 +1522,10 @@ def main(argv: list[str] | None = None) -> int:
         print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
         return 0
 
-    # One bench at a time: a second one would flush the first one's Redis database, and its
-    # worker would take the first one's tasks.
-    (ROOT / "var").mkdir(exist_ok=True)
-    lock = (ROOT / "var" / "bench-campaign.lock").open("w")
+    # One bench at a time on this machine, from any checkout: a second one would drop the first
+    # one's database and flush its Redis database (its queued batches would never arrive), and
+    # its worker would take the first one's tasks.
+    lock = (Path(tempfile.gettempdir()) / "consultancy-bench-campaign.lock").open("w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
