@@ -85,19 +85,41 @@ def draft_offer(
     )
 
 
-def campaign_preview(*, now: dt.datetime | None = None) -> list[OfferDraft]:
+@dataclass(frozen=True)
+class CampaignDraft:
+    """What a run would do: the offers, best-ranked first, and how many clients qualified
+    (more than the offers when the per-run cap cut the list)."""
+
+    offers: list[OfferDraft]
+    eligible: int
+
+    @property
+    def capped(self) -> bool:
+        return self.eligible > len(self.offers)
+
+
+def campaign_preview(*, now: dt.datetime | None = None) -> CampaignDraft:
     """Return who a campaign run would offer what, best-ranked first; writes nothing."""
     now = now or timezone.now()
     return _drafts(now=now, rules=CampaignSettings.load())
 
 
-def _drafts(*, now: dt.datetime, rules: CampaignSettings) -> list[OfferDraft]:
+def _drafts(*, now: dt.datetime, rules: CampaignSettings) -> CampaignDraft:
+    eligible = eligible_clients(now=now, rules=rules)
     plans = offered_plans()
     if not plans:
-        return []
-    eligible = eligible_clients(now=now, rules=rules)[: rules.max_offers_per_run]
+        return CampaignDraft(offers=[], eligible=eligible.count())
+    cap = rules.max_offers_per_run
+    # One row past the cap tells whether the cap cut the list; only then is the whole list
+    # counted, which costs a second pass over the year's charges.
+    chosen = list(eligible[: cap + 1])
+    count = eligible.count() if len(chosen) > cap else len(chosen)
+    chosen = chosen[:cap]
     today = timezone.localdate(now)
-    return [draft_offer(c, plans=plans, rules=rules, today=today) for c in eligible]
+    return CampaignDraft(
+        offers=[draft_offer(c, plans=plans, rules=rules, today=today) for c in chosen],
+        eligible=count,
+    )
 
 
 def _offer_row(
@@ -155,11 +177,12 @@ def campaign_run(
     # here, and the second finds the first one's offers open and offers nobody twice.
     rules = _lock_campaign_rules()
     run = CampaignRun.objects.create(started_at=now, trigger=trigger, triggered_by=triggered_by)
-    drafts = _drafts(now=now, rules=rules)
+    draft = _drafts(now=now, rules=rules)
     offers = ConversionOffer.objects.bulk_create(
-        [_offer_row(d, run=run, now=now, rules=rules) for d in drafts], batch_size=1000
+        [_offer_row(d, run=run, now=now, rules=rules) for d in draft.offers], batch_size=1000
     )
-    run.eligible_clients = run.offers_created = len(offers)
+    run.eligible_clients = draft.eligible
+    run.offers_created = len(offers)
     run.save(update_fields=["eligible_clients", "offers_created"])
     transaction.on_commit(partial(queue_offer_emails, [o.pk for o in offers]))
     return run

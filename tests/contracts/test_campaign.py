@@ -558,9 +558,11 @@ def test_the_campaign_preview_costs_the_same_queries_for_3_or_30_clients(
     # Three: the campaign rules, the offered plans, and the eligible clients with their figures;
     # the drafting itself is pure.
     with django_assert_num_queries(3):
-        drafts = campaign_preview(now=NOW)
+        preview = campaign_preview(now=NOW)
 
-    assert len(drafts) == clients
+    assert len(preview.offers) == clients
+    assert preview.eligible == clients
+    assert not preview.capped
 
 
 @pytest.mark.django_db
@@ -573,9 +575,34 @@ def test_the_preview_is_capped_by_max_offers_per_run_keeping_the_best_ranked(
     _spender("700.00", name="Second")
     campaign_rules(max_offers_per_run=2)
 
-    drafts = campaign_preview(now=NOW)
+    preview = campaign_preview(now=NOW)
 
-    assert [d.client.name for d in drafts] == ["First", "Second"]
+    assert [d.client.name for d in preview.offers] == ["First", "Second"]
+    # The run records how many qualified, not just how many the cap let through.
+    assert preview.eligible == 3
+    assert preview.capped
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("cap", "queries", "offers"), [(3, 3, 3), (2, 4, 2)])
+def test_the_preview_counts_the_eligible_clients_only_when_the_cap_cuts_the_list(
+    now: dt.datetime,
+    rules: CampaignSettings,
+    django_assert_num_queries: Any,
+    cap: int,
+    queries: int,
+    offers: int,
+) -> None:
+    PlanFactory()
+    for _ in range(3):
+        _spender("700.00")
+    campaign_rules(max_offers_per_run=cap)
+
+    # The rules, the plans, the list (one row past the cap); only a cut list costs a count.
+    with django_assert_num_queries(queries):
+        preview = campaign_preview(now=NOW)
+
+    assert (len(preview.offers), preview.eligible, preview.capped) == (offers, 3, offers < 3)
 
 
 @pytest.mark.django_db
@@ -585,7 +612,10 @@ def test_the_preview_offers_nobody_when_no_plan_is_offered(
     PlanFactory(is_offered=False)
     _spender("900.00")
 
-    assert campaign_preview(now=NOW) == []
+    preview = campaign_preview(now=NOW)
+
+    assert preview.offers == []
+    assert preview.eligible == 1
 
 
 @pytest.mark.django_db
@@ -601,7 +631,7 @@ def test_a_draft_carries_the_recommended_plan_discount_and_savings(
     ChargeFactory(client=client, amount=Decimal("9000.00"), hours=72)
     ChargeFactory(client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
 
-    (draft,) = campaign_preview(now=NOW)
+    (draft,) = campaign_preview(now=NOW).offers
 
     assert draft.plan.plan_id == standard.pk != basic.pk
     assert draft.email == client.contacts.get().email

@@ -105,6 +105,19 @@ def test_a_dry_run_with_nobody_eligible_says_so(now, mailoutbox):
     assert output.strip() == "Dry run: 0 client(s) would get an offer. Nothing was sent."
 
 
+def test_a_dry_run_cut_by_the_per_run_cap_says_how_many_qualify(practice):
+    campaign_rules(max_offers_per_run=1)
+
+    output = _run("--dry-run")
+
+    assert "Acme Dental" in output
+    assert "Bolt Logistics" not in output
+    assert output.strip().splitlines()[-1] == (
+        "Dry run: 1 client(s) would get an offer (2 qualify; the per-run cap in the campaign "
+        "settings leaves the rest for the next run). Nothing was sent."
+    )
+
+
 def test_a_dry_run_shows_a_client_with_no_primary_contact_nowhere(practice):
     practice["bolt"].contacts.update(is_primary=False)
     ContactFactory(client=practice["bolt"], is_primary=False)
@@ -124,7 +137,10 @@ def test_a_real_run_records_a_manual_run_and_sends_the_offers(
     run = CampaignRun.objects.get()
     assert run.trigger == CampaignTrigger.MANUAL
     assert run.offers_created == 2
-    assert f"Campaign run {run.pk}: 2 offer(s) created; emails queued." in output
+    assert (
+        f"Campaign run {run.pk}: 2 offer(s) created (2 client(s) qualified); emails queued."
+        in output
+    )
     offers = {o.client.name: o for o in run.offers.select_related("client")}
     assert set(offers) == {"Acme Dental", "Bolt Logistics"}
     assert offers["Acme Dental"].monthly_price == Decimal("450.80")

@@ -262,6 +262,7 @@ def test_a_run_offers_at_most_max_offers_per_run_the_best_ranked_first(
         later = campaign_run(now=NOW + DAY)
 
     assert {o.client for o in run.offers.all()} == {first, second}
+    assert (run.offers_created, run.eligible_clients) == (2, 3)
     # The next run reaches the client the cap left out; the others have open offers.
     assert [o.client for o in later.offers.all()] == [third]
 
@@ -277,6 +278,8 @@ def test_a_run_with_no_offered_plan_is_recorded_with_no_offers(
 
     assert CampaignRun.objects.get() == run
     assert run.offers_created == 0
+    # Who qualified is still worth knowing: they wait for a plan to be offered.
+    assert run.eligible_clients == 1
     assert not ConversionOffer.objects.exists()
     assert mailoutbox == []
 

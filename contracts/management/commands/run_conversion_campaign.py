@@ -20,7 +20,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["dry_run"]:
-            drafts = campaign_preview()
+            preview = campaign_preview()
+            drafts = preview.offers
             plans = {d.plan.plan_id for d in drafts}
             from contracts.models import ContractPlan
 
@@ -36,13 +37,20 @@ class Command(BaseCommand):
                     f"{d.client.name[:40]:<40} {names[d.plan.plan_id]:<14} {s.discount_percent:>5}% "
                     f"${s.monthly_price:>9,.2f}/mo  paid ${s.trailing_spend:>10,.2f}  {verdict}  <{d.email}>"
                 )
+            capped = (
+                f" ({preview.eligible} qualify; the per-run cap in the campaign settings "
+                "leaves the rest for the next run)"
+                if preview.capped
+                else ""
+            )
             self.stdout.write(
-                f"Dry run: {len(drafts)} client(s) would get an offer. Nothing was sent."
+                f"Dry run: {len(drafts)} client(s) would get an offer{capped}. Nothing was sent."
             )
             return
         run = campaign_run(trigger=CampaignTrigger.MANUAL)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Campaign run {run.pk}: {run.offers_created} offer(s) created; emails queued."
+                f"Campaign run {run.pk}: {run.offers_created} offer(s) created "
+                f"({run.eligible_clients} client(s) qualified); emails queued."
             )
         )
