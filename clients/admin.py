@@ -7,10 +7,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
-from clients.models import Charge, Contact
+from clients.models import Charge, ClientEvent, Contact
 
 
 class ContactInlineFormSet(BaseInlineFormSet):
@@ -33,6 +34,45 @@ class ContactInline(admin.TabularInline):
     formset = ContactInlineFormSet
     extra = 0
     fields = ["name", "email", "phone", "is_primary"]
+
+
+class ClientEventInline(admin.TabularInline):
+    """The client's history on its page, newest first; written only by the services."""
+
+    model = ClientEvent
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("at", "kind", "summary", "by")
+    verbose_name_plural = "History"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ClientEvent]:
+        return super().get_queryset(request).select_related("by")
+
+
+@admin.register(ClientEvent)
+class ClientEventAdmin(admin.ModelAdmin):
+    """The practice's log of standing changes: drops, contracts, offers answered."""
+
+    list_display = ["at", "client", "kind", "summary", "by"]
+    list_select_related = ["client", "by"]
+    list_filter = ["kind"]
+    search_fields = ["client__name", "summary"]
+    date_hierarchy = "at"
+    list_per_page = 50
+    # The log only grows: one count of the filtered rows, not a second of the whole table.
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Charge)

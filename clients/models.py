@@ -182,3 +182,50 @@ class Charge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} for {self.client_id}"
+
+
+class ClientEventKind(models.TextChoices):
+    DROPPED = "dropped", "Dropped"
+    REINSTATED = "reinstated", "Reinstated"
+    CONTRACT_STARTED = "contract_started", "Contract started"
+    CONTRACT_RENEWED = "contract_renewed", "Contract renewed"
+    CONTRACT_ENDED = "contract_ended", "Contract ended"
+    CONTRACT_CANCELLED = "contract_cancelled", "Contract cancelled"
+    OFFER_MADE = "offer_made", "Offer made by hand"
+    OFFER_ACCEPTED = "offer_accepted", "Offer accepted"
+    OFFER_DECLINED = "offer_declined", "Offer declined"
+    OPTED_OUT = "opted_out", "Opted out of offers"
+
+
+class ClientEvent(models.Model):
+    """One line of a client's history: who changed its standing, when, and why.
+
+    Written by the service that makes the change, in the same transaction, so the history
+    cannot say something happened that was rolled back. Offers a campaign run makes are not
+    logged here one by one: the run and its offers are their own record.
+    """
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=ClientEventKind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The staff member who made the change; empty when the client or a scheduled "
+        "task did.",
+    )
+    summary = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # A client's history, newest first (the client page), and the practice-wide log.
+            models.Index(fields=["client", "-at"], name="client_event_client_at_idx"),
+            models.Index(fields=["-at"], name="client_event_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"

@@ -20,7 +20,15 @@ from django.contrib.auth.models import Group, User
 from django.db import models, transaction
 from django.utils import timezone
 
-from clients.models import Charge, ChargeKind, Client, ClientStatus, Contact
+from clients.models import (
+    Charge,
+    ChargeKind,
+    Client,
+    ClientEvent,
+    ClientEventKind,
+    ClientStatus,
+    Contact,
+)
 from consultancy.roles import CONSULTANTS, MANAGERS
 from contracts.models import (
     BusinessCalendar,
@@ -32,7 +40,7 @@ from contracts.models import (
     ServiceContract,
     ServiceLevel,
 )
-from contracts.services import term_end
+from contracts.services import contract_terms, term_end
 from contracts.sla import WorkingHours, add_covered_minutes, add_covered_time, risk_point
 from tickets.models import (
     OPEN_STATUSES,
@@ -281,6 +289,26 @@ def _generate(
         )
     created_contracts = _bulk(ServiceContract, contract_rows)
     report.contracts = len(created_contracts)
+    # Each client's history opens with what the services would have written.
+    history = [
+        ClientEvent(
+            client_id=c.client_id,
+            kind=ClientEventKind.CONTRACT_STARTED,
+            summary=f"Started {contract_terms(c)}",
+            at=c.created_at,
+        )
+        for c in created_contracts
+    ] + [
+        ClientEvent(
+            client=c,
+            kind=ClientEventKind.DROPPED,
+            summary=f"Dropped: {c.drop_reason}",
+            at=c.dropped_at or now,
+        )
+        for c in created_clients
+        if c.status == ClientStatus.DROPPED
+    ]
+    _bulk(ClientEvent, history)
     contract_of = {c.client_id: c for c in created_contracts}
     plan_by_id = {p.pk: p for p in plans}
 

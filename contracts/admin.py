@@ -20,7 +20,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from clients.admin import ContactInline
+from clients.admin import ClientEventInline, ContactInline
 from clients.models import Client, ClientQuerySet, ClientStatus
 from clients.services import ClientError, client_reinstate
 from contracts.models import (
@@ -264,6 +264,7 @@ class ServiceContractAdmin(admin.ModelAdmin):
             discount_percent=data["discount_percent"],
             monthly_price=data.get("monthly_price"),
             renewal=data["renewal"],
+            by=request.user,
         )
         # The admin goes on with `obj` (messages, the log entry, the redirect): make it the row
         # the service created.
@@ -279,7 +280,7 @@ class ServiceContractAdmin(admin.ModelAdmin):
         renewed = 0
         for contract in queryset.select_related("client"):
             try:
-                contract_renew(contract=contract)
+                contract_renew(contract=contract, by=request.user)
                 renewed += 1
             except ContractError as exc:
                 self.message_user(request, f"{contract.client}: {exc}", messages.WARNING)
@@ -297,7 +298,9 @@ class ServiceContractAdmin(admin.ModelAdmin):
             cancelled = 0
             for contract in queryset.select_related("client"):
                 try:
-                    contract_cancel(contract=contract, reason=form.cleaned_data["reason"])
+                    contract_cancel(
+                        contract=contract, reason=form.cleaned_data["reason"], by=request.user
+                    )
                     cancelled += 1
                 except ContractError as exc:
                     self.message_user(request, f"{contract.client}: {exc}", messages.WARNING)
@@ -371,7 +374,7 @@ class ClientAdmin(admin.ModelAdmin):
     ]
     list_filter = [ContractHolderFilter, "status", "offers_opt_out"]
     search_fields = ["name", "contacts__email"]
-    inlines = [ContactInline, ContractInline]
+    inlines = [ContactInline, ContractInline, ClientEventInline]
     readonly_fields = ["spend_last_12_months", "status", "dropped_at", "drop_reason", "created_at"]
     fields = [
         "name",
@@ -417,7 +420,7 @@ class ClientAdmin(admin.ModelAdmin):
         sent = 0
         for client in queryset:
             try:
-                offer_send_now(client=client)
+                offer_send_now(client=client, by=request.user)
                 sent += 1
             except OfferError as exc:
                 self.message_user(request, str(exc), messages.WARNING)
@@ -439,7 +442,9 @@ class ClientAdmin(admin.ModelAdmin):
             dropped = 0
             for client in queryset:
                 try:
-                    client_drop_unless_contracted(client=client, reason=form.cleaned_data["reason"])
+                    client_drop_unless_contracted(
+                        client=client, reason=form.cleaned_data["reason"], by=request.user
+                    )
                     dropped += 1
                 except (ContractError, ClientError) as exc:
                     self.message_user(request, str(exc), messages.WARNING)
@@ -464,7 +469,7 @@ class ClientAdmin(admin.ModelAdmin):
         done = 0
         for client in queryset.filter(status=ClientStatus.DROPPED):
             try:
-                client_reinstate(client=client)
+                client_reinstate(client=client, by=request.user)
                 done += 1
             except ClientError as exc:
                 self.message_user(request, str(exc), messages.WARNING)

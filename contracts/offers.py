@@ -10,13 +10,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clients.models import Client
+from clients.models import Client, ClientEventKind
+from clients.services import client_event_record
 from contracts.campaign import (
     PlanTerms,
     Savings,
@@ -37,7 +39,10 @@ from contracts.models import (
     OfferStatus,
     ServiceContract,
 )
-from contracts.services import ContractError, contract_start
+from contracts.services import ContractError, contract_start, percent_text
+
+if TYPE_CHECKING:
+    from clients.services import Actor
 
 SEND_BATCH_SIZE = 100
 log = logging.getLogger(__name__)
@@ -189,7 +194,9 @@ def campaign_run(
 
 
 @transaction.atomic
-def offer_send_now(*, client: Client, now: dt.datetime | None = None) -> ConversionOffer:
+def offer_send_now(
+    *, client: Client, by: Actor = None, now: dt.datetime | None = None
+) -> ConversionOffer:
     """Offer a contract to one client now (a manager's decision: no threshold, no cooldown)."""
     now = now or timezone.now()
     rules = _lock_campaign_rules()
@@ -210,8 +217,23 @@ def offer_send_now(*, client: Client, now: dt.datetime | None = None) -> Convers
             offer.save()
     except IntegrityError:
         raise OfferError(f"{client} already has an open offer.") from None
+    client_event_record(
+        client=candidate,
+        kind=ClientEventKind.OFFER_MADE,
+        summary=f"Offered {offer_terms(offer)} to {offer.email}",
+        by=by,
+        at=now,
+    )
     transaction.on_commit(partial(queue_offer_emails, [offer.pk]))
     return offer
+
+
+def offer_terms(offer: ConversionOffer) -> str:
+    """The offer in a line, for the client's history."""
+    return (
+        f"the {offer.plan} plan at ${offer.monthly_price:,.2f} a month "
+        f"({percent_text(offer.discount_percent)} loyalty discount)"
+    )
 
 
 # --- The client's answer ------------------------------------------------------------------------
@@ -281,6 +303,12 @@ def offer_accept(
     locked.accepted_ip = ip
     locked.accepted_user_agent = user_agent[:500]
     locked.save(update_fields=["status", "responded_at", "accepted_ip", "accepted_user_agent"])
+    client_event_record(
+        client=locked.client,
+        kind=ClientEventKind.OFFER_ACCEPTED,
+        summary=f"Accepted {offer_terms(locked)} online, from {ip or 'an unknown address'}",
+        at=now,
+    )
     from contracts.tasks import offer_accepted_emails_task
 
     transaction.on_commit(partial(offer_accepted_emails_task.delay, locked.pk))
@@ -294,6 +322,12 @@ def offer_decline(*, offer: ConversionOffer, now: dt.datetime | None = None) -> 
     locked.status = OfferStatus.DECLINED
     locked.responded_at = now
     locked.save(update_fields=["status", "responded_at"])
+    client_event_record(
+        client=locked.client,
+        kind=ClientEventKind.OFFER_DECLINED,
+        summary=f"Declined {offer_terms(locked)}",
+        at=now,
+    )
     return locked
 
 
@@ -305,6 +339,12 @@ def offer_unsubscribe(*, offer: ConversionOffer, now: dt.datetime | None = None)
     if not client.offers_opt_out:
         client.offers_opt_out = True
         client.save(update_fields=["offers_opt_out"])
+        client_event_record(
+            client=client,
+            kind=ClientEventKind.OPTED_OUT,
+            summary=f"Unsubscribed from contract offers by the link sent to {offer.email}",
+            at=now,
+        )
     ConversionOffer.objects.filter(client=client, status__in=OPEN_OFFER_STATUSES).update(
         status=OfferStatus.WITHDRAWN, responded_at=now
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clients.models import Client
-from clients.services import client_drop
+from clients.models import Client, ClientEventKind
+from clients.services import client_drop, client_event_record
 from contracts.models import (
     ContractPlan,
     ContractStatus,
@@ -20,6 +21,9 @@ from contracts.models import (
     ServiceContract,
 )
 from contracts.signals import contract_ended, contract_started
+
+if TYPE_CHECKING:
+    from clients.services import Actor
 
 CENT = Decimal("0.01")
 
@@ -43,6 +47,22 @@ def discounted_price(list_price: Decimal, discount_percent: Decimal) -> Decimal:
     return cents(list_price * (Decimal(100) - discount_percent) / Decimal(100))
 
 
+def percent_text(percent: Decimal) -> str:
+    """A percentage as people write it: 8%, 8.5%, 10% (not 8.00% or 1E+1%)."""
+    return f"{Decimal(percent).normalize():f}%"
+
+
+def contract_terms(contract: ServiceContract) -> str:
+    """The contract in a line, for the client's history: plan, price, discount and term."""
+    discount = (
+        f" ({percent_text(contract.discount_percent)} off)" if contract.discount_percent else ""
+    )
+    return (
+        f"{contract.plan} at ${contract.monthly_price:,.2f} a month{discount}, "
+        f"{contract.starts_on:%Y-%m-%d} to {contract.ends_on:%Y-%m-%d}"
+    )
+
+
 def contract_start_refusal(client: Client, plan: ContractPlan) -> str | None:
     """Why `client` cannot start a contract on `plan` now, or None (one rule: form and service)."""
     if client.is_dropped:
@@ -64,6 +84,7 @@ def contract_start(
     monthly_price: Decimal | None = None,
     renewal: str = RenewalMode.AUTOMATIC,
     offer: ConversionOffer | None = None,
+    by: Actor = None,
 ) -> ServiceContract:
     """Put `client` on `plan` from `starts_on`; the client must not already hold an active contract."""
     # Lock the client row: two managers (or a manager and an accepting client) starting a
@@ -100,14 +121,27 @@ def contract_start(
     if offer is not None:
         others = others.exclude(pk=offer.pk)
     others.update(status=OfferStatus.WITHDRAWN, responded_at=timezone.now())
+    source = " from the offer the client accepted" if offer is not None else ""
+    client_event_record(
+        client=locked,
+        kind=ClientEventKind.CONTRACT_STARTED,
+        summary=f"Started {contract_terms(contract)}{source}",
+        by=by,
+    )
     contract_started.send(sender=ServiceContract, contract=contract, client=locked)
     return contract
 
 
 @transaction.atomic
-def contract_renew(*, contract: ServiceContract) -> ServiceContract:
+def contract_renew(*, contract: ServiceContract, by: Actor = None) -> ServiceContract:
     """End this term and start the next one on the same plan and price; return the new term."""
-    current = ServiceContract.objects.select_for_update().select_related("plan").get(pk=contract.pk)
+    # Lock the contract row only: locking the joined plan too would queue every renewal and
+    # cancellation of that plan behind one another.
+    current = (
+        ServiceContract.objects.select_for_update(of=("self",))
+        .select_related("plan", "client")
+        .get(pk=contract.pk)
+    )
     if not current.is_active:
         raise ContractError(
             f"Only an active contract can be renewed; this one is {current.get_status_display().lower()}."
@@ -119,7 +153,7 @@ def contract_renew(*, contract: ServiceContract) -> ServiceContract:
     starts_on = current.ends_on + dt.timedelta(days=1)
     # No contract_started/ended signals: the client is covered without a gap, so its tickets keep
     # their guarantees.
-    return ServiceContract.objects.create(
+    renewed = ServiceContract.objects.create(
         client_id=current.client_id,
         plan=current.plan,
         starts_on=starts_on,
@@ -129,24 +163,47 @@ def contract_renew(*, contract: ServiceContract) -> ServiceContract:
         renewal=current.renewal,
         renewed_from=current,
     )
+    client_event_record(
+        client=current.client,
+        kind=ClientEventKind.CONTRACT_RENEWED,
+        summary=f"Renewed {contract_terms(renewed)}",
+        by=by,
+    )
+    return renewed
 
 
 @transaction.atomic
-def contract_cancel(*, contract: ServiceContract, reason: str = "") -> ServiceContract:
+def contract_cancel(
+    *, contract: ServiceContract, reason: str = "", by: Actor = None
+) -> ServiceContract:
     """Cancel an active contract now; the client becomes transactional."""
     current = (
-        ServiceContract.objects.select_for_update().select_related("client").get(pk=contract.pk)
+        ServiceContract.objects.select_for_update(of=("self", "client"))
+        .select_related("client", "plan")
+        .get(pk=contract.pk)
     )
     if not current.is_active:
         raise ContractError(f"This contract is already {current.get_status_display().lower()}.")
-    return _end(current, status=ContractStatus.CANCELLED, reason=reason.strip() or "Cancelled")
+    return _end(
+        current, status=ContractStatus.CANCELLED, reason=reason.strip() or "Cancelled", by=by
+    )
 
 
-def _end(contract: ServiceContract, *, status: str, reason: str) -> ServiceContract:
+def _end(
+    contract: ServiceContract, *, status: str, reason: str, by: Actor = None
+) -> ServiceContract:
     contract.status = status
     contract.ended_at = timezone.now()
     contract.end_reason = reason.strip()[:300]
     contract.save(update_fields=["status", "ended_at", "end_reason"])
+    cancelled = status == ContractStatus.CANCELLED
+    client_event_record(
+        client=contract.client,
+        kind=ClientEventKind.CONTRACT_CANCELLED if cancelled else ClientEventKind.CONTRACT_ENDED,
+        summary=f"{'Cancelled' if cancelled else 'Ended'} {contract.plan}: {contract.end_reason}",
+        by=by,
+        at=contract.ended_at,
+    )
     contract_ended.send(sender=ServiceContract, contract=contract, client=contract.client)
     return contract
 
@@ -180,13 +237,13 @@ def contracts_roll_over(*, today: dt.date | None = None) -> tuple[int, int]:
 
 
 @transaction.atomic
-def client_drop_unless_contracted(*, client: Client, reason: str) -> Client:
+def client_drop_unless_contracted(*, client: Client, reason: str, by: Actor = None) -> Client:
     """Drop a client who holds no contract; withdraw its open offers. (The rule lives here,
     in contracts, because "holds a contract" is a contracts question.)"""
     locked = Client.objects.select_for_update().get(pk=client.pk)
     if ServiceContract.objects.active().for_client(locked).exists():
         raise ContractError(f"{locked} holds an active contract; cancel it first.")
-    dropped = client_drop(client=locked, reason=reason)
+    dropped = client_drop(client=locked, reason=reason, by=by)
     ConversionOffer.objects.open().filter(client=locked).update(
         status=OfferStatus.WITHDRAWN, responded_at=timezone.now()
     )

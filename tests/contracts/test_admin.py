@@ -16,8 +16,8 @@ from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from clients.models import Client, ClientStatus
-from clients.services import client_drop
+from clients.models import Client, ClientEvent, ClientEventKind, ClientStatus
+from clients.services import client_drop, client_event_record
 from contracts.models import ContractStatus, Holiday, RenewalMode, ServiceContract
 from contracts.signals import contract_started
 from tests.factories import (
@@ -47,6 +47,7 @@ CHANGELISTS = [
     "clients_client",
     "clients_contact",
     "clients_charge",
+    "clients_clientevent",
     "contracts_servicecontract",
     "contracts_contractplan",
     "contracts_businesscalendar",
@@ -80,7 +81,13 @@ def test_manager_sees_every_changelist(manager_client, name):
 
 @pytest.mark.parametrize(
     "name",
-    ["clients_client", "contracts_servicecontract", "contracts_contractplan", "tickets_ticket"],
+    [
+        "clients_client",
+        "clients_clientevent",
+        "contracts_servicecontract",
+        "contracts_contractplan",
+        "tickets_ticket",
+    ],
 )
 def test_consultant_can_view_clients_contracts_plans_and_tickets(consultant_client, name):
     response = consultant_client.get(reverse(f"admin:{name}_changelist"))
@@ -181,6 +188,12 @@ def _charge_row(n: int) -> None:
     ChargeFactory(created_by=UserFactory())
 
 
+def _event_row(n: int) -> None:
+    client_event_record(
+        client=ClientFactory(), kind=ClientEventKind.DROPPED, summary="Dropped", by=UserFactory()
+    )
+
+
 def _contact_row(n: int) -> None:
     ContactFactory()
 
@@ -200,15 +213,17 @@ def _time_entry_row(n: int) -> None:
 # Queries per changelist page, whatever the number of rows. Every page pays 4 for the request:
 # the session, the user, and the user's and the groups' permissions. Then:
 #  - the count of the filtered rows and the count of all rows (for "N results (M total)"): 2;
-#    the ticket and time-entry admins set show_full_result_count = False, so 1 there;
+#    the ticket, time-entry and client-history admins set show_full_result_count = False, so 1;
 #  - the rows themselves, with everything shown joined in (list_select_related or annotated
 #    subqueries): 1;
 #  - contracts: the plan filter lists the plans: 1;
-#  - charges: the date hierarchy reads the first and last date, then the dates to offer: 2.
+#  - charges and the client history: the date hierarchy reads the first and last date, then
+#    the dates to offer: 2.
 EXPECTED_QUERIES: dict[str, tuple[int, Callable[[int], None]]] = {
     "clients_client": (4 + 2 + 1, _client_row),
     "clients_contact": (4 + 2 + 1, _contact_row),
     "clients_charge": (4 + 2 + 1 + 2, _charge_row),
+    "clients_clientevent": (4 + 1 + 1 + 2, _event_row),
     "contracts_servicecontract": (4 + 2 + 1 + 1, _contract_row),
     "contracts_contractplan": (4 + 2 + 1, _plan_row),
     "contracts_businesscalendar": (4 + 2 + 1, _calendar_row),
@@ -277,6 +292,9 @@ def test_adding_a_contract_starts_it_through_the_service(manager_client, now):
     assert contract.discount_percent == Decimal("10.00")
     assert len(calls) == 1
     assert calls[0]["contract"] == contract
+    assert [(e.kind, e.by.username) for e in client.events.all()] == [
+        (ClientEventKind.CONTRACT_STARTED, "alice")
+    ]
 
 
 def test_adding_a_contract_with_an_agreed_price_keeps_that_price(manager_client, now):
@@ -361,6 +379,9 @@ def test_renew_action_starts_the_next_term(manager_client, now):
     assert renewed.renewed_from == contract
     assert renewed.starts_on == dt.date(2025, 4, 1)
     assert "Renewed 1 contract(s) for another term." in _messages(response)
+    assert [(e.kind, e.by.username) for e in contract.client.events.all()] == [
+        (ClientEventKind.CONTRACT_RENEWED, "alice")
+    ]
 
 
 def test_renew_action_warns_about_contracts_that_are_not_active(manager_client, now):
@@ -409,6 +430,9 @@ def test_cancel_action_cancels_once_confirmed_with_a_reason(manager_client, now)
     assert contract.status == ContractStatus.CANCELLED
     assert contract.ended_at == NOW
     assert contract.end_reason == "Moved to an in-house IT person"
+    assert [(e.kind, e.by.username) for e in contract.client.events.all()] == [
+        (ClientEventKind.CONTRACT_CANCELLED, "alice")
+    ]
     other.refresh_from_db()
     assert other.status == ContractStatus.ACTIVE
     assert "Cancelled 1 contract(s)." in _messages(response)
@@ -579,6 +603,13 @@ def test_drop_action_refuses_clients_with_an_active_contract(manager_client, now
     assert on_contract.status == ClientStatus.ACTIVE
     assert transactional.status == ClientStatus.DROPPED
     assert transactional.drop_reason == "Never converted"
+    # The history says who dropped the client; the refused one has none.
+    (event,) = ClientEvent.objects.all()
+    assert (event.client, event.kind, event.by.username) == (
+        transactional,
+        ClientEventKind.DROPPED,
+        "alice",
+    )
     messages = _messages(response)
     assert any("Acme Dental holds an active contract" in m for m in messages)
     assert "Dropped 1 client(s)." in messages
@@ -597,3 +628,80 @@ def test_reinstate_action_brings_dropped_clients_back(manager_client, now):
     dropped.refresh_from_db()
     assert dropped.status == ClientStatus.ACTIVE
     assert "Reinstated 1 client(s)." in _messages(response)
+
+
+# --- The client's history ---------------------------------------------------------------------
+def _client_with_history() -> Client:
+    client = ClientFactory(name="Quiet Corp")
+    client_drop(
+        client=client, reason="Never answered three offers", by=UserFactory(username="dana")
+    )
+    return client
+
+
+@pytest.mark.parametrize("persona", ["manager_client", "consultant_client"])
+def test_staff_read_the_clients_history_on_its_page(request, persona):
+    client = _client_with_history()
+    http = request.getfixturevalue(persona)
+
+    response = http.get(reverse("admin:clients_client_change", args=[client.pk]))
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "History" in content
+    assert "Dropped: Never answered three offers" in content
+    assert "dana" in content
+
+
+def test_anonymous_visitor_cannot_read_a_clients_history(anon_client):
+    client = _client_with_history()
+
+    response = anon_client.get(reverse("admin:clients_client_change", args=[client.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("persona", ["manager_client", "consultant_client"])
+def test_nobody_writes_the_history_by_hand(request, persona):
+    event = _client_with_history().events.get()
+    http = request.getfixturevalue(persona)
+    change = reverse("admin:clients_clientevent_change", args=[event.pk])
+
+    assert http.get(reverse("admin:clients_clientevent_add")).status_code == 403
+    assert http.post(change, {"summary": "Rewritten"}).status_code == 403
+    assert (
+        http.post(reverse("admin:clients_clientevent_delete", args=[event.pk])).status_code == 403
+    )
+    event.refresh_from_db()
+    assert event.summary == "Dropped: Never answered three offers"
+
+
+def test_saving_a_client_page_leaves_its_history_as_it_was(manager_client):
+    client = _client_with_history()
+    event = client.events.get()
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = {
+        "name": "Quiet Corporation",
+        "customer_since": client.customer_since.isoformat(),
+        "notes": "",
+        "offers_opt_out": "",
+    }
+    for prefix, initial in (("contacts", 0), ("contracts", 0), ("events", 1)):
+        data |= {
+            f"{prefix}-TOTAL_FORMS": str(initial),
+            f"{prefix}-INITIAL_FORMS": str(initial),
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        }
+    data["events-0-id"] = str(event.pk)
+    data["events-0-client"] = str(client.pk)
+
+    response = manager_client.post(url, data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    client.refresh_from_db()
+    assert client.name == "Quiet Corporation"
+    assert list(client.events.values_list("summary", flat=True)) == [
+        "Dropped: Never answered three offers"
+    ]

@@ -309,6 +309,8 @@ def test_manager_sends_an_offer_now_and_it_is_emailed(
     assert offer.status == OfferStatus.SENT
     assert [parseaddr(a)[1] for m in mailoutbox for a in m.to] == [client.contacts.get().email]
     assert "Offered a contract to 1 client(s); the emails are on their way." in _messages(response)
+    (event,) = client.events.all()
+    assert (event.kind, event.by.username) == ("offer_made", "alice")
 
 
 def test_sending_an_offer_now_to_a_contract_client_warns_and_sends_nothing(

@@ -19,6 +19,7 @@ from contracts.services import (
     contract_renew,
     contract_start,
     discounted_price,
+    percent_text,
     term_end,
 )
 from contracts.signals import contract_ended, contract_started
@@ -345,3 +346,18 @@ def test_contract_covers_the_days_of_its_term_only_while_active(now):
     assert not contract.covers(dt.date(2026, 1, 1))
     cancelled = contract_cancel(contract=contract)
     assert not cancelled.covers(TODAY)
+
+
+@pytest.mark.parametrize(
+    ("percent", "text"),
+    [
+        ("8", "8%"),
+        ("8.00", "8%"),
+        ("8.50", "8.5%"),
+        ("10.00", "10%"),
+        ("100", "100%"),
+        ("0.25", "0.25%"),
+    ],
+)
+def test_a_percentage_is_written_as_people_write_it(percent, text):
+    assert percent_text(Decimal(percent)) == text

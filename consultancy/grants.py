@@ -1,0 +1,34 @@
+"""Granting the roles permissions from a data migration (shared by the migrations that do it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.management import create_permissions
+
+# {app label: {model: "action action ..."}}
+PermissionSpec = dict[str, dict[str, str]]
+
+
+def add_group_permissions(apps: Any, grants: dict[str, PermissionSpec]) -> None:
+    """Add permissions to groups, given the historical `apps` of a RunPython migration.
+
+    Permissions are normally created after all migrations ran (post_migrate); they are made
+    here first, so that the migration can hand them out on a fresh database.
+    """
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for group_name, spec in grants.items():
+        group, _ = group_model.objects.get_or_create(name=group_name)
+        for app_label, models in spec.items():
+            for model, actions in models.items():
+                for action in actions.split():
+                    group.permissions.add(
+                        permission_model.objects.get(
+                            content_type__app_label=app_label, codename=f"{action}_{model}"
+                        )
+                    )

@@ -1,0 +1,19 @@
+"""Let both roles read a client's history (it is written only by the services)."""
+
+from __future__ import annotations
+
+from django.db import migrations
+
+from consultancy.grants import add_group_permissions
+
+READ_HISTORY = {"clients": {"clientevent": "view"}}
+
+
+def grant(apps, schema_editor):
+    add_group_permissions(apps, {"Managers": READ_HISTORY, "Consultants": READ_HISTORY})
+
+
+class Migration(migrations.Migration):
+    dependencies = [("consultancy", "0002_offer_roles"), ("clients", "0003_client_events")]
+
+    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]

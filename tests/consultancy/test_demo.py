@@ -1,0 +1,76 @@
+"""`seed_demo`: the practice `make run` opens on is consistent, and a second run changes nothing."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from clients.models import Charge, Client, ClientEvent, ClientEventKind, ClientStatus, Contact
+from consultancy.demo import DEMO_USERS, seed_demo
+from consultancy.roles import is_consultant, is_manager
+from contracts.models import ServiceContract
+from tickets.models import Ticket
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+
+
+@pytest.fixture
+def demo() -> None:
+    seed_demo(clients=40, tickets=300, seed=7)
+
+
+def test_the_demo_practice_has_clients_contracts_tickets_and_charges(demo):
+    assert Client.objects.count() == 40
+    assert ServiceContract.objects.active().exists()
+    assert Ticket.objects.count() == 300
+    assert Charge.objects.exists()
+    # Every client can be reached: exactly one primary contact each.
+    assert Contact.objects.filter(is_primary=True).count() == 40
+
+
+def test_no_dropped_demo_client_holds_a_contract(demo):
+    dropped = Client.objects.filter(status=ClientStatus.DROPPED)
+
+    assert not ServiceContract.objects.active().filter(client__in=dropped).exists()
+
+
+def test_each_demo_contract_and_drop_opens_the_clients_history(demo):
+    started = set(
+        ClientEvent.objects.filter(kind=ClientEventKind.CONTRACT_STARTED).values_list(
+            "client_id", flat=True
+        )
+    )
+    dropped = set(
+        ClientEvent.objects.filter(kind=ClientEventKind.DROPPED).values_list("client_id", flat=True)
+    )
+
+    assert started == set(ServiceContract.objects.values_list("client_id", flat=True))
+    assert dropped == set(
+        Client.objects.filter(status=ClientStatus.DROPPED).values_list("pk", flat=True)
+    )
+    contract = ServiceContract.objects.select_related("plan").first()
+    assert contract is not None
+    event = ClientEvent.objects.get(client=contract.client_id)
+    assert event.summary.startswith(f"Started {contract.plan} at $")
+    assert event.at == contract.created_at
+
+
+def test_the_demo_users_log_in_with_their_roles(demo):
+    for username, password, *_rest in DEMO_USERS:
+        user = authenticate(username=username, password=password)
+        assert user is not None, username
+        assert is_consultant(user)
+    managers = [u for u, p, *_ in DEMO_USERS if is_manager(authenticate(username=u, password=p))]
+    assert managers, "the demo has a manager"
+
+
+def test_seeding_again_changes_nothing(demo):
+    before = (Client.objects.count(), Ticket.objects.count(), ClientEvent.objects.count())
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert (Client.objects.count(), Ticket.objects.count(), ClientEvent.objects.count()) == before
