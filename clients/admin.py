@@ -44,6 +44,10 @@ class ClientEventInline(admin.TabularInline):
     can_delete = False
     fields = readonly_fields = ("at", "kind", "summary", "by")
     verbose_name_plural = "History"
+    classes = ["client-history"]
+
+    class Media:
+        css = {"all": ["admin_extra/history.css"]}
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
