@@ -6,20 +6,25 @@ from typing import Any
 
 from django.contrib.auth.management import create_permissions
 
-# {app label: {model: "action action ..."}}
-PermissionSpec = dict[str, dict[str, str]]
+# {group name: {app label: {model: "action action ..."}}}
+Grants = dict[str, dict[str, dict[str, str]]]
 
 
-def add_group_permissions(apps: Any, grants: dict[str, PermissionSpec]) -> None:
-    """Add permissions to groups, given the historical `apps` of a RunPython migration.
+def create_all_permissions(apps: Any) -> None:
+    """Create every model's permissions now, given a RunPython migration's historical `apps`.
 
-    Permissions are normally created after all migrations ran (post_migrate); they are made
-    here first, so that the migration can hand them out on a fresh database.
+    Permissions are normally created after all migrations ran (post_migrate); a migration that
+    hands them out on a fresh database must make them first. Never call it with the live app
+    registry: it flips each AppConfig's models_module to do its work.
     """
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
+
+
+def add_group_permissions(apps: Any, grants: Grants) -> None:
+    """Add permissions to groups (creating the groups if need be); the permissions must exist."""
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
     for group_name, spec in grants.items():

@@ -42,6 +42,7 @@ from contracts.services import (
     contract_renew,
     contract_start,
     contract_start_refusal,
+    plan_copy,
 )
 
 
@@ -83,6 +84,28 @@ class ServiceLevelInline(admin.TabularInline):
     verbose_name = "target"
     verbose_name_plural = "Response and resolution targets (minutes of covered time)"
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceLevel]:
+        return super().get_queryset(request).select_related("plan")  # each row's title names it
+
+    # While contracts run on the plan, its targets are theirs: read-only (ContractPlan docstring).
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request, obj) and not _running(obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and not _running(obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and not _running(obj)
+
+
+def _running(plan: ContractPlan | None) -> bool:
+    if plan is None:
+        return False
+    # The plan admin's queryset counts the active contracts already: the change page asks this
+    # a dozen times (fields, fieldsets, the inline's three permissions per form).
+    count = getattr(plan, "active_contract_count", None)
+    return count > 0 if count is not None else plan.has_running_contracts()
+
 
 @admin.register(ContractPlan)
 class ContractPlanAdmin(admin.ModelAdmin):
@@ -99,6 +122,46 @@ class ContractPlanAdmin(admin.ModelAdmin):
     list_filter = ["coverage", "is_offered"]
     search_fields = ["name"]
     inlines = [ServiceLevelInline]
+    actions = ["copy_plans"]
+    # Declared, so the fixed terms of a plan in use stay in their place when read-only.
+    fields = [
+        "name",
+        "description",
+        "monthly_price",
+        "included_hours",
+        "coverage",
+        "calendar",
+        "overage_hourly_rate",
+        "term_months",
+        "is_offered",
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + list(ContractPlan.RUNNING_TERMS) if _running(obj) else fields
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if not _running(obj):
+            return fieldsets
+        (name, options), *rest = fieldsets
+        note = (
+            "Active contracts run on this plan, so its included hours, overage rate, coverage, "
+            "calendar and targets are fixed until they end. To sell different terms, use "
+            "“Copy as new plans” on the plan list, edit and offer the copy, and stop offering "
+            "this one. The price and term length apply to new contracts and renewals only."
+        )
+        return [(name, {**options, "description": note}), *rest]
+
+    @admin.action(description="Copy as new plans (not offered yet)", permissions=["add"])
+    def copy_plans(self, request: HttpRequest, queryset: QuerySet[ContractPlan]) -> None:
+        copies = [plan_copy(plan=plan) for plan in queryset.order_by("name")]
+        self.message_user(
+            request,
+            "Copied as: " + ", ".join(c.name for c in copies) + ". Edit the terms, then tick "
+            "“Is offered”.",
+            messages.SUCCESS,
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContractPlan]:
         return (

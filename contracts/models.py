@@ -142,6 +142,17 @@ class ContractPlanQuerySet(models.QuerySet["ContractPlan"]):
 
 
 class ContractPlan(models.Model):
+    """A tier of service contract: price, included hours, coverage and response targets.
+
+    Running contracts read their included hours, overage rate, coverage and targets from their
+    plan, so while any contract on a plan is active those terms are fixed (RUNNING_TERMS and
+    the plan's targets); to sell different terms, copy the plan (contracts.services.plan_copy).
+    The price and term length may change: a contract keeps the price it was sold at, and a
+    renewal takes the term length the plan has then.
+    """
+
+    RUNNING_TERMS = ("included_hours", "overage_hourly_rate", "coverage", "calendar")
+
     name = models.CharField("tier name", max_length=100, unique=True)
     description = models.TextField(blank=True)
     monthly_price = models.DecimalField(
@@ -190,6 +201,23 @@ class ContractPlan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def has_running_contracts(self) -> bool:
+        """Return whether an active contract holds this plan's terms (so they are fixed)."""
+        return self.pk is not None and self.contracts.filter(status=ContractStatus.ACTIVE).exists()
+
+    def clean(self) -> None:
+        if self.pk is None or not self.has_running_contracts():
+            return
+        saved = ContractPlan.objects.filter(pk=self.pk).values(*self.RUNNING_TERMS).first() or {}
+        # values() and serializable_value() both give a ForeignKey as its id.
+        changed = {
+            name: "Active contracts run on this plan's terms; copy the plan to sell new ones."
+            for name in self.RUNNING_TERMS
+            if name in saved and saved[name] != self.serializable_value(name)
+        }
+        if changed:
+            raise ValidationError(changed)
 
     @property
     def is_24x7(self) -> bool:

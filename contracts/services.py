@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from contracts.models import (
     OfferStatus,
     RenewalMode,
     ServiceContract,
+    ServiceLevel,
 )
 from contracts.signals import contract_ended, contract_started
 
@@ -72,6 +74,45 @@ def contract_start_refusal(client: Client, plan: ContractPlan) -> str | None:
     if not plan.service_levels.exists():
         return f"The {plan} plan has no response targets; add them before selling it."
     return None
+
+
+@transaction.atomic
+def plan_copy(*, plan: ContractPlan) -> ContractPlan:
+    """Copy a plan and its targets as a new plan, not yet offered, whose terms can be edited.
+
+    This is how a practice changes the terms it sells: contracts already running keep the old
+    plan (its terms are fixed while they run); the copy is edited, offered, and the old plan
+    stops being offered.
+    """
+    # A copy of a copy is the next "(new terms N)" of the original name, not "(new terms) (new
+    # terms)". Tier names are unique and at most 100 characters long.
+    original = re.sub(r" \(new terms(?: \d+)?\)$", "", plan.name)
+    base = f"{original[:80]} (new terms"
+    taken = set(ContractPlan.objects.filter(name__startswith=base).values_list("name", flat=True))
+    name, n = f"{base})", 2
+    while name in taken:
+        name, n = f"{base} {n})", n + 1
+    copy = ContractPlan.objects.create(
+        name=name,
+        description=plan.description,
+        monthly_price=plan.monthly_price,
+        included_hours=plan.included_hours,
+        coverage=plan.coverage,
+        calendar_id=plan.calendar_id,
+        overage_hourly_rate=plan.overage_hourly_rate,
+        term_months=plan.term_months,
+        is_offered=False,
+    )
+    ServiceLevel.objects.bulk_create(
+        ServiceLevel(
+            plan=copy,
+            priority=level.priority,
+            response_minutes=level.response_minutes,
+            resolution_minutes=level.resolution_minutes,
+        )
+        for level in plan.service_levels.all()
+    )
+    return copy
 
 
 @transaction.atomic

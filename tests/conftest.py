@@ -20,6 +20,7 @@ from django.db import connection
 from django.test import Client as HttpClient
 
 from consultancy.celery import app as celery_app
+from consultancy.grants import add_group_permissions
 from consultancy.roles import CONSULTANTS, MANAGERS
 from tests.smtp import Inbox
 
@@ -56,7 +57,11 @@ def password() -> str:
 
 
 _roles_migration = import_module("consultancy.migrations.0001_roles")
-_offer_roles = import_module("consultancy.migrations.0002_offer_roles")
+# The later role migrations add to the groups; each declares what it adds as GRANTS.
+_later_grants = [
+    import_module(f"consultancy.migrations.{name}").GRANTS
+    for name in ("0002_offer_roles", "0003_client_history_roles")
+]
 
 
 def _ensure_roles() -> None:
@@ -68,8 +73,8 @@ def _ensure_roles() -> None:
     if Group.objects.filter(name__in=[MANAGERS, CONSULTANTS]).count() < 2:
         _roles_migration._grant(django_apps, MANAGERS, _roles_migration.MANAGER_PERMISSIONS)
         _roles_migration._grant(django_apps, CONSULTANTS, _roles_migration.CONSULTANT_PERMISSIONS)
-        _offer_roles._add(django_apps, MANAGERS, _offer_roles.MANAGER_PERMISSIONS)
-        _offer_roles._add(django_apps, CONSULTANTS, _offer_roles.CONSULTANT_PERMISSIONS)
+        for grants in _later_grants:
+            add_group_permissions(django_apps, grants)
 
 
 def _user(username: str, password: str, group: str | None) -> User:

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from consultancy.grants import add_group_permissions
+from consultancy.grants import add_group_permissions, create_all_permissions
 
-MANAGER_PERMISSIONS = {
-    "contracts": {
-        "conversionoffer": "change view",
-        "campaignrun": "view",
-        "campaignsettings": "change view",
+GRANTS = {
+    "Managers": {
+        "contracts": {
+            "conversionoffer": "change view",
+            "campaignrun": "view",
+            "campaignsettings": "change view",
+        },
     },
+    "Consultants": {"contracts": {"conversionoffer": "view"}},
 }
-CONSULTANT_PERMISSIONS = {"contracts": {"conversionoffer": "view"}}
 
 
 def grant(apps, schema_editor):
-    add_group_permissions(
-        apps, {"Managers": MANAGER_PERMISSIONS, "Consultants": CONSULTANT_PERMISSIONS}
-    )
+    create_all_permissions(apps)
+    add_group_permissions(apps, GRANTS)
 
 
 class Migration(migrations.Migration):

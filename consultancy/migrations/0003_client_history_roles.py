@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from consultancy.grants import add_group_permissions
+from consultancy.grants import add_group_permissions, create_all_permissions
 
 READ_HISTORY = {"clients": {"clientevent": "view"}}
+GRANTS = {"Managers": READ_HISTORY, "Consultants": READ_HISTORY}
 
 
 def grant(apps, schema_editor):
-    add_group_permissions(apps, {"Managers": READ_HISTORY, "Consultants": READ_HISTORY})
+    create_all_permissions(apps)
+    add_group_permissions(apps, GRANTS)
 
 
 class Migration(migrations.Migration):

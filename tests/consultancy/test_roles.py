@@ -147,3 +147,10 @@ def test_a_user_without_a_role_is_kept_out_of_the_admin(roleless):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_both_roles_read_the_client_history_and_nobody_writes_it():
+    # ClientEvent rows are written by the services only (docs/architecture.md).
+    for group in (MANAGERS, CONSULTANTS):
+        perms = {p for p in _codenames(group) if p.endswith("_clientevent")}
+        assert perms == {"clients.view_clientevent"}, group
