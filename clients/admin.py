@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
@@ -34,26 +33,6 @@ class ContactInline(admin.TabularInline):
     formset = ContactInlineFormSet
     extra = 0
     fields = ["name", "email", "phone", "is_primary"]
-
-
-class ClientEventInline(admin.TabularInline):
-    """The client's history on its page, newest first; written only by the services."""
-
-    model = ClientEvent
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("at", "kind", "summary", "by")
-    verbose_name_plural = "History"
-    classes = ["client-history"]
-
-    class Media:
-        css = {"all": ["admin_extra/history.css"]}
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ClientEvent]:
-        return super().get_queryset(request).select_related("by")
 
 
 @admin.register(ClientEvent)

@@ -195,6 +195,7 @@ class ClientEventKind(models.TextChoices):
     OFFER_ACCEPTED = "offer_accepted", "Offer accepted"
     OFFER_DECLINED = "offer_declined", "Offer declined"
     OPTED_OUT = "opted_out", "Opted out of offers"
+    OPTED_IN = "opted_in", "Opted back in to offers"
 
 
 class ClientEvent(models.Model):
@@ -203,16 +204,20 @@ class ClientEvent(models.Model):
     Written by the service that makes the change, in the same transaction, so the history
     cannot say something happened that was rolled back. Offers a campaign run makes are not
     logged here one by one: the run and its offers are their own record.
+
+    History is never deleted: a client with a history is dropped, not deleted, and a staff
+    member who made changes is deactivated, not deleted (PROTECT on both), so an empty `by`
+    always means the client or a scheduled task.
     """
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="events")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=24, choices=ClientEventKind.choices)
     at = models.DateTimeField(default=timezone.now)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="+",
         help_text="The staff member who made the change; empty when the client or a scheduled "
         "task did.",

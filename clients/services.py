@@ -24,7 +24,7 @@ class ClientError(Exception):
 def client_event_record(
     *,
     client: Client,
-    kind: str,
+    kind: ClientEventKind,
     summary: str,
     by: Actor = None,
     at: dt.datetime | None = None,
@@ -37,6 +37,11 @@ def client_event_record(
         by=by if by is not None and by.is_authenticated else None,
         at=at or timezone.now(),
     )
+
+
+def dropped_summary(reason: str) -> str:
+    """The history's line for a drop (the services, the demo and the backfill share it)."""
+    return f"Dropped: {reason}" if reason else "Dropped"
 
 
 @transaction.atomic
@@ -54,7 +59,7 @@ def client_drop(*, client: Client, reason: str, by: Actor = None) -> Client:
     client_event_record(
         client=locked,
         kind=ClientEventKind.DROPPED,
-        summary=f"Dropped: {locked.drop_reason}" if locked.drop_reason else "Dropped",
+        summary=dropped_summary(locked.drop_reason),
         by=by,
         at=locked.dropped_at,
     )

@@ -29,7 +29,9 @@ from clients.models import (
     ClientStatus,
     Contact,
 )
+from clients.services import dropped_summary
 from consultancy.roles import CONSULTANTS, MANAGERS
+from contracts import history as contract_history
 from contracts.models import (
     BusinessCalendar,
     ContractPlan,
@@ -40,7 +42,7 @@ from contracts.models import (
     ServiceContract,
     ServiceLevel,
 )
-from contracts.services import contract_terms, term_end
+from contracts.services import term_end
 from contracts.sla import WorkingHours, add_covered_minutes, add_covered_time, risk_point
 from tickets.models import (
     OPEN_STATUSES,
@@ -294,7 +296,7 @@ def _generate(
         ClientEvent(
             client_id=c.client_id,
             kind=ClientEventKind.CONTRACT_STARTED,
-            summary=f"Started {contract_terms(c)}",
+            summary=contract_history.contract_started(c, from_offer=False),
             at=c.created_at,
         )
         for c in created_contracts
@@ -302,7 +304,7 @@ def _generate(
         ClientEvent(
             client=c,
             kind=ClientEventKind.DROPPED,
-            summary=f"Dropped: {c.drop_reason}",
+            summary=dropped_summary(c.drop_reason),
             at=c.dropped_at or now,
         )
         for c in created_clients

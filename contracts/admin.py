@@ -14,13 +14,25 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
-from clients.admin import ClientEventInline, ContactInline
+from clients.admin import ContactInline
 from clients.models import Client, ClientQuerySet, ClientStatus
 from clients.services import ClientError, client_reinstate
 from contracts.models import (
@@ -34,7 +46,7 @@ from contracts.models import (
     ServiceContract,
     ServiceLevel,
 )
-from contracts.offers import OfferError, offer_send_now
+from contracts.offers import OfferError, client_opt_out_set, offer_send_now
 from contracts.services import (
     ContractError,
     client_drop_unless_contracted,
@@ -101,10 +113,10 @@ class ServiceLevelInline(admin.TabularInline):
 def _running(plan: ContractPlan | None) -> bool:
     if plan is None:
         return False
-    # The plan admin's queryset counts the active contracts already: the change page asks this
-    # a dozen times (fields, fieldsets, the inline's three permissions per form).
-    count = getattr(plan, "active_contract_count", None)
-    return count > 0 if count is not None else plan.has_running_contracts()
+    # The plan admin's queryset answers this already (`terms_held`): the change page asks it a
+    # dozen times (fields, fieldsets, the inline's three permissions per form).
+    held = getattr(plan, "terms_held", None)
+    return bool(held) if held is not None else plan.terms_in_use()
 
 
 @admin.register(ContractPlan)
@@ -146,8 +158,9 @@ class ContractPlanAdmin(admin.ModelAdmin):
             return fieldsets
         (name, options), *rest = fieldsets
         note = (
-            "Active contracts run on this plan, so its included hours, overage rate, coverage, "
-            "calendar and targets are fixed until they end. To sell different terms, use "
+            "Active contracts run on this plan, or open offers promise its terms, so its "
+            "included hours, overage rate, coverage, calendar and targets are fixed until "
+            "they end. To sell different terms, use "
             "“Copy as new plans” on the plan list, edit and offer the copy, and stop offering "
             "this one. The price and term length apply to new contracts and renewals only."
         )
@@ -155,13 +168,22 @@ class ContractPlanAdmin(admin.ModelAdmin):
 
     @admin.action(description="Copy as new plans (not offered yet)", permissions=["add"])
     def copy_plans(self, request: HttpRequest, queryset: QuerySet[ContractPlan]) -> None:
-        copies = [plan_copy(plan=plan) for plan in queryset.order_by("name")]
-        self.message_user(
-            request,
-            "Copied as: " + ", ".join(c.name for c in copies) + ". Edit the terms, then tick "
-            "“Is offered”.",
-            messages.SUCCESS,
-        )
+        copies = []
+        for plan in queryset.order_by("name"):
+            try:
+                copy = plan_copy(plan=plan)
+            except ContractError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+                continue
+            self.log_addition(request, copy, [{"added": {}}])
+            copies.append(copy)
+        if copies:
+            self.message_user(
+                request,
+                "Copied as: " + ", ".join(c.name for c in copies) + ". Edit the terms, then "
+                "tick “Is offered”.",
+                messages.SUCCESS,
+            )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContractPlan]:
         return (
@@ -170,7 +192,13 @@ class ContractPlanAdmin(admin.ModelAdmin):
             .annotate(
                 active_contract_count=Count(
                     "contracts", filter=Q(contracts__status=ContractStatus.ACTIVE)
-                )
+                ),
+                # ContractPlan.terms_in_use(), for every plan of the page in the same query.
+                terms_held=ExpressionWrapper(
+                    Q(Exists(ServiceContract.objects.active().filter(plan=OuterRef("pk"))))
+                    | Q(Exists(ConversionOffer.objects.open().filter(plan=OuterRef("pk")))),
+                    output_field=BooleanField(),
+                ),
             )
         )
 
@@ -180,6 +208,9 @@ class ContractPlanAdmin(admin.ModelAdmin):
 
 
 # --- Contracts ---------------------------------------------------------------------------------
+HISTORY_LINES = 20  # the newest lines of a client's history shown on its page
+
+
 class EndMonthFilter(admin.SimpleListFilter):
     """Active contracts by the month their term ends: the renewal pipeline."""
 
@@ -437,8 +468,15 @@ class ClientAdmin(admin.ModelAdmin):
     ]
     list_filter = [ContractHolderFilter, "status", "offers_opt_out"]
     search_fields = ["name", "contacts__email"]
-    inlines = [ContactInline, ContractInline, ClientEventInline]
-    readonly_fields = ["spend_last_12_months", "status", "dropped_at", "drop_reason", "created_at"]
+    inlines = [ContactInline, ContractInline]
+    readonly_fields = [
+        "spend_last_12_months",
+        "status",
+        "dropped_at",
+        "drop_reason",
+        "created_at",
+        "history",
+    ]
     fields = [
         "name",
         "customer_since",
@@ -451,6 +489,41 @@ class ClientAdmin(admin.ModelAdmin):
         "created_at",
     ]
     actions = ["send_offer_now", "drop_clients", "reinstate_clients"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Client | None = None) -> Any:
+        fieldsets: list[tuple[str | None, dict[str, Any]]] = [(None, {"fields": self.fields})]
+        if obj is not None:
+            fieldsets.append(("History", {"fields": ["history"]}))
+        return fieldsets
+
+    @admin.display(description="Latest changes")
+    def history(self, obj: Client) -> str:
+        """The newest lines of the client's history, and a link to all of them.
+
+        A read-only field, not an inline: an inline would put every line ever written on the
+        page and in its form, and a formset cannot be cut to the newest few.
+        """
+        events = list(obj.events.select_related("by")[: HISTORY_LINES + 1])
+        log = reverse("admin:clients_clientevent_changelist")
+        return render_to_string(
+            "admin/clients/client_history.html",
+            {
+                "events": events[:HISTORY_LINES],
+                "more": len(events) > HISTORY_LINES,
+                "log_url": f"{log}?{urlencode({'client__id__exact': obj.pk})}",
+            },
+        )
+
+    def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
+        if not (change and "offers_opt_out" in form.changed_data):
+            super().save_model(request, obj, form, change)
+            return
+        # The opt-out goes through its service: it withdraws open offers and writes history.
+        opt_out = obj.offers_opt_out
+        obj.offers_opt_out = not opt_out
+        super().save_model(request, obj, form, change)
+        client_opt_out_set(client=obj, opt_out=opt_out, by=request.user)
+        obj.offers_opt_out = opt_out
 
     def get_readonly_fields(self, request: HttpRequest, obj: Client | None = None) -> Any:
         # Tenure drives the loyalty discount and the opt-out is the client's own word: only

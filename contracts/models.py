@@ -145,8 +145,9 @@ class ContractPlan(models.Model):
     """A tier of service contract: price, included hours, coverage and response targets.
 
     Running contracts read their included hours, overage rate, coverage and targets from their
-    plan, so while any contract on a plan is active those terms are fixed (RUNNING_TERMS and
-    the plan's targets); to sell different terms, copy the plan (contracts.services.plan_copy).
+    plan, and open offers show them to the client, so while either holds a plan's terms they are
+    fixed (RUNNING_TERMS and the plan's targets); to sell different terms, copy the plan
+    (contracts.services.plan_copy).
     The price and term length may change: a contract keeps the price it was sold at, and a
     renewal takes the term length the plan has then.
     """
@@ -202,17 +203,24 @@ class ContractPlan(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def has_running_contracts(self) -> bool:
-        """Return whether an active contract holds this plan's terms (so they are fixed)."""
-        return self.pk is not None and self.contracts.filter(status=ContractStatus.ACTIVE).exists()
+    def terms_in_use(self) -> bool:
+        """Return whether anyone holds this plan's terms: an active contract runs on them, or an
+        open offer (whose email and page show the plan's hours and targets) promises them."""
+        if self.pk is None:
+            return False
+        return (
+            self.contracts.filter(status=ContractStatus.ACTIVE).exists()
+            or self.offers.filter(status__in=OPEN_OFFER_STATUSES).exists()
+        )
 
     def clean(self) -> None:
-        if self.pk is None or not self.has_running_contracts():
+        if not self.terms_in_use():
             return
         saved = ContractPlan.objects.filter(pk=self.pk).values(*self.RUNNING_TERMS).first() or {}
         # values() and serializable_value() both give a ForeignKey as its id.
         changed = {
-            name: "Active contracts run on this plan's terms; copy the plan to sell new ones."
+            name: "Active contracts or open offers hold this plan's terms; copy the plan to sell "
+            "new ones."
             for name in self.RUNNING_TERMS
             if name in saved and saved[name] != self.serializable_value(name)
         }

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from clients.models import Client, ClientEventKind
 from clients.services import client_event_record
+from contracts import history
 from contracts.campaign import (
     PlanTerms,
     Savings,
@@ -31,7 +32,6 @@ from contracts.campaign import (
     with_trailing_figures,
 )
 from contracts.models import (
-    OPEN_OFFER_STATUSES,
     CampaignRun,
     CampaignSettings,
     CampaignTrigger,
@@ -39,7 +39,7 @@ from contracts.models import (
     OfferStatus,
     ServiceContract,
 )
-from contracts.services import ContractError, contract_start, percent_text
+from contracts.services import ContractError, contract_start
 
 if TYPE_CHECKING:
     from clients.services import Actor
@@ -97,10 +97,12 @@ class CampaignDraft:
 
     offers: list[OfferDraft]
     eligible: int
+    no_plan_offered: bool = False
 
     @property
     def capped(self) -> bool:
-        return self.eligible > len(self.offers)
+        """Whether the per-run cap, not the rules, left qualifying clients out."""
+        return not self.no_plan_offered and self.eligible > len(self.offers)
 
 
 def campaign_preview(*, now: dt.datetime | None = None) -> CampaignDraft:
@@ -113,7 +115,7 @@ def _drafts(*, now: dt.datetime, rules: CampaignSettings) -> CampaignDraft:
     eligible = eligible_clients(now=now, rules=rules)
     plans = offered_plans()
     if not plans:
-        return CampaignDraft(offers=[], eligible=eligible.count())
+        return CampaignDraft(offers=[], eligible=eligible.count(), no_plan_offered=True)
     cap = rules.max_offers_per_run
     # One row past the cap tells whether the cap cut the list; only then is the whole list
     # counted, which costs a second pass over the year's charges.
@@ -220,20 +222,12 @@ def offer_send_now(
     client_event_record(
         client=candidate,
         kind=ClientEventKind.OFFER_MADE,
-        summary=f"Offered {offer_terms(offer)} to {offer.email}",
+        summary=history.offer_made(offer),
         by=by,
         at=now,
     )
     transaction.on_commit(partial(queue_offer_emails, [offer.pk]))
     return offer
-
-
-def offer_terms(offer: ConversionOffer) -> str:
-    """The offer in a line, for the client's history."""
-    return (
-        f"the {offer.plan} plan at ${offer.monthly_price:,.2f} a month "
-        f"({percent_text(offer.discount_percent)} loyalty discount)"
-    )
 
 
 # --- The client's answer ------------------------------------------------------------------------
@@ -262,8 +256,10 @@ def closed_reason(offer: ConversionOffer, now: dt.datetime) -> OfferClosed | Non
 def _lock_open_offer(offer: ConversionOffer, now: dt.datetime) -> ConversionOffer:
     # Lock order everywhere: the client, then its offers (contract_start locks the client too).
     Client.objects.select_for_update().get(pk=offer.client_id)
+    # Only the offer row: the client is locked above, and locking the joined plan would queue
+    # every answer to offers of that plan behind one another.
     locked = (
-        ConversionOffer.objects.select_for_update()
+        ConversionOffer.objects.select_for_update(of=("self",))
         .select_related("client", "plan")
         .get(pk=offer.pk)
     )
@@ -306,7 +302,7 @@ def offer_accept(
     client_event_record(
         client=locked.client,
         kind=ClientEventKind.OFFER_ACCEPTED,
-        summary=f"Accepted {offer_terms(locked)} online, from {ip or 'an unknown address'}",
+        summary=history.offer_accepted(locked, ip),
         at=now,
     )
     from contracts.tasks import offer_accepted_emails_task
@@ -325,7 +321,7 @@ def offer_decline(*, offer: ConversionOffer, now: dt.datetime | None = None) -> 
     client_event_record(
         client=locked.client,
         kind=ClientEventKind.OFFER_DECLINED,
-        summary=f"Declined {offer_terms(locked)}",
+        summary=history.offer_declined(locked),
         at=now,
     )
     return locked
@@ -334,21 +330,44 @@ def offer_decline(*, offer: ConversionOffer, now: dt.datetime | None = None) -> 
 @transaction.atomic
 def offer_unsubscribe(*, offer: ConversionOffer, now: dt.datetime | None = None) -> Client:
     """The client wants no more offers: opt out, and withdraw any offer still open."""
-    now = now or timezone.now()
-    client = Client.objects.select_for_update().get(pk=offer.client_id)
-    if not client.offers_opt_out:
-        client.offers_opt_out = True
-        client.save(update_fields=["offers_opt_out"])
-        client_event_record(
-            client=client,
-            kind=ClientEventKind.OPTED_OUT,
-            summary=f"Unsubscribed from contract offers by the link sent to {offer.email}",
-            at=now,
-        )
-    ConversionOffer.objects.filter(client=client, status__in=OPEN_OFFER_STATUSES).update(
-        status=OfferStatus.WITHDRAWN, responded_at=now
+    return client_opt_out_set(
+        client=offer.client, opt_out=True, how=history.unsubscribed(offer.email), now=now
     )
-    return client
+
+
+@transaction.atomic
+def client_opt_out_set(
+    *,
+    client: Client,
+    opt_out: bool,
+    by: Actor = None,
+    how: str = "",
+    now: dt.datetime | None = None,
+) -> Client:
+    """Opt a client out of contract offers (withdrawing any still open) or back in.
+
+    A change is written to the client's history; setting what is already set changes nothing
+    (a second click on an unsubscribe link), except that opting out withdraws open offers.
+    """
+    now = now or timezone.now()
+    locked = Client.objects.select_for_update().get(pk=client.pk)
+    if opt_out:
+        ConversionOffer.objects.open().filter(client=locked).update(
+            status=OfferStatus.WITHDRAWN, responded_at=now
+        )
+    if locked.offers_opt_out == opt_out:
+        return locked
+    locked.offers_opt_out = opt_out
+    locked.save(update_fields=["offers_opt_out"])
+    client_event_record(
+        client=locked,
+        kind=ClientEventKind.OPTED_OUT if opt_out else ClientEventKind.OPTED_IN,
+        summary=how
+        or ("Opted out of contract offers" if opt_out else "Opted back in to contract offers"),
+        by=by,
+        at=now,
+    )
+    return locked
 
 
 def offers_expire(*, now: dt.datetime | None = None) -> int:

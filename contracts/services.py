@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from clients.models import Client, ClientEventKind
 from clients.services import client_drop, client_event_record
+from contracts import history
 from contracts.models import (
     ContractPlan,
     ContractStatus,
@@ -49,22 +50,6 @@ def discounted_price(list_price: Decimal, discount_percent: Decimal) -> Decimal:
     return cents(list_price * (Decimal(100) - discount_percent) / Decimal(100))
 
 
-def percent_text(percent: Decimal) -> str:
-    """A percentage as people write it: 8%, 8.5%, 10% (not 8.00% or 1E+1%)."""
-    return f"{Decimal(percent).normalize():f}%"
-
-
-def contract_terms(contract: ServiceContract) -> str:
-    """The contract in a line, for the client's history: plan, price, discount and term."""
-    discount = (
-        f" ({percent_text(contract.discount_percent)} off)" if contract.discount_percent else ""
-    )
-    return (
-        f"{contract.plan} at ${contract.monthly_price:,.2f} a month{discount}, "
-        f"{contract.starts_on:%Y-%m-%d} to {contract.ends_on:%Y-%m-%d}"
-    )
-
-
 def contract_start_refusal(client: Client, plan: ContractPlan) -> str | None:
     """Why `client` cannot start a contract on `plan` now, or None (one rule: form and service)."""
     if client.is_dropped:
@@ -88,21 +73,33 @@ def plan_copy(*, plan: ContractPlan) -> ContractPlan:
     # terms)". Tier names are unique and at most 100 characters long.
     original = re.sub(r" \(new terms(?: \d+)?\)$", "", plan.name)
     base = f"{original[:80]} (new terms"
-    taken = set(ContractPlan.objects.filter(name__startswith=base).values_list("name", flat=True))
-    name, n = f"{base})", 2
-    while name in taken:
-        name, n = f"{base} {n})", n + 1
-    copy = ContractPlan.objects.create(
-        name=name,
-        description=plan.description,
-        monthly_price=plan.monthly_price,
-        included_hours=plan.included_hours,
-        coverage=plan.coverage,
-        calendar_id=plan.calendar_id,
-        overage_hourly_rate=plan.overage_hourly_rate,
-        term_months=plan.term_months,
-        is_offered=False,
-    )
+    for _attempt in range(5):
+        taken = set(
+            ContractPlan.objects.filter(name__startswith=base).values_list("name", flat=True)
+        )
+        name, n = f"{base})", 2
+        while name in taken:
+            name, n = f"{base} {n})", n + 1
+        try:
+            # A savepoint: another manager copying the same plan this moment may take the name
+            # first; the unique constraint says so and the next free name is tried.
+            with transaction.atomic():
+                copy = ContractPlan.objects.create(
+                    name=name,
+                    description=plan.description,
+                    monthly_price=plan.monthly_price,
+                    included_hours=plan.included_hours,
+                    coverage=plan.coverage,
+                    calendar_id=plan.calendar_id,
+                    overage_hourly_rate=plan.overage_hourly_rate,
+                    term_months=plan.term_months,
+                    is_offered=False,
+                )
+            break
+        except IntegrityError:
+            continue
+    else:
+        raise ContractError(f"Could not find a free name for a copy of {plan}; try again.")
     ServiceLevel.objects.bulk_create(
         ServiceLevel(
             plan=copy,
@@ -162,11 +159,10 @@ def contract_start(
     if offer is not None:
         others = others.exclude(pk=offer.pk)
     others.update(status=OfferStatus.WITHDRAWN, responded_at=timezone.now())
-    source = " from the offer the client accepted" if offer is not None else ""
     client_event_record(
         client=locked,
         kind=ClientEventKind.CONTRACT_STARTED,
-        summary=f"Started {contract_terms(contract)}{source}",
+        summary=history.contract_started(contract, from_offer=offer is not None),
         by=by,
     )
     contract_started.send(sender=ServiceContract, contract=contract, client=locked)
@@ -207,7 +203,7 @@ def contract_renew(*, contract: ServiceContract, by: Actor = None) -> ServiceCon
     client_event_record(
         client=current.client,
         kind=ClientEventKind.CONTRACT_RENEWED,
-        summary=f"Renewed {contract_terms(renewed)}",
+        summary=history.contract_renewed(renewed),
         by=by,
     )
     return renewed
@@ -241,7 +237,7 @@ def _end(
     client_event_record(
         client=contract.client,
         kind=ClientEventKind.CONTRACT_CANCELLED if cancelled else ClientEventKind.CONTRACT_ENDED,
-        summary=f"{'Cancelled' if cancelled else 'Ended'} {contract.plan}: {contract.end_reason}",
+        summary=history.contract_ended(contract),
         by=by,
         at=contract.ended_at,
     )

@@ -8,6 +8,7 @@ outside CI they are deselected when those are missing, under CI=true a missing o
 from __future__ import annotations
 
 import os
+import pkgutil
 import shutil
 import socket
 from collections.abc import Iterator
@@ -19,8 +20,9 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client as HttpClient
 
+from consultancy import migrations as role_migrations
 from consultancy.celery import app as celery_app
-from consultancy.grants import add_group_permissions
+from consultancy.grants import Grants, add_group_permissions
 from consultancy.roles import CONSULTANTS, MANAGERS
 from tests.smtp import Inbox
 
@@ -56,12 +58,11 @@ def password() -> str:
     return "correct horse battery staple"
 
 
-_roles_migration = import_module("consultancy.migrations.0001_roles")
-# The later role migrations add to the groups; each declares what it adds as GRANTS.
-_later_grants = [
-    import_module(f"consultancy.migrations.{name}").GRANTS
-    for name in ("0002_offer_roles", "0003_client_history_roles")
-]
+def _role_grants() -> list[Grants]:
+    """What every role migration grants (each declares GRANTS), in migration order."""
+    names = sorted(m.name for m in pkgutil.iter_modules(role_migrations.__path__))
+    modules = [import_module(f"{role_migrations.__name__}.{name}") for name in names]
+    return [module.GRANTS for module in modules if hasattr(module, "GRANTS")]
 
 
 def _ensure_roles() -> None:
@@ -71,9 +72,7 @@ def _ensure_roles() -> None:
     after which post_migrate recreates permissions but not groups.
     """
     if Group.objects.filter(name__in=[MANAGERS, CONSULTANTS]).count() < 2:
-        _roles_migration._grant(django_apps, MANAGERS, _roles_migration.MANAGER_PERMISSIONS)
-        _roles_migration._grant(django_apps, CONSULTANTS, _roles_migration.CONSULTANT_PERMISSIONS)
-        for grants in _later_grants:
+        for grants in _role_grants():
             add_group_permissions(django_apps, grants)
 
 

@@ -36,6 +36,7 @@ class Migration(migrations.Migration):
                             ("offer_accepted", "Offer accepted"),
                             ("offer_declined", "Offer declined"),
                             ("opted_out", "Opted out of offers"),
+                            ("opted_in", "Opted back in to offers"),
                         ],
                         max_length=24,
                     ),
@@ -48,7 +49,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         help_text="The staff member who made the change; empty when the client or a scheduled task did.",
                         null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
+                        on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
                         to=settings.AUTH_USER_MODEL,
                     ),
@@ -56,7 +57,7 @@ class Migration(migrations.Migration):
                 (
                     "client",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
+                        on_delete=django.db.models.deletion.PROTECT,
                         related_name="events",
                         to="clients.client",
                     ),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from consultancy.grants import add_group_permissions, create_all_permissions
 
 # (app label, model, actions) per group. Managers run the business; consultants work tickets,
 # keep client records current and read (never change) plans and contracts.
@@ -43,31 +44,12 @@ CONSULTANT_PERMISSIONS = {
 }
 
 
-def _grant(apps, group_name, spec):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name=group_name)
-    wanted = [
-        (app_label, f"{action}_{model}")
-        for app_label, models in spec.items()
-        for model, actions in models.items()
-        for action in actions.split()
-    ]
-    perms = []
-    for app_label, codename in wanted:
-        perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    group.permissions.set(perms)
+GRANTS = {"Managers": MANAGER_PERMISSIONS, "Consultants": CONSULTANT_PERMISSIONS}
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations ran (post_migrate); make them now
-    # so that this migration can hand them out on a fresh database.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    _grant(apps, "Managers", MANAGER_PERMISSIONS)
-    _grant(apps, "Consultants", CONSULTANT_PERMISSIONS)
+    create_all_permissions(apps)
+    add_group_permissions(apps, GRANTS)
 
 
 def remove_roles(apps, schema_editor):

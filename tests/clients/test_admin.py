@@ -18,10 +18,10 @@ CHARGE_ADD = reverse("admin:clients_charge_add")
 
 
 def _client_form(contacts: list[dict[str, str]], **fields: str) -> dict[str, str]:
-    """The client page's POST: the client's fields and its contact, contract and history inlines."""
+    """The client page's POST: the client's fields and its contact and contract inlines."""
     data = {"name": "Acme Dental", "customer_since": "2025-01-01", "notes": ""}
     data.update(fields)
-    for prefix, total in (("contacts", len(contacts)), ("contracts", 0), ("events", 0)):
+    for prefix, total in (("contacts", len(contacts)), ("contracts", 0)):
         data.update(
             {
                 f"{prefix}-TOTAL_FORMS": str(total),

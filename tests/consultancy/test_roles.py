@@ -154,3 +154,16 @@ def test_both_roles_read_the_client_history_and_nobody_writes_it():
     for group in (MANAGERS, CONSULTANTS):
         perms = {p for p in _codenames(group) if p.endswith("_clientevent")}
         assert perms == {"clients.view_clientevent"}, group
+
+
+def test_the_test_suite_rebuilds_the_roles_exactly_as_the_migrations_made_them():
+    # transaction=True tests flush the groups; tests/conftest.py rebuilds them from the role
+    # migrations' GRANTS. A role migration it missed would leave later tests with less.
+    from tests.conftest import _ensure_roles
+
+    migrated = {name: _codenames(name) for name in (MANAGERS, CONSULTANTS)}
+    Group.objects.filter(name__in=[MANAGERS, CONSULTANTS]).delete()
+
+    _ensure_roles()
+
+    assert {name: _codenames(name) for name in (MANAGERS, CONSULTANTS)} == migrated

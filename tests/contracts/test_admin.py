@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from clients.models import Client, ClientEvent, ClientEventKind, ClientStatus
 from clients.services import client_drop, client_event_record
-from contracts.models import ContractStatus, Holiday, RenewalMode, ServiceContract
+from contracts.models import ContractStatus, Holiday, OfferStatus, RenewalMode, ServiceContract
 from contracts.signals import contract_started
 from tests.factories import (
     CalendarFactory,
@@ -27,6 +27,7 @@ from tests.factories import (
     ContactFactory,
     ContractFactory,
     EndedContractFactory,
+    OfferFactory,
     PlanFactory,
     TicketFactory,
     TimeEntryFactory,
@@ -677,27 +678,29 @@ def test_nobody_writes_the_history_by_hand(request, persona):
     assert event.summary == "Dropped: Never answered three offers"
 
 
-def test_saving_a_client_page_leaves_its_history_as_it_was(manager_client):
-    client = _client_with_history()
-    event = client.events.get()
-    url = reverse("admin:clients_client_change", args=[client.pk])
+def _client_page_form(client: Client, **fields: str) -> dict[str, str]:
     data = {
-        "name": "Quiet Corporation",
+        "name": client.name,
         "customer_since": client.customer_since.isoformat(),
-        "notes": "",
-        "offers_opt_out": "",
+        "notes": client.notes,
+        **({"offers_opt_out": "on"} if client.offers_opt_out else {}),
     }
-    for prefix, initial in (("contacts", 0), ("contracts", 0), ("events", 1)):
+    for prefix in ("contacts", "contracts"):
         data |= {
-            f"{prefix}-TOTAL_FORMS": str(initial),
-            f"{prefix}-INITIAL_FORMS": str(initial),
+            f"{prefix}-TOTAL_FORMS": "0",
+            f"{prefix}-INITIAL_FORMS": "0",
             f"{prefix}-MIN_NUM_FORMS": "0",
             f"{prefix}-MAX_NUM_FORMS": "1000",
         }
-    data["events-0-id"] = str(event.pk)
-    data["events-0-client"] = str(client.pk)
+    data.update(fields)
+    return {k: v for k, v in data.items() if v is not None}
 
-    response = manager_client.post(url, data)
+
+def test_saving_a_client_page_leaves_its_history_as_it_was(manager_client):
+    client = _client_with_history()
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    response = manager_client.post(url, _client_page_form(client, name="Quiet Corporation"))
 
     assert response.status_code == 302, response.content.decode()[:2000]
     client.refresh_from_db()
@@ -705,3 +708,86 @@ def test_saving_a_client_page_leaves_its_history_as_it_was(manager_client):
     assert list(client.events.values_list("summary", flat=True)) == [
         "Dropped: Never answered three offers"
     ]
+
+
+def test_the_client_page_shows_the_newest_history_and_links_to_the_rest(manager_client):
+    client = ClientFactory(name="Busy Corp")
+    for n in range(25):
+        client_event_record(client=client, kind=ClientEventKind.OPTED_IN, summary=f"Line {n:02}")
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    response = manager_client.get(url)
+
+    content = response.content.decode()
+    assert "Line 24" in content
+    assert "Line 05" in content
+    assert "Line 04" not in content  # the 21st newest and older: behind the link
+    assert "Showing the newest 20." in content
+    log = reverse("admin:clients_clientevent_changelist") + f"?client__id__exact={client.pk}"
+    assert f'href="{log}"' in content
+    # The link opens the client's whole history, and only this client's.
+    other = ClientFactory()
+    client_event_record(client=other, kind=ClientEventKind.OPTED_IN, summary="Someone else")
+    rows = _changelist_rows(manager_client.get(log))
+    assert len(rows) == 25
+    assert {row.client_id for row in rows} == {client.pk}
+
+
+def test_the_client_page_costs_the_same_queries_with_3_or_300_history_lines(manager_client):
+    client = ClientFactory()
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    manager_client.get(url)  # warm the caches
+    counts = []
+    for lines in (3, 300):
+        while client.events.count() < lines:
+            client_event_record(client=client, kind=ClientEventKind.OPTED_IN, summary="Line")
+        with CaptureQueriesContext(connection) as queries:
+            assert manager_client.get(url).status_code == 200
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
+
+
+def test_a_manager_opting_a_client_out_withdraws_its_open_offer_and_says_so(manager_client, now):
+    offer = OfferFactory(client=ClientFactory(name="Quiet Corp"))
+    client = offer.client
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    response = manager_client.post(url, _client_page_form(client, offers_opt_out="on"))
+
+    assert response.status_code == 302
+    client.refresh_from_db()
+    offer.refresh_from_db()
+    assert client.offers_opt_out
+    assert offer.status == OfferStatus.WITHDRAWN
+    (event,) = client.events.all()
+    assert (event.kind, event.summary, event.by.username) == (
+        ClientEventKind.OPTED_OUT,
+        "Opted out of contract offers",
+        "alice",
+    )
+
+    # And back in: one more line, nothing else changes.
+    client.refresh_from_db()
+    data = _client_page_form(client)
+    data.pop("offers_opt_out")
+    manager_client.post(url, data)
+
+    client.refresh_from_db()
+    assert not client.offers_opt_out
+    assert [e.kind for e in client.events.order_by("pk")] == [
+        ClientEventKind.OPTED_OUT,
+        ClientEventKind.OPTED_IN,
+    ]
+
+
+def test_saving_a_client_without_touching_the_opt_out_writes_no_history(manager_client):
+    client = ClientFactory(offers_opt_out=True)
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    manager_client.post(url, _client_page_form(client, notes="Prefers phone calls"))
+
+    client.refresh_from_db()
+    assert client.notes == "Prefers phone calls"
+    assert client.offers_opt_out
+    assert not client.events.exists()

@@ -616,6 +616,8 @@ def test_the_preview_offers_nobody_when_no_plan_is_offered(
 
     assert preview.offers == []
     assert preview.eligible == 1
+    assert preview.no_plan_offered
+    assert not preview.capped
 
 
 @pytest.mark.django_db

@@ -14,7 +14,13 @@ import pytest
 from django.core.management import call_command
 
 from clients.models import ChargeKind, Client
-from contracts.models import CampaignRun, CampaignTrigger, ConversionOffer, OfferStatus
+from contracts.models import (
+    CampaignRun,
+    CampaignTrigger,
+    ContractPlan,
+    ConversionOffer,
+    OfferStatus,
+)
 from tests.factories import (
     ChargeFactory,
     ContactFactory,
@@ -116,6 +122,18 @@ def test_a_dry_run_cut_by_the_per_run_cap_says_how_many_qualify(practice):
         "Dry run: 1 client(s) would get an offer (2 qualify; the per-run cap in the campaign "
         "settings leaves the rest for the next run). Nothing was sent."
     )
+
+
+def test_a_dry_run_with_no_plan_offered_says_so_and_does_not_blame_the_cap(practice):
+    ContractPlan.objects.update(is_offered=False)
+
+    output = _run("--dry-run")
+
+    assert output.strip() == (
+        "Dry run: no plan is offered, so nobody would get an offer (2 client(s) qualify). "
+        "Tick “Is offered” on a plan in the admin. Nothing was sent."
+    )
+    assert "cap" not in output
 
 
 def test_a_dry_run_shows_a_client_with_no_primary_contact_nowhere(practice):

@@ -12,9 +12,10 @@ from django.db import transaction
 
 from clients.models import ClientEvent, ClientEventKind
 from clients.services import client_reinstate
-from contracts.models import ContractStatus, RenewalMode
+from contracts.models import ContractStatus, OfferStatus, RenewalMode
 from contracts.offers import (
     OfferClosed,
+    client_opt_out_set,
     offer_accept,
     offer_decline,
     offer_send_now,
@@ -167,7 +168,7 @@ def test_an_offer_made_by_hand_records_the_offer_and_the_manager(now):
     assert _history(client) == [
         (
             ClientEventKind.OFFER_MADE,
-            f"Offered the Essentials plan at $275.50 a month (5% loyalty discount) to {offer.email}",
+            f"Offered Essentials at $275.50 a month (5% loyalty discount) to {offer.email}",
             alice,
         )
     ]
@@ -192,7 +193,7 @@ def test_the_clients_answers_are_recorded_with_no_staff_member(now):
         ),
         (
             ClientEventKind.OFFER_ACCEPTED,
-            "Accepted the Essentials plan at $258.10 a month (11% loyalty discount) online, "
+            "Accepted Essentials at $258.10 a month (11% loyalty discount) online, "
             "from 203.0.113.7",
             None,
         ),
@@ -200,7 +201,7 @@ def test_the_clients_answers_are_recorded_with_no_staff_member(now):
     assert _history(declined.client) == [
         (
             ClientEventKind.OFFER_DECLINED,
-            "Declined the Premium plan at $258.10 a month (11% loyalty discount)",
+            "Declined Premium at $258.10 a month (11% loyalty discount)",
             None,
         )
     ]
@@ -223,3 +224,21 @@ def test_an_accept_that_is_refused_records_nothing(now):
 
     assert ClientEvent.objects.count() == before
     assert offer.client.contracts.get().status == ContractStatus.ACTIVE
+
+
+def test_opting_out_by_hand_withdraws_open_offers_and_records_who(now):
+    alice = UserFactory(username="alice")
+    offer = OfferFactory()
+
+    client_opt_out_set(client=offer.client, opt_out=True, by=alice)
+    client_opt_out_set(client=offer.client, opt_out=True, by=alice)  # already out: no new line
+    client_opt_out_set(client=offer.client, opt_out=False, by=alice)
+
+    offer.refresh_from_db()
+    assert offer.status == OfferStatus.WITHDRAWN
+    assert _history(offer.client) == [
+        (ClientEventKind.OPTED_OUT, "Opted out of contract offers", alice),
+        (ClientEventKind.OPTED_IN, "Opted back in to contract offers", alice),
+    ]
+    offer.client.refresh_from_db()
+    assert not offer.client.offers_opt_out

@@ -13,9 +13,15 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from contracts.models import ContractPlan, Coverage, Priority
+from contracts.models import ContractPlan, Coverage, OfferStatus, Priority
 from contracts.services import plan_copy
-from tests.factories import CalendarFactory, ContractFactory, EndedContractFactory, PlanFactory
+from tests.factories import (
+    CalendarFactory,
+    ContractFactory,
+    EndedContractFactory,
+    OfferFactory,
+    PlanFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +70,7 @@ def test_the_price_name_and_term_of_a_plan_in_use_may_change():
 
 
 @pytest.mark.parametrize("contract", [None, "ended"])
-def test_a_plan_without_running_contracts_may_change_anything(contract):
+def test_a_plan_without_running_contracts_or_open_offers_may_change_anything(contract):
     plan = PlanFactory()
     if contract:
         EndedContractFactory(plan=plan)
@@ -72,7 +78,27 @@ def test_a_plan_without_running_contracts_may_change_anything(contract):
     plan.coverage = Coverage.ALWAYS
 
     plan.full_clean()
-    assert not plan.has_running_contracts()
+    assert not plan.terms_in_use()
+
+
+@pytest.mark.parametrize("status", [OfferStatus.PENDING, OfferStatus.SENT])
+def test_an_open_offer_holds_the_terms_it_shows_the_client(status):
+    # The offer's email and page show the plan's hours and targets: accepting must get those.
+    plan = OfferFactory(status=status).plan
+    plan.included_hours = Decimal("1.00")
+
+    with pytest.raises(ValidationError) as error:
+        plan.full_clean()
+
+    assert "included_hours" in error.value.message_dict
+    assert plan.terms_in_use()
+
+
+@pytest.mark.parametrize("status", [OfferStatus.DECLINED, OfferStatus.EXPIRED])
+def test_an_answered_or_expired_offer_holds_nothing(status):
+    plan = OfferFactory(status=status).plan
+
+    assert not plan.terms_in_use()
 
 
 # --- Copying -----------------------------------------------------------------------------------
@@ -114,7 +140,7 @@ def test_copying_a_plan_copies_its_terms_and_targets_and_does_not_offer_it_yet()
         plan.service_levels.values_list("priority", "response_minutes", "resolution_minutes")
     )
     # The copy runs nothing yet, so its terms are open to change.
-    assert not copy.has_running_contracts()
+    assert not copy.terms_in_use()
 
 
 def test_copying_twice_gives_each_copy_its_own_name():
@@ -137,7 +163,9 @@ def test_manager_sees_the_running_terms_read_only_with_the_reason(manager_client
     form = response.context["adminform"].form
     assert set(ContractPlan.RUNNING_TERMS).isdisjoint(form.fields)
     assert {"name", "monthly_price", "term_months", "is_offered"} <= set(form.fields)
-    assert "Active contracts run on this plan" in response.content.decode()
+    assert "Active contracts run on this plan, or open offers promise its terms" in (
+        response.content.decode()
+    )
     (targets,) = response.context["inline_admin_formsets"]
     assert not targets.has_add_permission
     assert not targets.has_change_permission

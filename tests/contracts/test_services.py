@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -12,14 +13,15 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 
 from clients.services import client_drop
+from contracts.history import percent_text
 from contracts.models import ContractStatus, RenewalMode, ServiceContract
+from contracts.offers import offer_accept
 from contracts.services import (
     ContractError,
     contract_cancel,
     contract_renew,
     contract_start,
     discounted_price,
-    percent_text,
     term_end,
 )
 from contracts.signals import contract_ended, contract_started
@@ -27,6 +29,7 @@ from tests.factories import (
     ClientFactory,
     ContractFactory,
     EndedContractFactory,
+    OfferFactory,
     PlanFactory,
 )
 
@@ -361,3 +364,44 @@ def test_contract_covers_the_days_of_its_term_only_while_active(now):
 )
 def test_a_percentage_is_written_as_people_write_it(percent, text):
     assert percent_text(Decimal(percent)) == text
+
+
+# --- Locks (PostgreSQL) -------------------------------------------------------------------------
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["renew", "cancel", "accept"])
+def test_a_contract_change_does_not_wait_for_a_lock_on_its_plan(change, mailoutbox):
+    # Renewals, cancellations and accepted offers of one plan must not queue behind each other:
+    # they lock their own rows, never the shared plan (inserting a contract only takes a key
+    # share on it, which others may hold at the same time).
+    offer = OfferFactory()
+    contract = ContractFactory(plan=offer.plan)
+    other = ContractFactory(plan=offer.plan)
+    renewing, release = threading.Event(), threading.Event()
+
+    def renew_the_other_and_wait() -> None:
+        try:
+            with transaction.atomic():
+                contract_renew(contract=other)
+                renewing.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=renew_the_other_and_wait)
+    holder.start()
+    assert renewing.wait(10)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # Waiting for another transaction's lock fails fast instead of hanging the test.
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            if change == "renew":
+                contract_renew(contract=contract)
+            elif change == "cancel":
+                contract_cancel(contract=contract, reason="Closed")
+            else:
+                offer_accept(offer=offer, ip="203.0.113.7", user_agent="Mail/1.0")
+    finally:
+        release.set()
+        holder.join(10)

@@ -37,6 +37,13 @@ class Command(BaseCommand):
                     f"{d.client.name[:40]:<40} {names[d.plan.plan_id]:<14} {s.discount_percent:>5}% "
                     f"${s.monthly_price:>9,.2f}/mo  paid ${s.trailing_spend:>10,.2f}  {verdict}  <{d.email}>"
                 )
+            if preview.no_plan_offered:
+                self.stdout.write(
+                    f"Dry run: no plan is offered, so nobody would get an offer "
+                    f"({preview.eligible} client(s) qualify). Tick “Is offered” on a plan in "
+                    "the admin. Nothing was sent."
+                )
+                return
             capped = (
                 f" ({preview.eligible} qualify; the per-run cap in the campaign settings "
                 "leaves the rest for the next run)"
