@@ -37,3 +37,15 @@ def add_group_permissions(apps: Any, grants: Grants) -> None:
                             content_type__app_label=app_label, codename=f"{action}_{model}"
                         )
                     )
+
+
+def grant_roles(grants: Grants) -> Any:
+    """The RunPython operation of a migration that adds `grants` to the roles (irreversible
+    in effect: unapplying leaves the permissions, as a later grant may rely on them)."""
+    from django.db import migrations
+
+    def grant(apps: Any, schema_editor: Any) -> None:
+        create_all_permissions(apps)
+        add_group_permissions(apps, grants)
+
+    return migrations.RunPython(grant, migrations.RunPython.noop)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from consultancy.grants import add_group_permissions, create_all_permissions
+from consultancy.grants import grant_roles
 
 GRANTS = {
     "Managers": {
@@ -18,12 +18,7 @@ GRANTS = {
 }
 
 
-def grant(apps, schema_editor):
-    create_all_permissions(apps)
-    add_group_permissions(apps, GRANTS)
-
-
 class Migration(migrations.Migration):
     dependencies = [("consultancy", "0001_roles"), ("contracts", "0004_campaign_schedule")]
 
-    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
+    operations = [grant_roles(GRANTS)]
