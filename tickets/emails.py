@@ -51,12 +51,18 @@ def reply(event: TicketEvent) -> EmailMultiAlternatives | None:
     )
 
 
-def deadline_at_risk(ticket: Ticket, recipients: list[str]) -> EmailMultiAlternatives:
+def deadline_at_risk(
+    ticket: Ticket, recipients: list[str], *, overdue: bool
+) -> EmailMultiAlternatives:
+    """The alert for a ticket close to its deadline, or already past it (a scan that ran late,
+    or a deadline shorter than the scan interval): the wording must not say "close" then."""
+    headline = "Deadline missed" if overdue else "Deadline at risk"
     return _message(
-        subject=f"Deadline at risk: [#{ticket.pk}] {ticket.client.name}: {ticket.subject}",
+        subject=f"{headline}: [#{ticket.pk}] {ticket.client.name}: {ticket.subject}",
         template="ticket_at_risk",
         context={
             "ticket": ticket,
+            "overdue": overdue,
             "url": settings.SITE_URL + reverse("tickets:detail", args=[ticket.pk]),
         },
         to=recipients,

@@ -220,6 +220,20 @@ class Ticket(models.Model):
             due_at=self.queue_due_at, risk_at=self.queue_risk_at, paused=self.is_paused, now=now
         )
 
+    @property
+    def responded_in_time(self) -> bool | None:
+        """Whether the first response met its deadline; None before it (or with no deadline)."""
+        if self.first_response_at is None or self.response_due_at is None:
+            return None
+        return self.first_response_at <= self.response_due_at
+
+    @property
+    def resolved_in_time(self) -> bool | None:
+        """Whether the ticket was resolved by its deadline; None while unresolved."""
+        if self.resolved_at is None or self.resolution_due_at is None:
+            return None
+        return self.resolved_at <= self.resolution_due_at
+
     def is_breached(self, now: dt.datetime) -> bool:
         return self.deadline_state(now) == DeadlineState.OVERDUE
 

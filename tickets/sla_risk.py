@@ -50,9 +50,10 @@ def sla_risk_notify_due(*, now: dt.datetime) -> int:
         else:
             managers = manager_emails() if managers is None else managers
             recipients = managers
+        overdue = ticket.queue_due_at is not None and ticket.queue_due_at <= now
         try:
             if recipients:
-                emails.deadline_at_risk(ticket, recipients).send()
+                emails.deadline_at_risk(ticket, recipients, overdue=overdue).send()
         except Exception:
             Ticket.objects.filter(pk=ticket.pk).update(sla_risk_notified_at=None)
             log.exception("could not send the SLA risk alert for ticket %s", ticket.pk)
@@ -61,7 +62,8 @@ def sla_risk_notify_due(*, now: dt.datetime) -> int:
             TicketEvent.objects.create(
                 ticket=ticket,
                 kind=TicketEventKind.SLA_RISK,
-                body=f"Deadline at risk; alerted {', '.join(recipients) or 'nobody (no email on file)'}.",
+                body=f"{'Deadline missed' if overdue else 'Deadline at risk'}; alerted "
+                f"{', '.join(recipients) or 'nobody (no email on file)'}.",
                 created_at=now,
             )
         sent += 1

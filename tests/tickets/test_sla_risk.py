@@ -72,6 +72,7 @@ def test_a_ticket_past_its_risk_moment_alerts_its_assignee_once(
         f"Deadline at risk: [#{ticket.pk}] {ticket.client.name}: Firewall rejects VPN"
     )
     assert f"/tickets/{ticket.pk}/" in message.body
+    assert "is close to its deadline" in message.body
     ticket.refresh_from_db()
     assert ticket.sla_risk_notified_at == NOW + 3 * HOUR + MINUTE
     event = ticket.events.get(kind=TicketEventKind.SLA_RISK)
@@ -82,6 +83,23 @@ def test_a_ticket_past_its_risk_moment_alerts_its_assignee_once(
     assert _scan_at(NOW + 5 * HOUR, time_machine) == 0
     assert len(mailoutbox) == 1
     assert ticket.events.filter(kind=TicketEventKind.SLA_RISK).count() == 1
+
+
+def test_a_ticket_first_seen_after_its_deadline_is_reported_as_missed_not_close(
+    ticket: Ticket, consultant: User, mailoutbox: list[Any], time_machine: Any
+) -> None:
+    # The scan was not running at the risk moment (a worker down overnight, say).
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=consultant)
+
+    assert _scan_at(NOW + 15 * HOUR, time_machine) == 1
+
+    (message,) = mailoutbox
+    assert message.subject.startswith(f"Deadline missed: [#{ticket.pk}]")
+    assert "is past its deadline" in message.body
+    assert "close to its deadline" not in message.body
+    html = message.alternatives[0][0]
+    assert "is past its deadline" in html
+    assert ticket.events.get(kind=TicketEventKind.SLA_RISK).body.startswith("Deadline missed")
 
 
 def test_an_unassigned_ticket_at_risk_alerts_the_managers(
@@ -180,8 +198,8 @@ def test_an_alert_that_could_not_be_sent_is_tried_again_by_the_next_scan(
     def refuse(*args: Any, **kwargs: Any) -> int:
         raise SMTPException("451 try again later")
 
-    def unsendable(*args: Any) -> Any:
-        message = real(*args)
+    def unsendable(*args: Any, **kwargs: Any) -> Any:
+        message = real(*args, **kwargs)
         message.send = refuse
         return message
 

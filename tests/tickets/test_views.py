@@ -659,6 +659,39 @@ def test_ticket_page_shows_a_ticket_in_every_status(
     )
 
 
+@pytest.mark.parametrize(
+    ("answered_after", "resolved_after", "shown"),
+    [
+        (dt.timedelta(hours=1), dt.timedelta(hours=5), ["✓", "✓"]),
+        (dt.timedelta(hours=15), None, ["Late: answered"]),
+        (dt.timedelta(hours=2), dt.timedelta(hours=30), ["✓", "Late: resolved"]),
+    ],
+)
+def test_the_ticket_page_says_whether_each_deadline_was_met(
+    now: dt.datetime,
+    consultant_client: Any,
+    answered_after: dt.timedelta,
+    resolved_after: dt.timedelta | None,
+    shown: list[str],
+) -> None:
+    # Response due 4 hours after opening, resolution 24 hours after (ContractTicketFactory).
+    opened = NOW - dt.timedelta(days=2)
+    ticket = ContractTicketFactory(
+        opened_at=opened,
+        first_response_at=opened + answered_after,
+        status=TicketStatus.RESOLVED if resolved_after else TicketStatus.IN_PROGRESS,
+        resolved_at=opened + resolved_after if resolved_after else None,
+    )
+
+    content = consultant_client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+
+    service_level = content[content.index("Service level") :]
+    marks = [
+        m for m in ("✓", "Late: answered", "Late: resolved") for _ in range(service_level.count(m))
+    ]
+    assert sorted(marks) == sorted(shown)
+
+
 def test_reply_on_a_ticket_without_a_contact_says_why(
     now: dt.datetime, consultant_client: Any
 ) -> None:
