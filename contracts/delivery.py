@@ -149,7 +149,7 @@ def offers_send_batch(offer_ids: Sequence[int]) -> int:
         return 0
     offers = list(
         ConversionOffer.objects.filter(pk__in=claimed)
-        .select_related("client", "plan", "contact")
+        .select_related("client", "plan__calendar", "contact")
         .order_by("pk")
     )
     mail = OfferMail()
@@ -213,7 +213,9 @@ def offers_send_reminders(offer_ids: Sequence[int]) -> int:
             .values_list("pk", flat=True)
         )
         ConversionOffer.objects.filter(pk__in=ids).update(reminded_at=now)
-    offers = ConversionOffer.objects.filter(pk__in=ids).select_related("client", "plan", "contact")
+    offers = ConversionOffer.objects.filter(pk__in=ids).select_related(
+        "client", "plan__calendar", "contact"
+    )
     mail = OfferMail()
     sent = 0
     with get_connection() as connection:

@@ -1,7 +1,8 @@
 """Offer emails: the offer, its reminder, and the acceptance notes.
 
 Offers go out by the thousand, so the templates are rendered once per variant (plan, reminder,
-whether the contract would have saved money, whether priority was bought) with markers where the
+whether the contract would have saved money, whether priority was bought, whether there is a
+year to show) with markers where the
 client's own figures go; each message then only substitutes its values, escaped for the HTML part.
 """
 
@@ -82,10 +83,16 @@ class OfferMail:
     """Builds offer emails, rendering each template variant once per instance (per batch)."""
 
     def __init__(self) -> None:
-        self._variants: dict[tuple[int, bool, bool, bool], tuple[str, str]] = {}
+        self._variants: dict[tuple[int, bool, bool, bool, bool], tuple[str, str]] = {}
 
     def _variant(self, offer: ConversionOffer, *, reminder: bool) -> tuple[str, str]:
-        key = (offer.plan_id, reminder, offer.savings >= 0, offer.priority_purchases > 0)
+        key = (
+            offer.plan_id,
+            reminder,
+            offer.savings >= 0,
+            offer.priority_purchases > 0,
+            offer.has_history,
+        )
         if key not in self._variants:
             context = {
                 "plan": offer.plan,
@@ -93,6 +100,9 @@ class OfferMail:
                 "reminder": reminder,
                 "saves_money": key[2],
                 "bought_priority": key[3],
+                # A client offered a contract by hand before any work is not thanked for its
+                # loyalty nor shown a year of zeros.
+                "has_history": key[4],
                 "practice_name": settings.PRACTICE_NAME,
                 **{name: _marker(name) for name in FIELDS},
             }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from calendar import day_name
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,18 @@ class BusinessCalendar(models.Model):
             self.sunday,
         )
         return frozenset(day for day, works in enumerate(flags) if works)
+
+    @property
+    def hours_text(self) -> str:
+        """The working week in words, for clients: "Monday to Friday, 08:00 to 18:00 (...)"."""
+        days = sorted(self.working_weekdays)
+        names = [day_name[d] for d in days]
+        consecutive = len(days) > 2 and days == list(range(days[0], days[-1] + 1))
+        span = f"{names[0]} to {names[-1]}" if consecutive else ", ".join(names)
+        return (
+            f"{span}, {self.opens_at:%H:%M} to {self.closes_at:%H:%M} ({self.timezone} time), "
+            "public holidays excepted"
+        )
 
     def working_hours(self) -> WorkingHours:
         """Return this calendar as the SLA engine's value object (one query for the holidays)."""
@@ -231,6 +244,13 @@ class ContractPlan(models.Model):
     def is_24x7(self) -> bool:
         return self.coverage == Coverage.ALWAYS
 
+    @property
+    def coverage_text(self) -> str:
+        """When the response clock runs, in words, for clients."""
+        if self.is_24x7:
+            return "around the clock, every day of the year"
+        return f"in business hours: {self.calendar.hours_text}"
+
     def working_hours(self) -> WorkingHours | None:
         """Return the covered hours the SLA clock counts (None: every hour counts)."""
         return None if self.is_24x7 else self.calendar.working_hours()
@@ -299,6 +319,10 @@ class ServiceLevel(models.Model):
     def response_text(self) -> str:
         """The response target in words: "30 minutes", "2 hours", "1 day 2 hours"."""
         return duration_words(self.response_minutes)
+
+    @property
+    def resolution_text(self) -> str:
+        return duration_words(self.resolution_minutes)
 
     def clean(self) -> None:
         if (
@@ -619,6 +643,11 @@ class ConversionOffer(models.Model):
     def savings(self) -> Decimal:
         """What the client would have saved in the last year (negative: what it would have cost)."""
         return self.trailing_spend - self.contract_cost
+
+    @property
+    def has_history(self) -> bool:
+        """Whether the client had work with us in the year the statement covers."""
+        return self.trailing_spend > 0 or self.trailing_tickets > 0
 
     @property
     def extra_cost(self) -> Decimal:

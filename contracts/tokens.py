@@ -37,7 +37,7 @@ def offer_from_token(token: str, purpose: Purpose = "offer") -> ConversionOffer:
     if not isinstance(offer_id, int) or not isinstance(nonce, str) or meant_for != purpose:
         raise OfferLinkInvalid
     offer = (
-        ConversionOffer.objects.select_related("client", "plan", "contact")
+        ConversionOffer.objects.select_related("client", "plan__calendar", "contact")
         .filter(pk=offer_id, nonce=nonce)
         .first()
     )

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from contracts.models import ConversionOffer
 from contracts.offers import (
@@ -81,9 +81,17 @@ def offer_page(request: HttpRequest, offer: ConversionOffer, token: str) -> Http
     return render(request, "contracts/offer.html", context)
 
 
-@require_POST
+def _back_to_the_offer(token: str) -> HttpResponse:
+    # The accept and decline URLs only take a POST; opened again later (from the browser's
+    # history, say) they lead back to the offer page, which says where the offer stands.
+    return redirect("contracts:offer", token=token)
+
+
+@require_http_methods(["GET", "POST"])
 @public_offer_view()
 def offer_accept_view(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
+    if request.method != "POST":
+        return _back_to_the_offer(token)
     try:
         contract = offer_accept(
             offer=offer, ip=_client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
@@ -93,9 +101,11 @@ def offer_accept_view(request: HttpRequest, offer: ConversionOffer, token: str) 
     return render(request, "contracts/offer_accepted.html", {"offer": offer, "contract": contract})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @public_offer_view()
 def offer_decline_view(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
+    if request.method != "POST":
+        return _back_to_the_offer(token)
     try:
         offer_decline(offer=offer)
     except OfferClosed as exc:

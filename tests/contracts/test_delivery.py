@@ -405,6 +405,49 @@ def test_an_offer_email_carries_the_offers_own_figures_and_links(now, backend, m
     )
 
 
+def test_an_offer_email_states_the_terms_the_client_would_sign_up_to(now, backend, mailoutbox):
+    offer = PendingOfferFactory(
+        plan=PlanFactory(
+            name="Essentials",
+            included_hours=Decimal("5.00"),
+            overage_hourly_rate=Decimal("110.00"),
+            term_months=12,
+        )
+    )
+
+    offers_send_batch([offer.pk])
+
+    (message,) = mailoutbox
+    for part in (message.body, message.alternatives[0][0]):
+        assert "5 hours of work a month included; beyond that, $110.00 an hour." in part
+        assert "in business hours: Monday to Friday, 08:00 to 18:00 (America/New_York time)" in part
+        assert "12 months from the day you accept, renewed for another 12" in part
+        assert "first response within 1 hour, resolved within 4 hours" in part
+
+
+def test_an_offer_to_a_client_with_no_year_behind_it_thanks_nobody_for_loyalty(
+    now, backend, mailoutbox
+):
+    # A manager offered a contract by hand before any work was done.
+    offer = PendingOfferFactory(
+        trailing_labour=Decimal("0.00"),
+        trailing_priority=Decimal("0.00"),
+        trailing_hours=Decimal("0.00"),
+        trailing_tickets=0,
+        priority_purchases=0,
+    )
+
+    offers_send_batch([offer.pk])
+
+    (message,) = mailoutbox
+    for part in (message.body, message.alternatives[0][0]):
+        assert "job by job" not in part
+        assert "last twelve months" not in part.lower()
+        assert "$0.00" not in part
+        assert "As one of our clients" in part
+        assert "$258.10" in part
+
+
 def test_each_template_variant_is_rendered_once_per_batch(now, backend, mailoutbox, monkeypatch):
     rendered: list[str] = []
     real_render = emails_module.render_to_string

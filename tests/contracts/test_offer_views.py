@@ -20,6 +20,7 @@ from django.urls import reverse
 from clients.services import client_drop
 from contracts.delivery import offers_send_batch
 from contracts.models import ContractStatus, ConversionOffer, OfferStatus, ServiceContract
+from contracts.offers import offer_accept
 from contracts.tokens import offer_token
 from tests.factories import (
     ClientFactory,
@@ -82,7 +83,13 @@ def test_the_offer_page_shows_the_plan_the_discounted_price_and_the_savings_stat
     assert response.status_code == 200
     page = response.content.decode()
     assert "A service contract for Acme Dental" in page
-    assert "<strong>Essentials</strong> plan" in page
+    assert "The Essentials contract" in page
+    # The terms the client signs up to: included work and its overage rate, cover, term,
+    # response and resolution targets.
+    assert "5 hours a month; beyond that, $110.00 an hour" in page
+    assert "In business hours: Monday to Friday, 08:00 to 18:00 (America/New_York time)" in page
+    assert "12 months from the day you accept, renewed for another 12" in page
+    assert "first response within 1 hour, resolved within 4 hours" in page
     assert "$258.10" in page
     assert '<s class="text-body-secondary">$290.00</s>' in page
     assert "11% loyalty discount" in page
@@ -98,6 +105,23 @@ def test_the_offer_page_shows_the_plan_the_discounted_price_and_the_savings_stat
     assert page.count('name="csrfmiddlewaretoken"') == 2
     # The page carries a live link: no cache may keep it.
     assert "no-store" in response["Cache-Control"]
+
+
+def test_an_offer_to_a_client_with_no_year_behind_it_shows_no_statement(anon_client):
+    # Offered by hand before any work: no "last twelve months" of zeros.
+    offer = OfferFactory(
+        trailing_labour=Decimal("0.00"),
+        trailing_priority=Decimal("0.00"),
+        trailing_hours=Decimal("0.00"),
+        trailing_tickets=0,
+        priority_purchases=0,
+    )
+
+    page = anon_client.get(_url("offer", offer)).content.decode()
+
+    assert "Your last twelve months" not in page
+    assert "more over the year" not in page
+    assert "Accept the contract" in page
 
 
 def test_the_offer_page_states_what_the_contract_would_have_cost_more_to_the_cent(
@@ -197,11 +221,34 @@ def test_accepting_without_the_csrf_token_is_refused_and_changes_nothing(offer, 
     assert offer.status == OfferStatus.SENT
 
 
-def test_accepting_needs_a_post(offer, anon_client):
-    response = anon_client.get(_url("offer_accept", offer))
+@pytest.mark.parametrize("action", ["offer_accept", "offer_decline"])
+def test_opening_the_accept_or_decline_address_leads_back_to_the_offer_and_changes_nothing(
+    offer, anon_client, action
+):
+    # Reopened from the browser's history after answering, say: no bare 405 page.
+    response = anon_client.get(_url(action, offer))
 
-    assert response.status_code == 405
+    assert response.status_code == 302
+    assert response["Location"] == _url("offer", offer)
     assert not ServiceContract.objects.exists()
+    offer.refresh_from_db()
+    assert offer.status == OfferStatus.SENT
+
+
+def test_opening_the_accept_address_after_accepting_shows_the_offer_is_accepted(offer, anon_client):
+    offer_accept(offer=offer, ip="203.0.113.7", user_agent="Mail/1.0")
+
+    response = anon_client.get(_url("offer_accept", offer), follow=True)
+
+    assert response.status_code == 409
+    assert "You accepted this offer already." in response.content.decode()
+
+
+def test_a_tampered_accept_address_is_not_valid_whatever_the_method(offer, anon_client):
+    url = _url("offer_accept", offer).replace("/accept/", "x/accept/")
+
+    assert anon_client.get(url).status_code == 404
+    assert anon_client.post(url).status_code == 404
 
 
 def test_a_double_click_on_accept_accepts_once(
