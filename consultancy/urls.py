@@ -14,6 +14,7 @@ admin.site.index_title = "Contract management"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "accounts/login/",
         views.LoginView.as_view(authentication_form=LoginForm),

@@ -16,13 +16,18 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
+    DecimalField,
     Exists,
     ExpressionWrapper,
+    F,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -30,11 +35,13 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from clients.admin import ContactInline
 from clients.models import Client, ClientQuerySet, ClientStatus
 from clients.services import ClientError, client_reinstate
+from contracts.history import percent_text
 from contracts.models import (
     BusinessCalendar,
     CampaignRun,
@@ -43,6 +50,8 @@ from contracts.models import (
     ContractStatus,
     ConversionOffer,
     Holiday,
+    OfferStatus,
+    Priority,
     ServiceContract,
     ServiceLevel,
 )
@@ -92,12 +101,25 @@ class ServiceLevelInline(admin.TabularInline):
     model = ServiceLevel
     extra = 0
     min_num = 1
-    fields = ["priority", "response_minutes", "resolution_minutes"]
+    fields = ["priority", "response_minutes", "resolution_minutes", "in_words"]
+    readonly_fields = ["in_words"]
     verbose_name = "target"
     verbose_name_plural = "Response and resolution targets (minutes of covered time)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceLevel]:
-        return super().get_queryset(request).select_related("plan")  # each row's title names it
+        # Most urgent first, as the offer shows them (not the alphabet's High, Low, Normal, ...).
+        urgency = Case(
+            *(When(priority=p, then=Value(n)) for n, p in enumerate(reversed(Priority.values))),
+            default=Value(len(Priority.values)),
+        )
+        # Each row's title names its plan: joined, not a query per row.
+        return super().get_queryset(request).select_related("plan").order_by(urgency)
+
+    @admin.display(description="In words")
+    def in_words(self, level: ServiceLevel) -> str:
+        if level.pk is None:
+            return ""
+        return f"respond within {level.response_text}, resolve within {level.resolution_text}"
 
     # While contracts run on the plan, its targets are theirs: read-only (ContractPlan docstring).
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -166,6 +188,17 @@ class ContractPlanAdmin(admin.ModelAdmin):
         )
         return [(name, {**options, "description": note}), *rest]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A plan that ever had a contract or an offer is history (PROTECT): stop offering it
+        # instead. Hiding the button beats the admin's "you may not delete ..." page.
+        if obj is not None:
+            referenced = getattr(obj, "referenced", None)  # annotated by get_queryset
+            if referenced is None:
+                referenced = obj.contracts.exists() or obj.offers.exists()
+            if referenced:
+                return False
+        return super().has_delete_permission(request, obj)
+
     @admin.action(description="Copy as new plans (not offered yet)", permissions=["add"])
     def copy_plans(self, request: HttpRequest, queryset: QuerySet[ContractPlan]) -> None:
         copies = []
@@ -180,8 +213,9 @@ class ContractPlanAdmin(admin.ModelAdmin):
         if copies:
             self.message_user(
                 request,
-                "Copied as: " + ", ".join(c.name for c in copies) + ". Edit the terms, then "
-                "tick “Is offered”.",
+                "Copied as: " + ", ".join(c.name for c in copies) + ". Rename the copy (clients "
+                "see its name), edit its terms and description, tick “Is offered”, and untick it "
+                "on the old plan.",
                 messages.SUCCESS,
             )
 
@@ -199,6 +233,11 @@ class ContractPlanAdmin(admin.ModelAdmin):
                     | Q(Exists(ConversionOffer.objects.open().filter(plan=OuterRef("pk")))),
                     output_field=BooleanField(),
                 ),
+                referenced=ExpressionWrapper(
+                    Q(Exists(ServiceContract.objects.filter(plan=OuterRef("pk"))))
+                    | Q(Exists(ConversionOffer.objects.filter(plan=OuterRef("pk")))),
+                    output_field=BooleanField(),
+                ),
             )
         )
 
@@ -208,6 +247,7 @@ class ContractPlanAdmin(admin.ModelAdmin):
 
 
 # --- Contracts ---------------------------------------------------------------------------------
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
 HISTORY_LINES = 20  # the newest lines of a client's history shown on its page
 
 
@@ -663,13 +703,10 @@ class ConversionOfferAdmin(admin.ModelAdmin):
         "client",
         "plan",
         "status",
-        "discount_percent",
-        "monthly_price",
-        "trailing_spend",
+        "price_display",
         "savings_display",
         "sent_at",
         "expires_at",
-        "responded_at",
     ]
     list_select_related = ["client", "plan"]
     list_filter = ["status", "campaign_run", "plan"]
@@ -690,9 +727,21 @@ class ConversionOfferAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="Saving vs last year", ordering="trailing_spend")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ConversionOffer]:
+        # ConversionOffer.savings, in SQL, so the column sorts by what it shows.
+        saving = ExpressionWrapper(F("trailing_spend") - F("contract_cost"), output_field=MONEY)
+        return super().get_queryset(request).annotate(saving=saving)
+
+    @admin.display(description="Price a month", ordering="monthly_price")
+    def price_display(self, obj: ConversionOffer) -> str:
+        discount = f" ({percent_text(obj.discount_percent)} off)" if obj.discount_percent else ""
+        return f"${obj.monthly_price:,.2f}{discount}"
+
+    @admin.display(description="Against the last year", ordering="saving")
     def savings_display(self, obj: ConversionOffer) -> str:
-        return f"${obj.savings:,.2f}"
+        if obj.savings >= 0:
+            return f"saves ${obj.savings:,.2f}"
+        return f"costs ${obj.extra_cost:,.2f} more"
 
 
 @admin.register(CampaignRun)
@@ -701,8 +750,10 @@ class CampaignRunAdmin(admin.ModelAdmin):
         "started_at",
         "trigger",
         "eligible_clients",
-        "offers_created",
+        "offers",
         "accepted",
+        "declined",
+        "conversion",
         "triggered_by",
     ]
     list_select_related = ["triggered_by"]
@@ -719,12 +770,31 @@ class CampaignRunAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(accepted_count=Count("offers", filter=Q(offers__status="accepted")))
+            .annotate(
+                accepted_count=Count("offers", filter=Q(offers__status=OfferStatus.ACCEPTED)),
+                declined_count=Count("offers", filter=Q(offers__status=OfferStatus.DECLINED)),
+            )
         )
+
+    @admin.display(description="Offers", ordering="offers_created")
+    def offers(self, obj: CampaignRun) -> str:
+        url = reverse("admin:contracts_conversionoffer_changelist")
+        query = urlencode({"campaign_run__id__exact": obj.pk})
+        return format_html('<a href="{}?{}">{}</a>', url, query, obj.offers_created)
 
     @admin.display(description="Accepted", ordering="accepted_count")
     def accepted(self, obj: CampaignRun) -> int:
         return int(obj.accepted_count)  # type: ignore[attr-defined]
+
+    @admin.display(description="Declined", ordering="declined_count")
+    def declined(self, obj: CampaignRun) -> int:
+        return int(obj.declined_count)  # type: ignore[attr-defined]
+
+    @admin.display(description="Converted")
+    def conversion(self, obj: CampaignRun) -> str:
+        if not obj.offers_created:
+            return "-"
+        return f"{100 * obj.accepted_count / obj.offers_created:.0f}%"  # type: ignore[attr-defined]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

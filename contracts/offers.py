@@ -195,6 +195,23 @@ def campaign_run(
     return run
 
 
+def offer_refusal(client: Client) -> str:
+    """Why `client` is not offerable (offerable_clients() says whether; this says why, in the
+    words a manager needs to act on it)."""
+    if client.is_dropped:
+        return "it has been dropped; reinstate it first."
+    if client.offers_opt_out:
+        return "it asked not to receive offers (opted out)."
+    if ServiceContract.objects.active().for_client(client).exists():
+        return "it already holds a service contract."
+    if (open_offer := ConversionOffer.objects.open().filter(client=client).first()) is not None:
+        return (
+            f"it has an open offer already, until "
+            f"{timezone.localtime(open_offer.expires_at):%-d %B %Y}."
+        )
+    return "it has no primary contact to send the offer to; mark one on its page."
+
+
 @transaction.atomic
 def offer_send_now(
     *, client: Client, by: Actor = None, now: dt.datetime | None = None
@@ -205,10 +222,7 @@ def offer_send_now(
     Client.objects.select_for_update().get(pk=client.pk)
     candidate = with_trailing_figures(offerable_clients().filter(pk=client.pk), now=now).first()
     if candidate is None:
-        raise OfferError(
-            f"{client} cannot be offered a contract: it is dropped, opted out, already on a "
-            "contract, has an open offer, or has no primary contact."
-        )
+        raise OfferError(f"{client} cannot be offered a contract: {offer_refusal(client)}")
     plans = offered_plans()
     if not plans:
         raise OfferError("No plan is offered; mark at least one plan as offered.")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 # Pages an anonymous visitor may open: logging in (ours and the admin's) and the health check
 # the load balancer polls. Static files are served by WhiteNoise, outside the URLconf.
-PUBLIC = {"login", "health", "admin:login"}
+PUBLIC = {"login", "health", "favicon", "admin:login"}
 # Clients never log in: they act on signed links in the offer email.
 PUBLIC_OFFER_PAGES = {
     "contracts:offer",
@@ -137,7 +137,9 @@ def test_offer_pages_answer_a_bad_link_without_asking_to_log_in(anon_client, nam
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_allow_listed_pages_open_without_logging_in(anon_client, name):
-    assert anon_client.get(reverse(name)).status_code == 200
+    # The favicon answers with a redirect to the static file; the rest with their page.
+    expected = 301 if name == "favicon" else 200
+    assert anon_client.get(reverse(name)).status_code == expected
 
 
 def test_health_check_answers_ok_as_plain_text(anon_client):
@@ -252,3 +254,10 @@ def test_home_sends_an_anonymous_visitor_to_log_in(anon_client):
 
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('login')}?next=/"
+
+
+def test_the_favicon_is_served_to_anyone_without_a_404(anon_client):
+    response = anon_client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")

@@ -584,6 +584,21 @@ def test_drop_action_asks_for_a_reason_first(manager_client):
     assert client.status == ClientStatus.ACTIVE
 
 
+def test_drop_confirmation_warns_up_front_about_clients_on_contract(manager_client):
+    on_contract = ContractFactory(client=ClientFactory(name="Acme Dental")).client
+    quiet = ClientFactory(name="Quiet Corp")
+
+    response = manager_client.post(
+        CLIENTS, {"action": "drop_clients", ACTION_CHECKBOX_NAME: [on_contract.pk, quiet.pk]}
+    )
+
+    content = response.content.decode()
+    assert content.count("holds an active contract and will not be dropped") == 1
+    acme = content.index("Acme Dental")
+    assert content.index("holds an active contract") > acme
+    assert content.index("holds an active contract") < content.index("Quiet Corp", acme)
+
+
 def test_drop_action_refuses_clients_with_an_active_contract(manager_client, now):
     on_contract = ContractFactory(client=ClientFactory(name="Acme Dental")).client
     transactional = ClientFactory(name="Quiet Corp")

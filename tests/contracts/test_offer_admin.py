@@ -5,7 +5,6 @@ offers and nothing more; anonymous visitors are sent to log in."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from email.utils import parseaddr
 from typing import Any
@@ -20,6 +19,7 @@ from django.urls import reverse
 from contracts.models import CampaignSettings, ConversionOffer, OfferStatus
 from tests.factories import (
     CampaignRunFactory,
+    ClientFactory,
     ContractFactory,
     OfferableClientFactory,
     OfferFactory,
@@ -78,13 +78,24 @@ def test_manager_sees_the_offers_with_filters_by_status_campaign_run_and_plan(no
     assert filters == ["status", "campaign run", "plan"]
 
 
-def test_the_offer_list_shows_what_each_offer_would_have_saved(now, manager_client):
-    OfferFactory()  # paid $2,550.00, contract $3,097.20
+def test_the_offer_list_shows_what_each_offer_would_have_saved_and_sorts_by_it(now, manager_client):
+    dearer = OfferFactory(client=ClientFactory(name="Dearer"))  # paid $2,550.00, contract $3,097.20
+    cheaper = OfferFactory(
+        client=ClientFactory(name="Cheaper"),
+        trailing_labour=Decimal("4000.00"),
+        trailing_priority=Decimal("0.00"),
+        trailing_spend=Decimal("4000.00"),
+    )
 
     page = manager_client.get(OFFERS).content.decode()
 
-    # Negative: the contract would have cost the client $547.20 more than it paid.
-    assert re.search(r'<td class="field-savings_display">(\$-|-\$)547\.20</td>', page)
+    assert '<td class="field-savings_display">costs $547.20 more</td>' in page
+    assert '<td class="field-savings_display">saves $902.80</td>' in page
+    assert '<td class="field-price_display">$258.10 (11% off)</td>' in page
+    # Sorting by the column sorts by the saving, not by what the client paid.
+    column = manager_client.get(OFFERS).context["cl"].list_display.index("savings_display")
+    ascending = _rows(manager_client.get(OFFERS, {"o": str(column)}))
+    assert [o.pk for o in ascending] == [dearer.pk, cheaper.pk]
 
 
 def _offer_row(n: int) -> None:
@@ -343,3 +354,23 @@ def test_consultant_is_not_offered_the_send_offer_action_and_cannot_run_it(
 
     assert not ConversionOffer.objects.exists()
     assert mailoutbox == []
+
+
+def test_the_campaign_run_list_shows_each_runs_conversion_and_links_to_its_offers(
+    now, manager_client
+):
+    run = CampaignRunFactory(offers_created=4, eligible_clients=9)
+    OfferFactory(campaign_run=run, status=OfferStatus.ACCEPTED)
+    OfferFactory(campaign_run=run, status=OfferStatus.DECLINED)
+    OfferFactory(campaign_run=run)
+    OfferFactory(campaign_run=run)
+    OfferFactory(campaign_run=CampaignRunFactory())  # another run's offer
+
+    page = manager_client.get(RUNS).content.decode()
+
+    link = f"{OFFERS}?campaign_run__id__exact={run.pk}"
+    assert f'<td class="field-offers"><a href="{link}">4</a></td>' in page
+    assert '<td class="field-accepted">1</td>' in page
+    assert '<td class="field-declined">1</td>' in page
+    assert '<td class="field-conversion">25%</td>' in page
+    assert len(_rows(manager_client.get(link))) == 4

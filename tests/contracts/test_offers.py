@@ -4,6 +4,7 @@ opting out, expiry and reminders. Emails leave after commit; tasks run eagerly i
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from decimal import Decimal
 from email.utils import parseaddr
@@ -345,25 +346,25 @@ def _client_without_primary_contact() -> Client:
 
 
 @pytest.mark.parametrize(
-    "make",
+    ("make", "reason"),
     [
-        _contract_client,
-        _opted_out_client,
-        _client_with_open_offer,
-        _dropped_client,
-        _client_without_primary_contact,
+        (_contract_client, "it already holds a service contract."),
+        (_opted_out_client, "it asked not to receive offers (opted out)."),
+        (_client_with_open_offer, "it has an open offer already, until 31 March 2025."),
+        (_dropped_client, "it has been dropped; reinstate it first."),
+        (_client_without_primary_contact, "it has no primary contact to send the offer to"),
     ],
-    ids=lambda f: f.__name__.strip("_"),
+    ids=lambda f: f.__name__.strip("_") if callable(f) else "",
 )
-def test_sending_an_offer_now_refuses_clients_who_must_not_get_one(
-    now, rules, basic, mailoutbox, django_capture_on_commit_callbacks, make
+def test_sending_an_offer_now_refuses_clients_who_must_not_get_one_and_says_why(
+    now, rules, basic, mailoutbox, django_capture_on_commit_callbacks, make, reason
 ):
     client = make()
     before = ConversionOffer.objects.count()
 
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
-        pytest.raises(OfferError, match="cannot be offered"),
+        pytest.raises(OfferError, match=re.escape(f"cannot be offered a contract: {reason}")),
     ):
         offer_send_now(client=client, now=NOW)
 

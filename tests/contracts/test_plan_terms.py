@@ -261,3 +261,28 @@ def test_the_plan_page_asks_about_running_contracts_once(manager_client, django_
         response = manager_client.get(url)
 
     assert response.status_code == 200
+
+
+def test_a_plan_that_was_ever_sold_or_offered_cannot_be_deleted_only_retired(manager_client):
+    sold = EndedContractFactory().plan
+    offered = OfferFactory(status=OfferStatus.EXPIRED).plan
+    unused = PlanFactory()
+
+    for plan in (sold, offered):
+        page = manager_client.get(_change_url(plan)).content.decode()
+        assert 'class="deletelink"' not in page
+        delete = reverse("admin:contracts_contractplan_delete", args=[plan.pk])
+        assert manager_client.post(delete, {"post": "yes"}).status_code == 403
+    assert 'class="deletelink"' in manager_client.get(_change_url(unused)).content.decode()
+    assert ContractPlan.objects.filter(pk__in=[sold.pk, offered.pk]).count() == 2
+
+
+def test_the_plan_targets_read_most_urgent_first_with_the_minutes_in_words(manager_client):
+    plan = PlanFactory()
+
+    response = manager_client.get(_change_url(plan))
+
+    (targets,) = response.context["inline_admin_formsets"]
+    priorities = [form.form.instance.priority for form in targets if form.form.instance.pk]
+    assert priorities == [Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW]
+    assert "respond within 1 hour, resolve within 4 hours" in response.content.decode()
