@@ -286,7 +286,8 @@ def _generate(
                 ends_on=term_end(starts_on, plan.term_months),
                 monthly_price=_money(plan.monthly_price * (100 - discount) / 100),
                 discount_percent=discount,
-                created_at=now - dt.timedelta(days=(today - starts_on).days),
+                # Signed on the morning its term starts, in the practice's time zone.
+                created_at=timezone.make_aware(dt.datetime.combine(starts_on, dt.time(9, 30))),
             )
         )
     created_contracts = _bulk(ServiceContract, contract_rows)

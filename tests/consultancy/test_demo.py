@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.utils import timezone
 
 from clients.models import Charge, Client, ClientEvent, ClientEventKind, ClientStatus, Contact
 from consultancy.demo import DEMO_USERS, seed_demo
@@ -56,6 +57,8 @@ def test_each_demo_contract_and_drop_opens_the_clients_history(demo):
     event = ClientEvent.objects.get(client=contract.client_id)
     assert event.summary.startswith(f"Started {contract.plan} at $")
     assert event.at == contract.created_at
+    # Dated the day the term starts, as the practice sees the calendar.
+    assert timezone.localtime(event.at).date() == contract.starts_on
 
 
 def test_the_demo_users_log_in_with_their_roles(demo):
