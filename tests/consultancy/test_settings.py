@@ -153,3 +153,12 @@ def test_other_malformed_values_stop_start_up(env):
     result = _start(**env)
 
     assert result.returncode != 0, f"started anyway: {result.stdout}"
+
+
+def test_a_request_warning_is_logged_once_by_the_root_handler_not_twice():
+    import logging
+
+    django_logger = logging.getLogger("django")
+    assert django_logger.handlers == []
+    assert django_logger.propagate
+    assert logging.getLogger().handlers  # the root's console handler prints it

@@ -443,6 +443,7 @@ def test_after_commit_the_client_gets_a_confirmation_and_the_managers_a_notice(
     assert to_client.to == [f"{offer.contact.name} <{offer.email}>"]
     assert to_client.subject == f"Welcome to your {offer.plan.name} service contract"
     assert "$258.10 a month" in to_client.body
+    assert to_client.body.startswith(f"Hello {offer.contact.name},")
     assert to_managers.to == [manager.email]  # not the consultant
     assert to_managers.subject == f"Acme Dental accepted the {offer.plan.name} contract offer"
     assert "203.0.113.7" in to_managers.body
