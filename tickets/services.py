@@ -232,9 +232,14 @@ def ticket_take_next(*, consultant: User) -> Ticket | None:
         TicketEventKind.ASSIGNMENT,
         consultant,
         body="Took the next ticket in line.",
-        to_value=consultant.get_username(),
+        to_value=staff_name(consultant),
     )
     return ticket
+
+
+def staff_name(user: User) -> str:
+    """How the activity names a colleague: "Casey Nguyen", or the username when no name is set."""
+    return user.get_full_name() or user.get_username()
 
 
 @transaction.atomic
@@ -243,7 +248,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Tick
     _require_open(ticket)
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
-    before = ticket.assignee.get_username() if ticket.assignee else ""
+    before = staff_name(ticket.assignee) if ticket.assignee else ""
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
     _event(
@@ -251,7 +256,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Tick
         TicketEventKind.ASSIGNMENT,
         actor,
         from_value=before,
-        to_value=assignee.get_username() if assignee else "",
+        to_value=staff_name(assignee) if assignee else "",
     )
     return ticket
 
