@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Layout
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -100,6 +101,9 @@ class TicketOpenForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields[
+            "paid_priority"
+        ].label = f"Client pays ${settings.PAID_PRIORITY_SURCHARGE:,.2f} for priority service"
         raw = self.data.get("client") if self.is_bound else self.initial.get("client")
         text = str(raw or "")
         client_id = int(text) if text.isdigit() and len(text) < 19 else None

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from clients.models import Client, Contact
-from contracts.models import ServiceContract
+from contracts.models import ConversionOffer, ServiceContract
 from tickets import services
 from tickets.forms import (
     WORK_PERMISSION,
@@ -192,6 +192,14 @@ def _detail(
         or AssignForm(people=people, initial={"assignee": ticket.assignee_id}),
         "time_form": forms.get("time_form") or TimeForm(),
         "surcharge": services.settings.PAID_PRIORITY_SURCHARGE,
+        # A break-fix client with a contract offer in its inbox: worth a word from whoever
+        # answers it (one query, and only for transactional tickets).
+        "open_offer": None
+        if ticket.is_contract_ticket
+        else ConversionOffer.objects.open()
+        .filter(client_id=ticket.client_id)
+        .select_related("plan")
+        .first(),
     }
     return render(request, "tickets/ticket_detail.html", context, status=status)
 

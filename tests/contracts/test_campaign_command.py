@@ -79,7 +79,8 @@ def test_a_dry_run_prints_each_eligible_client_with_plan_discount_and_price(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         output = _run("--dry-run")
 
-    lines = output.strip().splitlines()
+    header, *lines = output.strip().splitlines()
+    assert header.split()[:4] == ["Client", "Plan", "Off", "Price"]
     acme_email = practice["acme"].contacts.get().email
     bolt_email = practice["bolt"].contacts.get().email
     # Best-ranked (highest spend) first.

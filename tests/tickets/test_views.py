@@ -16,12 +16,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.models import Charge, ClientStatus
-from contracts.models import Priority
+from contracts.models import OfferStatus, Priority
 from tests.factories import (
     ClientFactory,
     ContactFactory,
     ContractFactory,
     ContractTicketFactory,
+    OfferFactory,
     PlanFactory,
     TicketFactory,
 )
@@ -420,6 +421,36 @@ def test_ticket_page_queries_do_not_grow_with_its_history(
 
     assert "Note 9" in response.content.decode()
     assert len(long_history) == len(short_history), [q["sql"] for q in long_history]
+
+
+def test_the_ticket_page_tells_whoever_answers_that_the_client_has_an_open_offer(
+    now: dt.datetime, consultant_client: Any
+) -> None:
+    offer = OfferFactory(plan__name="Essentials")
+    ticket = TicketFactory(client=offer.client)
+    OfferFactory(status=OfferStatus.DECLINED, client=TicketFactory().client)
+
+    page = consultant_client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+
+    assert 'id="open-offer"' in page
+    assert "<strong>Essentials</strong> at $258.10 a month (11% off)" in page
+
+
+def test_the_ticket_page_mentions_no_offer_when_none_is_open(
+    now: dt.datetime, consultant_client: Any
+) -> None:
+    declined = OfferFactory(status=OfferStatus.DECLINED)
+    ticket = TicketFactory(client=declined.client)
+
+    page = consultant_client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+
+    assert 'id="open-offer"' not in page
+
+
+def test_the_new_ticket_form_says_what_priority_costs(consultant_client: Any) -> None:
+    page = consultant_client.get(reverse("tickets:new")).content.decode()
+
+    assert "Client pays $75.00 for priority service" in page
 
 
 # --- Opening a ticket -------------------------------------------------------------------------

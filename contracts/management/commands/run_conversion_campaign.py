@@ -26,6 +26,11 @@ class Command(BaseCommand):
             from contracts.models import ContractPlan
 
             names = dict(ContractPlan.objects.filter(pk__in=plans).values_list("pk", "name"))
+            if drafts:
+                self.stdout.write(
+                    f"{'Client':<40} {'Plan':<14} {'Off':>6} {'Price':>10}     "
+                    f"{'Paid, last 12 months':>20}  Against the contract  <Primary contact>"
+                )
             for d in drafts:
                 s = d.savings
                 verdict = (
