@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from consultancy.roles import is_consultant, is_manager
 
@@ -34,11 +34,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
-@require_GET
+@require_safe
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico on every page that names no icon (the admin's): send them
-    to the static one instead of a 404 in the log each time."""
-    return redirect(static("favicon.svg"), permanent=True)
+    to the static one instead of a 404 in the log each time. Not a permanent redirect: the
+    static name carries a content hash that changes with the file."""
+    return redirect(static("favicon.svg"))
 
 
 @login_not_required

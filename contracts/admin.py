@@ -181,10 +181,10 @@ class ContractPlanAdmin(admin.ModelAdmin):
         (name, options), *rest = fieldsets
         note = (
             "Active contracts run on this plan, or open offers promise its terms, so its "
-            "included hours, overage rate, coverage, calendar and targets are fixed until "
-            "they end. To sell different terms, use "
+            "included hours, overage rate, coverage, calendar, term length and targets are "
+            "fixed until they end. To sell different terms, use "
             "“Copy as new plans” on the plan list, edit and offer the copy, and stop offering "
-            "this one. The price and term length apply to new contracts and renewals only."
+            "this one. A new price applies to new offers and contracts only."
         )
         return [(name, {**options, "description": note}), *rest]
 

@@ -119,10 +119,14 @@ class OfferMail:
         text = MARKER.sub(lambda m: values[m.group(1)], text)
         escaped = {name: html.escape(value) for name, value in values.items()}
         markup = MARKER.sub(lambda m: escaped[m.group(1)], markup)
+        discount = f"{offer.discount_percent.normalize():f}%"
+        # A client with no year behind it is not thanked for its loyalty (the body says so too).
+        loyal = offer.has_history
         subject = (
-            f"Reminder: your {offer.discount_percent.normalize():f}% loyalty offer ends {values['expires']}"
+            f"Reminder: your {discount} {'loyalty ' if loyal else ''}offer ends {values['expires']}"
             if reminder
-            else f"{values['client_name']}: guaranteed response times, {offer.discount_percent.normalize():f}% off for loyal clients"
+            else f"{values['client_name']}: guaranteed response times, {discount} off"
+            + (" for loyal clients" if loyal else "")
         )
         message = EmailMultiAlternatives(
             subject=one_line(subject),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from calendar import day_name
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -47,6 +46,10 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(
             f"{value!r} is not a known time zone (e.g. America/New_York)."
         ) from None
+
+
+# Not calendar.day_name: that follows the server's locale, and clients read these in English.
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class BusinessCalendar(models.Model):
@@ -105,7 +108,7 @@ class BusinessCalendar(models.Model):
     def hours_text(self) -> str:
         """The working week in words, for clients: "Monday to Friday, 08:00 to 18:00 (...)"."""
         days = sorted(self.working_weekdays)
-        names = [day_name[d] for d in days]
+        names = [DAY_NAMES[d] for d in days]
         consecutive = len(days) > 2 and days == list(range(days[0], days[-1] + 1))
         span = f"{names[0]} to {names[-1]}" if consecutive else ", ".join(names)
         return (
@@ -161,11 +164,16 @@ class ContractPlan(models.Model):
     plan, and open offers show them to the client, so while either holds a plan's terms they are
     fixed (RUNNING_TERMS and the plan's targets); to sell different terms, copy the plan
     (contracts.services.plan_copy).
-    The price and term length may change: a contract keeps the price it was sold at, and a
-    renewal takes the term length the plan has then.
+    The price may change: a contract keeps the price it was sold at, an offer the price it made.
     """
 
-    RUNNING_TERMS = ("included_hours", "overage_hourly_rate", "coverage", "calendar")
+    RUNNING_TERMS = (
+        "included_hours",
+        "overage_hourly_rate",
+        "coverage",
+        "calendar",
+        "term_months",
+    )
 
     name = models.CharField("tier name", max_length=100, unique=True)
     description = models.TextField(blank=True)
@@ -274,14 +282,21 @@ class ContractPlan(models.Model):
         )
 
 
-def duration_words(minutes: int) -> str:
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [
-        f"{n} {unit}{'s' if n != 1 else ''}"
-        for n, unit in ((days, "day"), (hours, "hour"), (mins, "minute"))
-        if n
-    ]
+def duration_words(minutes: int, *, business_hours: bool = False) -> str:
+    """A target in words: "2 hours", "1 day 4 hours"; in business hours, never in days.
+
+    A business-hours target counts covered minutes only, so 1,440 of them are 24 business
+    hours (about two and a half working days), not "1 day": saying days would promise more.
+    """
+    units: tuple[tuple[int, str], ...]
+    if business_hours:
+        hours, mins = divmod(minutes, 60)
+        units = ((hours, "business hour"), (mins, "minute"))
+    else:
+        days, rest = divmod(minutes, 24 * 60)
+        hours, mins = divmod(rest, 60)
+        units = ((days, "day"), (hours, "hour"), (mins, "minute"))
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in units if n]
     return " ".join(parts) or "0 minutes"
 
 
@@ -317,12 +332,12 @@ class ServiceLevel(models.Model):
 
     @property
     def response_text(self) -> str:
-        """The response target in words: "30 minutes", "2 hours", "1 day 2 hours"."""
-        return duration_words(self.response_minutes)
+        """The response target in words: "30 minutes", "2 hours", "4 business hours"."""
+        return duration_words(self.response_minutes, business_hours=not self.plan.is_24x7)
 
     @property
     def resolution_text(self) -> str:
-        return duration_words(self.resolution_minutes)
+        return duration_words(self.resolution_minutes, business_hours=not self.plan.is_24x7)
 
     def clean(self) -> None:
         if (
@@ -556,6 +571,14 @@ OPEN_OFFER_STATUSES = (OfferStatus.PENDING, OfferStatus.SENDING, OfferStatus.SEN
 class ConversionOfferQuerySet(models.QuerySet["ConversionOffer"]):
     def open(self) -> Self:
         return self.filter(status__in=OPEN_OFFER_STATUSES)
+
+    def in_inbox(self, now: dt.datetime) -> Self:
+        """Sent and still answerable: what the client can act on right now (open() also holds
+        offers not sent yet, and expired ones the nightly task has not closed)."""
+        return self.filter(status=OfferStatus.SENT, expires_at__gt=now)
+
+    def for_client(self, client_id: int) -> Self:
+        return self.filter(client_id=client_id)
 
 
 class ConversionOffer(models.Model):

@@ -209,7 +209,9 @@ def offer_refusal(client: Client) -> str:
             f"it has an open offer already, until "
             f"{timezone.localtime(open_offer.expires_at):%-d %B %Y}."
         )
-    return "it has no primary contact to send the offer to; mark one on its page."
+    if not client.contacts.primary().exists():
+        return "it has no primary contact to send the offer to; mark one on its page."
+    return "it does not meet the rules for an offer right now."
 
 
 @transaction.atomic
@@ -219,10 +221,11 @@ def offer_send_now(
     """Offer a contract to one client now (a manager's decision: no threshold, no cooldown)."""
     now = now or timezone.now()
     rules = _lock_campaign_rules()
-    Client.objects.select_for_update().get(pk=client.pk)
+    locked = Client.objects.select_for_update().get(pk=client.pk)
     candidate = with_trailing_figures(offerable_clients().filter(pk=client.pk), now=now).first()
     if candidate is None:
-        raise OfferError(f"{client} cannot be offered a contract: {offer_refusal(client)}")
+        # The locked row, not the caller's copy: its flags may have changed since.
+        raise OfferError(f"{locked} cannot be offered a contract: {offer_refusal(locked)}")
     plans = offered_plans()
     if not plans:
         raise OfferError("No plan is offered; mark at least one plan as offered.")

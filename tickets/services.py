@@ -47,7 +47,14 @@ class TicketError(Exception):
     """A ticket change the rules do not allow; the message is for the user."""
 
 
+EVENT_VALUE_LENGTH = TicketEvent._meta.get_field("to_value").max_length or 64
+
+
 def _event(ticket: Ticket, kind: str, actor: User | None, **fields: str) -> TicketEvent:
+    # from/to values are short labels (a status, a name); a long name is cut, never an error.
+    for name in ("from_value", "to_value"):
+        if name in fields:
+            fields[name] = fields[name][:EVENT_VALUE_LENGTH]
     return TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, **fields)
 
 
@@ -232,12 +239,12 @@ def ticket_take_next(*, consultant: User) -> Ticket | None:
         TicketEventKind.ASSIGNMENT,
         consultant,
         body="Took the next ticket in line.",
-        to_value=staff_name(consultant),
+        to_value=_staff_name(consultant),
     )
     return ticket
 
 
-def staff_name(user: User) -> str:
+def _staff_name(user: User) -> str:
     """How the activity names a colleague: "Casey Nguyen", or the username when no name is set."""
     return user.get_full_name() or user.get_username()
 
@@ -248,7 +255,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Tick
     _require_open(ticket)
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
-    before = staff_name(ticket.assignee) if ticket.assignee else ""
+    before = _staff_name(ticket.assignee) if ticket.assignee else ""
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
     _event(
@@ -256,7 +263,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Tick
         TicketEventKind.ASSIGNMENT,
         actor,
         from_value=before,
-        to_value=staff_name(assignee) if assignee else "",
+        to_value=_staff_name(assignee) if assignee else "",
     )
     return ticket
 

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -196,8 +197,8 @@ def _detail(
         # answers it (one query, and only for transactional tickets).
         "open_offer": None
         if ticket.is_contract_ticket
-        else ConversionOffer.objects.open()
-        .filter(client_id=ticket.client_id)
+        else ConversionOffer.objects.in_inbox(timezone.now())
+        .for_client(ticket.client_id)
         .select_related("plan")
         .first(),
     }

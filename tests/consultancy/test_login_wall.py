@@ -138,7 +138,7 @@ def test_offer_pages_answer_a_bad_link_without_asking_to_log_in(anon_client, nam
 @pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_allow_listed_pages_open_without_logging_in(anon_client, name):
     # The favicon answers with a redirect to the static file; the rest with their page.
-    expected = 301 if name == "favicon" else 200
+    expected = 302 if name == "favicon" else 200
     assert anon_client.get(reverse(name)).status_code == expected
 
 
@@ -259,5 +259,6 @@ def test_home_sends_an_anonymous_visitor_to_log_in(anon_client):
 def test_the_favicon_is_served_to_anyone_without_a_404(anon_client):
     response = anon_client.get("/favicon.ico")
 
-    assert response.status_code == 301
+    assert response.status_code == 302
     assert response["Location"].endswith("favicon.svg")
+    assert anon_client.head("/favicon.ico").status_code == 302

@@ -422,7 +422,7 @@ def test_an_offer_email_states_the_terms_the_client_would_sign_up_to(now, backen
         assert "5 hours of work a month included; beyond that, $110.00 an hour." in part
         assert "in business hours: Monday to Friday, 08:00 to 18:00 (America/New_York time)" in part
         assert "12 months from the day you accept, renewed for another 12" in part
-        assert "first response within 1 hour, resolved within 4 hours" in part
+        assert "first response within 1 business hour, resolved within 4 business hours" in part
 
 
 def test_an_offer_to_a_client_with_no_year_behind_it_thanks_nobody_for_loyalty(
@@ -440,6 +440,10 @@ def test_an_offer_to_a_client_with_no_year_behind_it_thanks_nobody_for_loyalty(
     offers_send_batch([offer.pk])
 
     (message,) = mailoutbox
+    assert message.subject == f"{offer.client.name}: guaranteed response times, 11% off"
+    reminder = OfferMail().build(offer, reminder=True)
+    assert "loyalty" not in reminder.subject
+    assert reminder.subject.startswith("Reminder: your 11% offer ends ")
     for part in (message.body, message.alternatives[0][0]):
         assert "job by job" not in part
         assert "last twelve months" not in part.lower()

@@ -19,9 +19,11 @@ from clients.models import ChargeKind, ClientStatus, Contact
 from contracts.models import (
     BusinessCalendar,
     ContractStatus,
+    Coverage,
     Priority,
     ServiceContract,
     ServiceLevel,
+    duration_words,
 )
 from contracts.services import ContractError, contract_start
 from tests.factories import (
@@ -384,3 +386,53 @@ def test_covered_minutes_need_a_contract():
 def test_time_entry_minutes_stay_within_one_working_day(minutes):
     with pytest.raises(IntegrityError), transaction.atomic():
         TimeEntryFactory(minutes=minutes, covered_minutes=0, billable_minutes=minutes)
+
+
+# --- Targets and hours in words -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("minutes", "business_hours", "words"),
+    [
+        (60, False, "1 hour"),
+        (1440, False, "1 day"),
+        (1530, False, "1 day 1 hour 30 minutes"),
+        (60, True, "1 business hour"),
+        (90, True, "1 business hour 30 minutes"),
+        # Covered minutes: 24 business hours is two and a half working days, not "1 day".
+        (1440, True, "24 business hours"),
+        (0, True, "0 minutes"),
+    ],
+)
+def test_a_target_is_put_in_words_in_the_hours_it_counts(minutes, business_hours, words):
+    assert duration_words(minutes, business_hours=business_hours) == words
+
+
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [
+        ({"monday", "tuesday", "wednesday", "thursday", "friday"}, "Monday to Friday"),
+        ({"monday", "wednesday", "friday"}, "Monday, Wednesday, Friday"),
+        ({"saturday", "sunday"}, "Saturday, Sunday"),
+        ({"tuesday"}, "Tuesday"),
+    ],
+)
+def test_a_calendar_states_its_working_week_for_clients(days, text):
+    weekdays = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    calendar = BusinessCalendar(
+        name="Office",
+        timezone="Europe/London",
+        opens_at=dt.time(9, 0),
+        closes_at=dt.time(17, 30),
+        **{day: day in days for day in weekdays},
+    )
+
+    assert calendar.hours_text == (
+        f"{text}, 09:00 to 17:30 (Europe/London time), public holidays excepted"
+    )
+
+
+def test_a_24x7_plan_states_its_cover_and_targets_in_clock_time():
+    plan = PlanFactory(coverage=Coverage.ALWAYS)
+
+    assert plan.coverage_text == "around the clock, every day of the year"
+    urgent = plan.service_levels.get(priority=Priority.URGENT)
+    assert (urgent.response_text, urgent.resolution_text) == ("1 hour", "4 hours")

@@ -20,7 +20,7 @@ from django.urls import reverse
 from clients.services import client_drop
 from contracts.delivery import offers_send_batch
 from contracts.models import ContractStatus, ConversionOffer, OfferStatus, ServiceContract
-from contracts.offers import offer_accept
+from contracts.offers import offer_accept, offer_decline
 from contracts.tokens import offer_token
 from tests.factories import (
     ClientFactory,
@@ -89,7 +89,7 @@ def test_the_offer_page_shows_the_plan_the_discounted_price_and_the_savings_stat
     assert "5 hours a month; beyond that, $110.00 an hour" in page
     assert "In business hours: Monday to Friday, 08:00 to 18:00 (America/New_York time)" in page
     assert "12 months from the day you accept, renewed for another 12" in page
-    assert "first response within 1 hour, resolved within 4 hours" in page
+    assert "first response within 1 business hour, resolved within 4 business hours" in page
     assert "$258.10" in page
     assert '<s class="text-body-secondary">$290.00</s>' in page
     assert "11% loyalty discount" in page
@@ -121,6 +121,8 @@ def test_an_offer_to_a_client_with_no_year_behind_it_shows_no_statement(anon_cli
 
     assert "Your last twelve months" not in page
     assert "more over the year" not in page
+    assert "11% discount" in page
+    assert "loyalty" not in page
     assert "Accept the contract" in page
 
 
@@ -242,6 +244,17 @@ def test_opening_the_accept_address_after_accepting_shows_the_offer_is_accepted(
 
     assert response.status_code == 409
     assert "You accepted this offer already." in response.content.decode()
+
+
+def test_opening_the_decline_address_after_declining_shows_the_offer_is_declined(
+    offer, anon_client
+):
+    offer_decline(offer=offer)
+
+    response = anon_client.get(_url("offer_decline", offer), follow=True)
+
+    assert response.status_code == 409
+    assert "You declined this offer." in response.content.decode()
 
 
 def test_a_tampered_accept_address_is_not_valid_whatever_the_method(offer, anon_client):

@@ -61,12 +61,16 @@ def test_a_plans_calendar_cannot_change_under_an_active_contract():
     assert "calendar" in error.value.message_dict
 
 
-def test_the_price_name_and_term_of_a_plan_in_use_may_change():
-    # A contract keeps the price it was sold at; a renewal takes the term length the plan has.
+def test_the_price_and_name_of_a_plan_in_use_may_change_but_not_its_term():
+    # A contract keeps the price it was sold at; the term is what the offer promised.
     plan = ContractFactory().plan
-    plan.name, plan.monthly_price, plan.term_months = "Standard 2026", Decimal("590.00"), 24
-
+    plan.name, plan.monthly_price = "Standard 2026", Decimal("590.00")
     plan.full_clean()
+
+    plan.term_months = 24
+    with pytest.raises(ValidationError) as error:
+        plan.full_clean()
+    assert "term_months" in error.value.message_dict
 
 
 @pytest.mark.parametrize("contract", [None, "ended"])
@@ -162,7 +166,7 @@ def test_manager_sees_the_running_terms_read_only_with_the_reason(manager_client
     assert response.status_code == 200
     form = response.context["adminform"].form
     assert set(ContractPlan.RUNNING_TERMS).isdisjoint(form.fields)
-    assert {"name", "monthly_price", "term_months", "is_offered"} <= set(form.fields)
+    assert {"name", "description", "monthly_price", "is_offered"} <= set(form.fields)
     assert "Active contracts run on this plan, or open offers promise its terms" in (
         response.content.decode()
     )
@@ -285,4 +289,7 @@ def test_the_plan_targets_read_most_urgent_first_with_the_minutes_in_words(manag
     (targets,) = response.context["inline_admin_formsets"]
     priorities = [form.form.instance.priority for form in targets if form.form.instance.pk]
     assert priorities == [Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW]
-    assert "respond within 1 hour, resolve within 4 hours" in response.content.decode()
+    # A business-hours plan: covered hours, never "days".
+    assert "respond within 1 business hour, resolve within 4 business hours" in (
+        response.content.decode()
+    )

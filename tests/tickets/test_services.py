@@ -736,3 +736,16 @@ def test_time_on_a_closed_ticket_is_refused(now: dt.datetime, consultant: User) 
         time_log(ticket=ticket, consultant=consultant, minutes=30, work_date=TODAY)
 
     assert not TimeEntry.objects.exists()
+
+
+def test_a_colleague_with_a_very_long_name_is_named_in_the_activity_cut_to_fit(
+    now: dt.datetime, manager: User
+) -> None:
+    # TicketEvent's from/to values are 64 characters; PostgreSQL would refuse a longer one.
+    ticket = TicketFactory()
+    long_named = User.objects.create_user("longname", first_name="A" * 150, last_name="B" * 150)
+
+    ticket_assign(ticket=ticket, assignee=long_named, actor=manager)
+
+    event = ticket.events.get()
+    assert event.to_value == ("A" * 150)[:64]

@@ -436,11 +436,22 @@ def test_the_ticket_page_tells_whoever_answers_that_the_client_has_an_open_offer
     assert "<strong>Essentials</strong> at $258.10 a month (11% off)" in page
 
 
-def test_the_ticket_page_mentions_no_offer_when_none_is_open(
-    now: dt.datetime, consultant_client: Any
+@pytest.mark.parametrize(
+    "offer_fields",
+    [
+        {"status": OfferStatus.DECLINED},
+        # Not in the inbox yet: made by a campaign run, its email still queued.
+        {"status": OfferStatus.PENDING, "sent_at": None},
+        # Past its time, though the nightly task has not closed it yet.
+        {"expires_at": NOW - dt.timedelta(hours=1)},
+    ],
+    ids=["declined", "not-sent-yet", "expired"],
+)
+def test_the_ticket_page_mentions_no_offer_the_client_cannot_act_on(
+    now: dt.datetime, consultant_client: Any, offer_fields: dict[str, Any]
 ) -> None:
-    declined = OfferFactory(status=OfferStatus.DECLINED)
-    ticket = TicketFactory(client=declined.client)
+    offer = OfferFactory(**offer_fields)
+    ticket = TicketFactory(client=offer.client)
 
     page = consultant_client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
 
