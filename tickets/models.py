@@ -274,6 +274,20 @@ class TicketEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on #{self.ticket_id}"
 
+    def _label(self, value: str) -> str:
+        # A status change stores the status codes; people read their names.
+        if self.kind == TicketEventKind.STATUS and value in TicketStatus.values:
+            return str(TicketStatus(value).label)
+        return value
+
+    @property
+    def from_label(self) -> str:
+        return self._label(self.from_value)
+
+    @property
+    def to_label(self) -> str:
+        return self._label(self.to_value)
+
 
 MAX_MINUTES_PER_ENTRY = 16 * 60
 

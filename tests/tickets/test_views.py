@@ -27,7 +27,7 @@ from tests.factories import (
     TicketFactory,
 )
 from tickets.models import Ticket, TicketEvent, TicketStatus, TimeEntry
-from tickets.services import ticket_add_note, time_log
+from tickets.services import ticket_add_note, ticket_change_status, time_log
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
@@ -456,6 +456,18 @@ def test_the_ticket_page_mentions_no_offer_the_client_cannot_act_on(
     page = consultant_client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
 
     assert 'id="open-offer"' not in page
+
+
+def test_the_activity_names_statuses_as_people_read_them(
+    now: dt.datetime, consultant: User, consultant_client: Any
+) -> None:
+    ticket = TicketFactory(status=TicketStatus.IN_PROGRESS)
+    ticket_change_status(ticket=ticket, status=TicketStatus.RESOLVED, actor=consultant, note="")
+
+    page = consultant_client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+
+    assert "In progress → Resolved" in page
+    assert "in_progress →" not in page
 
 
 def test_the_new_ticket_form_says_what_priority_costs(consultant_client: Any) -> None:
