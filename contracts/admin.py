@@ -41,6 +41,7 @@ from django.utils.http import urlencode
 from clients.admin import ContactInline
 from clients.models import Client, ClientQuerySet, ClientStatus
 from clients.services import ClientError, client_reinstate
+from contracts.emails import money
 from contracts.history import percent_text
 from contracts.models import (
     BusinessCalendar,
@@ -145,10 +146,10 @@ def _running(plan: ContractPlan | None) -> bool:
 class ContractPlanAdmin(admin.ModelAdmin):
     list_display = [
         "name",
-        "monthly_price",
+        "price_display",
         "included_hours",
         "coverage",
-        "overage_hourly_rate",
+        "overage_display",
         "term_months",
         "is_offered",
         "active_contracts",
@@ -241,6 +242,14 @@ class ContractPlanAdmin(admin.ModelAdmin):
             )
         )
 
+    @admin.display(description="Monthly price", ordering="monthly_price")
+    def price_display(self, obj: ContractPlan) -> str:
+        return money(obj.monthly_price)
+
+    @admin.display(description="Overage an hour", ordering="overage_hourly_rate")
+    def overage_display(self, obj: ContractPlan) -> str:
+        return money(obj.overage_hourly_rate)
+
     @admin.display(description="Active contracts", ordering="active_contract_count")
     def active_contracts(self, obj: ContractPlan) -> int:
         return int(obj.active_contract_count)  # type: ignore[attr-defined]
@@ -248,7 +257,13 @@ class ContractPlanAdmin(admin.ModelAdmin):
 
 # --- Contracts ---------------------------------------------------------------------------------
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
-HISTORY_LINES = 20  # the newest lines of a client's history shown on its page
+HISTORY_LINES = 20
+
+
+def price_after_discount(monthly_price: Decimal, discount_percent: Decimal) -> str:
+    """ "$258.10 (11% off)" for the contract and offer lists."""
+    discount = f" ({percent_text(discount_percent)} off)" if discount_percent else ""
+    return f"{money(monthly_price)}{discount}"  # the newest lines of a client's history shown on its page
 
 
 class EndMonthFilter(admin.SimpleListFilter):
@@ -319,8 +334,7 @@ class ServiceContractAdmin(admin.ModelAdmin):
         "status",
         "starts_on",
         "ends_on",
-        "monthly_price",
-        "discount_percent",
+        "price_display",
         "renewal",
     ]
     list_select_related = ["client", "plan"]
@@ -343,6 +357,10 @@ class ServiceContractAdmin(admin.ModelAdmin):
         "end_reason",
         "created_at",
     ]
+
+    @admin.display(description="Price a month", ordering="monthly_price")
+    def price_display(self, obj: ServiceContract) -> str:
+        return price_after_discount(obj.monthly_price, obj.discount_percent)
 
     def get_form(
         self,
@@ -734,8 +752,7 @@ class ConversionOfferAdmin(admin.ModelAdmin):
 
     @admin.display(description="Price a month", ordering="monthly_price")
     def price_display(self, obj: ConversionOffer) -> str:
-        discount = f" ({percent_text(obj.discount_percent)} off)" if obj.discount_percent else ""
-        return f"${obj.monthly_price:,.2f}{discount}"
+        return price_after_discount(obj.monthly_price, obj.discount_percent)
 
     @admin.display(description="Against the last year", ordering="saving")
     def savings_display(self, obj: ConversionOffer) -> str:

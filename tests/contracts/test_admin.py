@@ -806,3 +806,15 @@ def test_saving_a_client_without_touching_the_opt_out_writes_no_history(manager_
     assert client.notes == "Prefers phone calls"
     assert client.offers_opt_out
     assert not client.events.exists()
+
+
+def test_plan_and_contract_lists_show_money_as_money(manager_client):
+    plan = PlanFactory(monthly_price=Decimal("1190.00"), overage_hourly_rate=Decimal("95.00"))
+    ContractFactory(plan=plan, monthly_price=Decimal("1071.00"), discount_percent=Decimal("10"))
+
+    plans = manager_client.get(reverse("admin:contracts_contractplan_changelist")).content.decode()
+    contracts = manager_client.get(CONTRACTS).content.decode()
+
+    assert '<td class="field-price_display">$1,190.00</td>' in plans
+    assert '<td class="field-overage_display">$95.00</td>' in plans
+    assert '<td class="field-price_display">$1,071.00 (10% off)</td>' in contracts
