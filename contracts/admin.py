@@ -15,7 +15,6 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
     DecimalField,
@@ -134,12 +133,8 @@ class ServiceLevelInline(admin.TabularInline):
 
 
 def _running(plan: ContractPlan | None) -> bool:
-    if plan is None:
-        return False
-    # The plan admin's queryset answers this already (`terms_held`): the change page asks it a
-    # dozen times (fields, fieldsets, the inline's three permissions per form).
-    held = getattr(plan, "terms_held", None)
-    return bool(held) if held is not None else plan.terms_in_use()
+    # The plan admin's queryset is with_use(), so this costs no query however often it is asked.
+    return plan is not None and plan.terms_in_use()
 
 
 @admin.register(ContractPlan)
@@ -192,12 +187,8 @@ class ContractPlanAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A plan that ever had a contract or an offer is history (PROTECT): stop offering it
         # instead. Hiding the button beats the admin's "you may not delete ..." page.
-        if obj is not None:
-            referenced = getattr(obj, "referenced", None)  # annotated by get_queryset
-            if referenced is None:
-                referenced = obj.contracts.exists() or obj.offers.exists()
-            if referenced:
-                return False
+        if obj is not None and obj.was_sold_or_offered():
+            return False
         return super().has_delete_permission(request, obj)
 
     @admin.action(description="Copy as new plans (not offered yet)", permissions=["add"])
@@ -228,18 +219,8 @@ class ContractPlanAdmin(admin.ModelAdmin):
                 active_contract_count=Count(
                     "contracts", filter=Q(contracts__status=ContractStatus.ACTIVE)
                 ),
-                # ContractPlan.terms_in_use(), for every plan of the page in the same query.
-                terms_held=ExpressionWrapper(
-                    Q(Exists(ServiceContract.objects.active().filter(plan=OuterRef("pk"))))
-                    | Q(Exists(ConversionOffer.objects.open().filter(plan=OuterRef("pk")))),
-                    output_field=BooleanField(),
-                ),
-                referenced=ExpressionWrapper(
-                    Q(Exists(ServiceContract.objects.filter(plan=OuterRef("pk"))))
-                    | Q(Exists(ConversionOffer.objects.filter(plan=OuterRef("pk")))),
-                    output_field=BooleanField(),
-                ),
             )
+            .with_use()
         )
 
     @admin.display(description="Monthly price", ordering="monthly_price")

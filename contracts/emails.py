@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from contracts.history import percent_text
 from contracts.models import ConversionOffer, ServiceContract
 from contracts.tokens import offer_token
 
@@ -62,7 +63,7 @@ def offer_values(offer: ConversionOffer) -> dict[str, str]:
         "contact_name": contact_name or "there",
         "client_name": one_line(offer.client.name),
         "list_price": money(offer.list_price),
-        "discount": f"{offer.discount_percent.normalize():f}%",
+        "discount": percent_text(offer.discount_percent),
         "monthly_price": money(offer.monthly_price),
         "labour": money(offer.trailing_labour),
         "priority": money(offer.trailing_priority),
@@ -119,7 +120,7 @@ class OfferMail:
         text = MARKER.sub(lambda m: values[m.group(1)], text)
         escaped = {name: html.escape(value) for name, value in values.items()}
         markup = MARKER.sub(lambda m: escaped[m.group(1)], markup)
-        discount = f"{offer.discount_percent.normalize():f}%"
+        discount = percent_text(offer.discount_percent)
         # A client with no year behind it is not thanked for its loyalty (the body says so too).
         loyal = offer.has_history
         subject = (

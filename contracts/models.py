@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 
 from clients.models import Client
@@ -156,6 +156,21 @@ class ContractPlanQuerySet(models.QuerySet["ContractPlan"]):
     def offered(self) -> Self:
         return self.filter(is_offered=True)
 
+    def with_use(self) -> Self:
+        """Annotate what terms_in_use() and was_sold_or_offered() ask, for every plan in the
+        same query (the plan page asks a dozen times: fields, fieldsets, inline permissions)."""
+        contracts = ServiceContract.objects.filter(plan=OuterRef("pk"))
+        offers = ConversionOffer.objects.filter(plan=OuterRef("pk"))
+        return self.annotate(
+            terms_held=ExpressionWrapper(
+                Q(Exists(contracts.active())) | Q(Exists(offers.open())),
+                output_field=models.BooleanField(),
+            ),
+            referenced=ExpressionWrapper(
+                Q(Exists(contracts)) | Q(Exists(offers)), output_field=models.BooleanField()
+            ),
+        )
+
 
 class ContractPlan(models.Model):
     """A tier of service contract: price, included hours, coverage and response targets.
@@ -229,10 +244,21 @@ class ContractPlan(models.Model):
         open offer (whose email and page show the plan's hours and targets) promises them."""
         if self.pk is None:
             return False
+        if (held := getattr(self, "terms_held", None)) is not None:  # with_use()
+            return bool(held)
         return (
             self.contracts.filter(status=ContractStatus.ACTIVE).exists()
             or self.offers.filter(status__in=OPEN_OFFER_STATUSES).exists()
         )
+
+    def was_sold_or_offered(self) -> bool:
+        """Return whether any contract or offer ever named this plan (so it is history: retire
+        it, never delete it)."""
+        if self.pk is None:
+            return False
+        if (referenced := getattr(self, "referenced", None)) is not None:  # with_use()
+            return bool(referenced)
+        return self.contracts.exists() or self.offers.exists()
 
     def clean(self) -> None:
         if not self.terms_in_use():
@@ -579,6 +605,10 @@ class ConversionOfferQuerySet(models.QuerySet["ConversionOffer"]):
 
     def for_client(self, client_id: int) -> Self:
         return self.filter(client_id=client_id)
+
+    def withdraw(self, now: dt.datetime) -> int:
+        """Close these offers unanswered (the client got a contract, was dropped, opted out)."""
+        return self.update(status=OfferStatus.WITHDRAWN, responded_at=now)
 
 
 class ConversionOffer(models.Model):

@@ -369,9 +369,7 @@ def client_opt_out_set(
     now = now or timezone.now()
     locked = Client.objects.select_for_update().get(pk=client.pk)
     if opt_out:
-        ConversionOffer.objects.open().filter(client=locked).update(
-            status=OfferStatus.WITHDRAWN, responded_at=now
-        )
+        ConversionOffer.objects.open().for_client(locked.pk).withdraw(now)
     if locked.offers_opt_out == opt_out:
         return locked
     locked.offers_opt_out = opt_out

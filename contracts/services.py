@@ -18,7 +18,6 @@ from contracts.models import (
     ContractPlan,
     ContractStatus,
     ConversionOffer,
-    OfferStatus,
     RenewalMode,
     ServiceContract,
     ServiceLevel,
@@ -155,10 +154,10 @@ def contract_start(
     except IntegrityError as exc:
         raise ContractError(f"{locked} already has an active contract.") from exc
     # A client on a contract is offered none: any other open offer is withdrawn.
-    others = ConversionOffer.objects.open().filter(client=locked)
+    others = ConversionOffer.objects.open().for_client(locked.pk)
     if offer is not None:
         others = others.exclude(pk=offer.pk)
-    others.update(status=OfferStatus.WITHDRAWN, responded_at=timezone.now())
+    others.withdraw(timezone.now())
     client_event_record(
         client=locked,
         kind=ClientEventKind.CONTRACT_STARTED,
@@ -281,7 +280,5 @@ def client_drop_unless_contracted(*, client: Client, reason: str, by: Actor = No
     if ServiceContract.objects.active().for_client(locked).exists():
         raise ContractError(f"{locked} holds an active contract; cancel it first.")
     dropped = client_drop(client=locked, reason=reason, by=by)
-    ConversionOffer.objects.open().filter(client=locked).update(
-        status=OfferStatus.WITHDRAWN, responded_at=timezone.now()
-    )
+    ConversionOffer.objects.open().for_client(locked.pk).withdraw(timezone.now())
     return dropped

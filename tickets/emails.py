@@ -51,14 +51,18 @@ def reply(event: TicketEvent) -> EmailMultiAlternatives | None:
     )
 
 
+def risk_headline(overdue: bool) -> str:
+    """How a deadline alert starts, in the email's subject and on the ticket's activity."""
+    return "Deadline missed" if overdue else "Deadline at risk"
+
+
 def deadline_at_risk(
     ticket: Ticket, recipients: list[str], *, overdue: bool
 ) -> EmailMultiAlternatives:
     """The alert for a ticket close to its deadline, or already past it (a scan that ran late,
     or a deadline shorter than the scan interval): the wording must not say "close" then."""
-    headline = "Deadline missed" if overdue else "Deadline at risk"
     return _message(
-        subject=f"{headline}: [#{ticket.pk}] {ticket.client.name}: {ticket.subject}",
+        subject=f"{risk_headline(overdue)}: [#{ticket.pk}] {ticket.client.name}: {ticket.subject}",
         template="ticket_at_risk",
         context={
             "ticket": ticket,

@@ -50,7 +50,7 @@ def sla_risk_notify_due(*, now: dt.datetime) -> int:
         else:
             managers = manager_emails() if managers is None else managers
             recipients = managers
-        overdue = ticket.queue_due_at is not None and ticket.queue_due_at <= now
+        overdue = ticket.is_breached(now)
         try:
             if recipients:
                 emails.deadline_at_risk(ticket, recipients, overdue=overdue).send()
@@ -62,7 +62,7 @@ def sla_risk_notify_due(*, now: dt.datetime) -> int:
             TicketEvent.objects.create(
                 ticket=ticket,
                 kind=TicketEventKind.SLA_RISK,
-                body=f"{'Deadline missed' if overdue else 'Deadline at risk'}; alerted "
+                body=f"{emails.risk_headline(overdue)}; alerted "
                 f"{', '.join(recipients) or 'nobody (no email on file)'}.",
                 created_at=now,
             )
