@@ -1,0 +1,27 @@
+"""`{% load money %}`: amounts and percentages in pages and emails, through clients.money."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+from clients import money as rules
+
+register = template.Library()
+
+
+@register.filter
+def money(amount: Decimal | int | None) -> str:
+    """{{ offer.monthly_price|money }} -> "$1,234.50"."""
+    if amount in (None, ""):
+        return ""
+    return rules.money(amount)
+
+
+@register.filter
+def percent(value: Decimal | int | None) -> str:
+    """{{ offer.discount_percent|percent }} -> "8.5%"."""
+    if value in (None, ""):
+        return ""
+    return rules.percent(value)
