@@ -14,7 +14,7 @@ register = template.Library()
 @register.filter
 def money(amount: Decimal | int | None) -> str:
     """{{ offer.monthly_price|money }} -> "$1,234.50"."""
-    if amount in (None, ""):
+    if amount is None or amount == "":
         return ""
     return rules.money(amount)
 
@@ -22,6 +22,6 @@ def money(amount: Decimal | int | None) -> str:
 @register.filter
 def percent(value: Decimal | int | None) -> str:
     """{{ offer.discount_percent|percent }} -> "8.5%"."""
-    if value in (None, ""):
+    if value is None or value == "":
         return ""
     return rules.percent(value)
