@@ -34,7 +34,7 @@ def for_minutes(hourly_rate: Decimal, minutes: int) -> Decimal:
     return cents(hourly_rate * minutes / 60)
 
 
-def hours(minutes: int) -> Decimal:
+def as_hours(minutes: int) -> Decimal:
     """Minutes as hours, to two places (how the ledger records the work billed)."""
     return cents(Decimal(minutes) / 60)
 

@@ -9,7 +9,7 @@ from django.template import Context, Template
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clients.money import cents, discounted, for_minutes, hours, money, parse_money, percent
+from clients.money import as_hours, cents, discounted, for_minutes, money, parse_money, percent
 
 amounts = st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=2)
 
@@ -55,15 +55,35 @@ def test_parse_money_refuses_anything_else(typed: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "shown"), [(Decimal("8.00"), "8%"), (Decimal("8.50"), "8.5%"), (Decimal("10"), "10%")]
+    ("value", "text"),
+    [
+        ("8", "8%"),
+        ("8.00", "8%"),
+        ("8.50", "8.5%"),
+        ("10.00", "10%"),
+        ("100", "100%"),
+        ("0.25", "0.25%"),
+    ],
 )
-def test_percent_drops_the_trailing_zeros(value: Decimal, shown: str) -> None:
-    assert percent(value) == shown
+def test_a_percentage_is_written_as_people_write_it(value, text):
+    assert percent(Decimal(value)) == text
 
 
-def test_a_discount_rounds_the_price_to_the_cent() -> None:
-    assert discounted(Decimal("290.00"), Decimal("11.00")) == Decimal("258.10")
-    assert discounted(Decimal("99.99"), Decimal("12.50")) == Decimal("87.49")
+@pytest.mark.parametrize(
+    ("price", "discount", "expected"),
+    [
+        (Decimal("500.00"), Decimal("0"), Decimal("500.00")),
+        (Decimal("500.00"), Decimal("10"), Decimal("450.00")),
+        (Decimal("99.99"), Decimal("12.5"), Decimal("87.49")),  # 87.49125 rounds down
+        (Decimal("99.99"), Decimal("5"), Decimal("94.99")),  # 94.9905 rounds down
+        (Decimal("500.00"), Decimal("100"), Decimal("0.00")),
+    ],
+)
+def test_a_discounted_price_is_rounded_to_the_cent(price, discount, expected):
+    result = discounted(price, discount)
+
+    assert result == expected
+    assert result.as_tuple().exponent == -2
 
 
 @given(amounts.filter(lambda a: a >= 0), st.decimals(min_value=0, max_value=100, places=2))
@@ -75,7 +95,7 @@ def test_a_discounted_price_is_never_above_the_price_nor_below_zero(
 
 def test_work_is_priced_by_the_minute_and_rounded_once() -> None:
     assert for_minutes(Decimal("125.00"), 50) == Decimal("104.17")
-    assert hours(50) == Decimal("0.83")
+    assert as_hours(50) == Decimal("0.83")
 
 
 def test_the_template_filters_use_the_same_rules() -> None:

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.utils import timezone
 
-from clients.models import Charge, Client, ClientEvent, ClientEventKind, ClientStatus, Contact
+from clients.models import (
+    Charge,
+    ChargeKind,
+    Client,
+    ClientEvent,
+    ClientEventKind,
+    ClientStatus,
+    Contact,
+)
 from consultancy.demo import DEMO_USERS, seed_demo
+from consultancy.demo.timesheets import log_work
+from consultancy.demo.workload import TicketDraft
 from consultancy.roles import is_consultant, is_manager
-from contracts.models import ServiceContract
+from contracts.models import ContractPlan, ServiceContract
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -77,3 +90,52 @@ def test_seeding_again_changes_nothing(demo):
     call_command("seed_demo", stdout=out)
 
     assert (Client.objects.count(), Ticket.objects.count(), ClientEvent.objects.count()) == before
+
+
+def test_demo_work_beyond_the_contracts_monthly_hours_is_billed_at_the_overage_rate():
+    plan = ContractPlan(included_hours=Decimal("1"), overage_hourly_rate=Decimal("90.00"))
+    contract = ServiceContract(pk=1, plan=plan)
+    client = Client(name="Harbor Dental LLC")
+    march = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
+
+    def worked(opened_at: dt.datetime, minutes: int, *, on_contract: bool = True) -> TicketDraft:
+        ticket = Ticket(
+            client=client,
+            contract=contract if on_contract else None,
+            subject="VPN drops every few minutes",
+            opened_at=opened_at,
+        )
+        return TicketDraft(ticket=ticket, work_minutes=minutes, priority_charge=None)
+
+    logs = log_work(
+        [
+            # Listed out of order: the month's earliest ticket spends the included hour first.
+            worked(march + dt.timedelta(days=1), 45),
+            worked(march, 45),
+            worked(march + dt.timedelta(days=2), 60, on_contract=False),
+            worked(march, 0),  # a new ticket, no work yet: no time entry
+            worked(march + dt.timedelta(days=31), 30),  # April's hour is untouched
+        ]
+    )
+
+    assert [(log.ticket.opened_at, log.covered_minutes, log.billable_minutes) for log in logs] == [
+        (march, 45, 0),
+        (march + dt.timedelta(days=1), 15, 30),
+        (march + dt.timedelta(days=2), 0, 60),
+        (march + dt.timedelta(days=31), 30, 0),
+    ]
+    overage, labour = logs[1].charge, logs[2].charge
+    assert overage is not None
+    assert (overage.kind, overage.amount, overage.hours) == (
+        ChargeKind.OVERAGE,
+        Decimal("45.00"),
+        Decimal("0.50"),
+    )
+    assert labour is not None
+    assert (labour.kind, labour.amount, labour.hours) == (
+        ChargeKind.LABOUR,
+        settings.HOURLY_RATE,
+        Decimal("1.00"),
+    )
+    assert logs[0].charge is None
+    assert logs[3].charge is None

@@ -1,0 +1,120 @@
+"""Build a believable demo practice: plans, clients, contracts, a year of tickets, time and charges.
+
+Everything is generated from a seeded random generator and written with bulk_create in batches,
+so 10,000 clients and 100,000 tickets load in well under two minutes on PostgreSQL. Queue keys
+are computed with the same SLA engine the ticket services use.
+
+`_build_practice` below runs the steps in order; each lives in the module named for what it
+builds (`reference`, `practice`, `workload`, `timesheets`). The same seed gives the same practice
+only while the steps draw from the generator in the same order, so a step that needs one more
+random number changes every row after it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from clients.models import Client
+from consultancy.demo.practice import (
+    create_client_history,
+    create_clients,
+    create_contacts,
+    create_contracts,
+)
+from consultancy.demo.reference import ReferenceData, ensure_reference_data, read_service_terms
+from consultancy.demo.samples import (
+    DEMO_USERS,
+    NAME_FIRST,
+    NAME_SECOND,
+    PEOPLE_FIRST,
+    PEOPLE_LAST,
+    PLANS,
+)
+from consultancy.demo.timesheets import create_time_entries, log_work, save_charges_and_tickets
+from consultancy.demo.workload import create_ticket_events, draft_tickets
+from tickets.models import OPEN_STATUSES, Ticket
+
+__all__ = [
+    "DEMO_USERS",
+    "NAME_FIRST",
+    "NAME_SECOND",
+    "PEOPLE_FIRST",
+    "PEOPLE_LAST",
+    "PLANS",
+    "SeedReport",
+    "seed_demo",
+]
+
+
+@dataclass
+class SeedReport:
+    created: bool
+    clients: int = 0
+    contracts: int = 0
+    tickets: int = 0
+    open_tickets: int = 0
+    time_entries: int = 0
+    charges: int = 0
+    users: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def seed_demo(*, clients: int = 200, tickets: int = 3000, seed: int = 2026) -> SeedReport:
+    """Create the demo practice unless clients already exist; return what was created."""
+    with transaction.atomic():
+        reference = ensure_reference_data()
+    users = [(u, p, g) for u, p, _f, _l, g in DEMO_USERS]
+    if Client.objects.exists():
+        return SeedReport(
+            created=False,
+            clients=Client.objects.count(),
+            tickets=Ticket.objects.count(),
+            users=users,
+        )
+    with transaction.atomic():
+        report = _build_practice(random.Random(seed), reference, clients, tickets)
+    report.users = users
+    return report
+
+
+def _build_practice(
+    rng: random.Random, reference: ReferenceData, n_clients: int, n_tickets: int
+) -> SeedReport:
+    """Write the clients, their contracts, a year of tickets, time and charges; count them."""
+    # One "now" for the whole run, so every step agrees on what is past and what is open.
+    now = timezone.now()
+    today = timezone.localdate()
+    terms = read_service_terms(reference)
+
+    clients = create_clients(rng, n_clients, now=now, today=today)
+    primary_contact = create_contacts(rng, clients)
+    contracts = create_contracts(rng, clients, reference.plans, today=today)
+    create_client_history(clients, contracts, now=now)
+
+    drafts = draft_tickets(
+        rng,
+        n_tickets,
+        clients=clients,
+        contract_of={c.client_id: c for c in contracts},
+        primary_contact=primary_contact,
+        consultants=reference.consultants,
+        terms=terms,
+        now=now,
+    )
+    logs = log_work(drafts)
+    charges, tickets = save_charges_and_tickets(drafts, logs)
+    entries = create_time_entries(logs, reference.consultants)
+    create_ticket_events(tickets)
+
+    return SeedReport(
+        created=True,
+        clients=len(clients),
+        contracts=len(contracts),
+        tickets=len(tickets),
+        open_tickets=sum(1 for t in tickets if t.status in OPEN_STATUSES),
+        time_entries=len(entries),
+        charges=len(charges),
+    )
