@@ -1,18 +1,112 @@
-"""Admin for contacts and charges. The client admin lives in contracts/admin.py: its page shows
-contracts too, and clients must not import the app above it."""
+"""The clients in the Django admin: clients, contacts, charges and the practice's history log.
+
+The client page is built here and extended by the apps above (contracts adds the contracts,
+offers adds offers and the opt-out), each by re-registering a subclass of ClientAdmin: this app
+never imports them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import urlencode
 
-from clients.models import Charge, ClientEvent, Contact
+from clients.models import Charge, Client, ClientEvent, ClientQuerySet, ClientStatus, Contact
+from clients.money import money
+from clients.services import ClientError, client_drop, client_reinstate
+
+if TYPE_CHECKING:
+    from clients.services import Actor
+
+HISTORY_LINES = 20  # the newest lines of a client's history shown on its page
 
 
+# --- Actions that ask for a reason first (drop a client, cancel a contract) --------------------
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300, required=True, widget=forms.TextInput(attrs={"size": 60})
+    )
+
+
+@dataclass(frozen=True)
+class ConfirmItem:
+    pk: int
+    label: str
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class ReasonAction:
+    """What a confirm-with-reason action says and does; `apply(obj, reason, by)` changes one
+    object through its service and raises one of `refusals` when the rules say no."""
+
+    name: str
+    title: str
+    intro: str
+    submit: str
+    done: str  # "Dropped {n} client(s)."
+    apply: Callable[[Any, str, Actor], object]
+    refusals: tuple[type[Exception], ...]
+    label: Callable[[Any], str] = str
+    warning: Callable[[Any], str] = lambda obj: ""
+
+
+def confirm_with_reason(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    action: ReasonAction,
+) -> HttpResponse | None:
+    """Ask for a reason (listing the objects and any warning up front), then apply the action
+    to each object and say what was done and what was refused."""
+    form = ReasonForm(request.POST if "confirm" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        done = 0
+        for obj in queryset:
+            try:
+                action.apply(obj, form.cleaned_data["reason"], request.user)
+                done += 1
+            except action.refusals as exc:
+                model_admin.message_user(request, str(exc), messages.WARNING)
+        if done:
+            model_admin.message_user(request, action.done.format(n=done), messages.SUCCESS)
+        return None
+    opts = model_admin.model._meta
+    items: Iterable[ConfirmItem] = [
+        ConfirmItem(pk=obj.pk, label=action.label(obj), warning=action.warning(obj))
+        for obj in queryset
+    ]
+    return TemplateResponse(
+        request,
+        "admin/confirm_with_reason.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": action.title,
+            "intro": action.intro,
+            "submit": action.submit,
+            "action": action.name,
+            "items": items,
+            "form": form,
+            "opts": opts,
+            "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+# --- Clients -----------------------------------------------------------------------------------
 class ContactInlineFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
@@ -33,6 +127,117 @@ class ContactInline(admin.TabularInline):
     formset = ContactInlineFormSet
     extra = 0
     fields = ["name", "email", "phone", "is_primary"]
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    """The client list and page; apps above extend it (see the module's docstring)."""
+
+    list_display = ["name", "status", "spend_last_12_months", "customer_since", "offers_opt_out"]
+    list_filter = ["status", "offers_opt_out"]
+    search_fields = ["name", "contacts__email"]
+    inlines = [ContactInline]
+    list_per_page = 50
+    # The standing of a client (dropped or not, opted out or not) changes only through the
+    # services, by the actions, so that it leaves a line in the client's history.
+    readonly_fields = [
+        "spend_last_12_months",
+        "status",
+        "dropped_at",
+        "drop_reason",
+        "offers_opt_out",
+        "created_at",
+        "history",
+    ]
+    fields = [
+        "name",
+        "customer_since",
+        "offers_opt_out",
+        "notes",
+        "spend_last_12_months",
+        "status",
+        "dropped_at",
+        "drop_reason",
+        "created_at",
+    ]
+    actions = ["drop_clients", "reinstate_clients"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Client | None = None) -> Any:
+        fieldsets: list[tuple[str | None, dict[str, Any]]] = [
+            (None, {"fields": self.get_fields(request, obj)})
+        ]
+        if obj is not None:
+            fieldsets.append(("History", {"fields": ["history"]}))
+        return fieldsets
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
+        clients = super().get_queryset(request)
+        assert isinstance(clients, ClientQuerySet)
+        return clients.with_trailing_spend()
+
+    @admin.display(description="Spend, last 12 months", ordering="trailing_spend")
+    def spend_last_12_months(self, obj: Client) -> str:
+        return money(obj.trailing_spend)  # type: ignore[attr-defined]
+
+    @admin.display(description="Latest changes")
+    def history(self, obj: Client) -> str:
+        """The newest lines of the client's history, and a link to all of them.
+
+        A read-only field, not an inline: an inline would put every line ever written on the
+        page and in its form, and a formset cannot be cut to the newest few.
+        """
+        events = list(obj.events.select_related("by")[: HISTORY_LINES + 1])
+        log = reverse("admin:clients_clientevent_changelist")
+        return render_to_string(
+            "admin/clients/client_history.html",
+            {
+                "events": events[:HISTORY_LINES],
+                "more": len(events) > HISTORY_LINES,
+                "log_url": f"{log}?{urlencode({'client__id__exact': obj.pk})}",
+            },
+        )
+
+    # Dropping is a manager's decision: only those who may delete clients see these actions.
+    drop_refusals: tuple[type[Exception], ...] = ()  # what drop() may raise besides ClientError
+
+    def drop(self, client: Client, reason: str, by: Actor) -> object:
+        """Drop one client through its service (apps above add their own rules)."""
+        return client_drop(client=client, reason=reason, by=by)
+
+    def drop_warning(self, client: Client) -> str:
+        """What the confirmation says next to a client before anyone types a reason."""
+        return "(dropped already)" if client.is_dropped else ""
+
+    @admin.action(description="Drop selected clients (stop serving them)…", permissions=["delete"])
+    def drop_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> HttpResponse | None:
+        return confirm_with_reason(
+            self,
+            request,
+            queryset,
+            ReasonAction(
+                name="drop_clients",
+                title="Drop clients",
+                intro="Dropped clients keep their history but get no more offers and no new "
+                "tickets.",
+                submit="Yes, drop these clients",
+                done="Dropped {n} client(s).",
+                apply=lambda client, reason, by: self.drop(client, reason, by),
+                refusals=(ClientError, *self.drop_refusals),
+                label=lambda client: client.name,
+                warning=self.drop_warning,
+            ),
+        )
+
+    @admin.action(description="Reinstate selected dropped clients", permissions=["delete"])
+    def reinstate_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
+        done = 0
+        for client in queryset.filter(status=ClientStatus.DROPPED):
+            try:
+                client_reinstate(client=client, by=request.user)
+                done += 1
+            except ClientError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(request, f"Reinstated {done} client(s).", messages.SUCCESS)
 
 
 @admin.register(ClientEvent)
@@ -60,7 +265,7 @@ class ClientEventAdmin(admin.ModelAdmin):
 
 @admin.register(Charge)
 class ChargeAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "client", "kind", "amount", "description"]
+    list_display = ["occurred_at", "client", "kind", "amount_display", "description"]
     list_select_related = ["client"]
     list_filter = ["kind"]
     search_fields = ["client__name", "description"]
@@ -68,6 +273,10 @@ class ChargeAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     readonly_fields = ["created_by"]
     list_per_page = 50
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: Charge) -> str:
+        return money(obj.amount)
 
     def save_model(self, request: HttpRequest, obj: Charge, form: Any, change: bool) -> None:
         if not change and request.user.is_authenticated:

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clients.models import Client, ClientEvent, ClientEventKind, ClientStatus
+from clients.signals import client_dropped
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -63,6 +64,7 @@ def client_drop(*, client: Client, reason: str, by: Actor = None) -> Client:
         by=by,
         at=locked.dropped_at,
     )
+    client_dropped.send(sender=Client, client=locked)
     return locked
 
 

@@ -1,9 +1,17 @@
-"""The two staff roles. Groups carry the permissions (see migrations/0001_roles.py); code asks
-for permissions, so an app below this package can check them without importing it."""
+"""The two staff roles: the groups, what each may do, and how code tells them apart.
+
+Code asks for permissions (MANAGE_CONTRACTS, WORK_TICKETS, defined by the apps that own them),
+never for a group's name, so an app below this package can check a role without importing it.
+The groups get their permissions from the data migrations in consultancy/migrations;
+ROLE_PERMISSIONS is what they hold after the latest one (a test holds the two together).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from contracts.staff import MANAGE_CONTRACTS
+from tickets.staff import WORK_TICKETS
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -11,9 +19,62 @@ if TYPE_CHECKING:
 MANAGERS = "Managers"
 CONSULTANTS = "Consultants"
 
-# What makes someone a manager (runs contracts) and a consultant (works tickets).
-MANAGE_CONTRACTS = "contracts.change_servicecontract"
-WORK_TICKETS = "tickets.change_ticket"
+ALL = "add change delete view"
+# {group: {app label: {model: "action action ..."}}}. Managers run the business; consultants
+# work tickets, keep client records current and read (never change) plans, contracts, offers.
+ROLE_PERMISSIONS: dict[str, dict[str, dict[str, str]]] = {
+    MANAGERS: {
+        "auth": {"user": "view"},
+        "clients": {"client": ALL, "contact": ALL, "charge": ALL, "clientevent": "view"},
+        "contracts": {
+            "businesscalendar": ALL,
+            "holiday": ALL,
+            "contractplan": ALL,
+            "servicelevel": ALL,
+            "servicecontract": "add change view",
+        },
+        "offers": {
+            "conversionoffer": "change view",
+            "campaignrun": "view",
+            "campaignsettings": "change view",
+        },
+        "tickets": {"ticket": "add change view", "ticketevent": "view", "timeentry": "view"},
+        "django_celery_beat": {
+            "periodictask": ALL,
+            "crontabschedule": ALL,
+            "intervalschedule": ALL,
+            "clockedschedule": ALL,
+            "solarschedule": ALL,
+        },
+    },
+    CONSULTANTS: {
+        "clients": {
+            "client": "add change view",
+            "contact": "add change view",
+            "charge": "view",
+            "clientevent": "view",
+        },
+        "contracts": {
+            "businesscalendar": "view",
+            "holiday": "view",
+            "contractplan": "view",
+            "servicelevel": "view",
+            "servicecontract": "view",
+        },
+        "offers": {"conversionoffer": "view"},
+        "tickets": {"ticket": "add change view", "ticketevent": "view", "timeentry": "view"},
+    },
+}
+
+
+def role_permission_names(group: str) -> set[str]:
+    """The role's permissions as "app_label.codename" strings (as User.has_perm takes them)."""
+    return {
+        f"{app_label}.{action}_{model}"
+        for app_label, models in ROLE_PERMISSIONS[group].items()
+        for model, actions in models.items()
+        for action in actions.split()
+    }
 
 
 def is_manager(user: User | AnonymousUser) -> bool:

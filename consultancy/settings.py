@@ -8,12 +8,14 @@ and EMAIL_URL to use real servers. A malformed value fails at start-up with Impr
 from __future__ import annotations
 
 import zoneinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from clients.money import parse_money
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -34,15 +36,15 @@ def _env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
 
 
-def _env_decimal(name: str, default: str) -> Decimal:
+def _env_money(name: str, default: str) -> Decimal:
     raw = env.str(name, default=default)
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ImproperlyConfigured(f"{name} must be a decimal amount, not {raw!r}.") from None
-    if not value.is_finite() or not Decimal(0) <= value < Decimal(100_000):
+        value = parse_money(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an amount like 125.00, not {raw!r}.") from None
+    if value >= 100_000:
         raise ImproperlyConfigured(f"{name} must be an amount from 0 to 99999.99, not {raw!r}.")
-    return value.quantize(Decimal("0.01"))
+    return value
 
 
 DEBUG = _env_bool("DJANGO_DEBUG", default=True)
@@ -72,6 +74,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "clients",
     "contracts",
+    "offers",
     "tickets",
     "consultancy",
 ]
@@ -255,8 +258,8 @@ if not DEBUG:
 # --- The practice's business rules ------------------------------------------------------------
 PRACTICE_NAME = env.str("PRACTICE_NAME", default="Northwind IT Services")
 # What break-fix labour costs per hour, and what a transactional client pays to jump the line.
-HOURLY_RATE = _env_decimal("PRACTICE_HOURLY_RATE", default="125.00")
-PAID_PRIORITY_SURCHARGE = _env_decimal("PRACTICE_PAID_PRIORITY_SURCHARGE", default="75.00")
+HOURLY_RATE = _env_money("PRACTICE_HOURLY_RATE", default="125.00")
+PAID_PRIORITY_SURCHARGE = _env_money("PRACTICE_PAID_PRIORITY_SURCHARGE", default="75.00")
 if PAID_PRIORITY_SURCHARGE <= 0:
     # Priority is what transactional clients pay for; a free one would be a charge of $0.00.
     raise ImproperlyConfigured("PRACTICE_PAID_PRIORITY_SURCHARGE must be more than 0.")

@@ -23,5 +23,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("tickets.urls")),
-    path("", include("contracts.urls")),
+    path("", include("offers.urls")),
 ]

@@ -1,4 +1,5 @@
-"""Contract management in the Django admin: plans, calendars, contracts and the clients who hold them.
+"""Contract management in the Django admin: plans, calendars, contracts, and the contracts
+on a client's page (a subclass of clients' ClientAdmin, registered in its place).
 
 Every change with business rules goes through contracts.services; the admin only collects input.
 """
@@ -7,55 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
-from django.db.models import (
-    Case,
-    Count,
-    DecimalField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.http import urlencode
 
-from clients.admin import ContactInline
-from clients.models import Client, ClientQuerySet, ClientStatus
-from clients.services import ClientError, client_reinstate
-from contracts.emails import money
-from contracts.history import percent_text
+from clients.admin import ClientAdmin, ReasonAction, confirm_with_reason
+from clients.models import Client
+from clients.money import money, percent
 from contracts.models import (
     BusinessCalendar,
-    CampaignRun,
-    CampaignSettings,
     ContractPlan,
     ContractStatus,
-    ConversionOffer,
     Holiday,
-    OfferStatus,
     Priority,
     ServiceContract,
     ServiceLevel,
 )
-from contracts.offers import OfferError, client_opt_out_set, offer_send_now
 from contracts.services import (
     ContractError,
     client_drop_unless_contracted,
@@ -65,6 +39,9 @@ from contracts.services import (
     contract_start_refusal,
     plan_copy,
 )
+
+if TYPE_CHECKING:
+    from clients.services import Actor
 
 
 # --- Calendar ----------------------------------------------------------------------------------
@@ -237,14 +214,10 @@ class ContractPlanAdmin(admin.ModelAdmin):
 
 
 # --- Contracts ---------------------------------------------------------------------------------
-MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
-HISTORY_LINES = 20
-
-
 def price_after_discount(monthly_price: Decimal, discount_percent: Decimal) -> str:
     """ "$258.10 (11% off)" for the contract and offer lists."""
-    discount = f" ({percent_text(discount_percent)} off)" if discount_percent else ""
-    return f"{money(monthly_price)}{discount}"  # the newest lines of a client's history shown on its page
+    discount = f" ({percent(discount_percent)} off)" if discount_percent else ""
+    return f"{money(monthly_price)}{discount}"
 
 
 class EndMonthFilter(admin.SimpleListFilter):
@@ -301,10 +274,21 @@ class ContractStartForm(forms.ModelForm):
         return cleaned
 
 
-class CancelForm(forms.Form):
-    reason = forms.CharField(
-        max_length=300, required=True, widget=forms.TextInput(attrs={"size": 60})
-    )
+# A contract's page, in order; only the renewal mode is editable on an existing contract.
+CONTRACT_FIELDS = [
+    "client",
+    "plan",
+    "status",
+    "starts_on",
+    "ends_on",
+    "monthly_price",
+    "discount_percent",
+    "renewal",
+    "renewed_from",
+    "ended_at",
+    "end_reason",
+    "created_at",
+]
 
 
 @admin.register(ServiceContract)
@@ -325,19 +309,7 @@ class ServiceContractAdmin(admin.ModelAdmin):
     actions = ["renew_contracts", "cancel_contracts"]
     ordering = ["ends_on", "id"]
     list_per_page = 50
-    readonly_fields = [
-        "client",
-        "plan",
-        "status",
-        "starts_on",
-        "ends_on",
-        "monthly_price",
-        "discount_percent",
-        "renewed_from",
-        "ended_at",
-        "end_reason",
-        "created_at",
-    ]
+    fields = tuple(CONTRACT_FIELDS)
 
     @admin.display(description="Price a month", ordering="monthly_price")
     def price_display(self, obj: ServiceContract) -> str:
@@ -354,18 +326,16 @@ class ServiceContractAdmin(admin.ModelAdmin):
             kwargs["form"] = ContractStartForm
         return super().get_form(request, obj, change=change, **kwargs)
 
+    def get_fields(self, request: HttpRequest, obj: ServiceContract | None = None) -> Any:
+        return list(ContractStartForm.Meta.fields) if obj is None else CONTRACT_FIELDS
+
     def get_readonly_fields(
         self, request: HttpRequest, obj: ServiceContract | None = None
     ) -> list[str]:
         # Terms, prices and status change only through the services (the actions below), so
         # that signals fire and history stays true; on an existing contract only the renewal
         # mode is editable.
-        return [] if obj is None else list(self.readonly_fields)
-
-    def get_fields(self, request: HttpRequest, obj: ServiceContract | None = None) -> Any:
-        if obj is None:
-            return list(ContractStartForm.Meta.fields)
-        return [*self.readonly_fields[:7], "renewal", *self.readonly_fields[7:]]
+        return [] if obj is None else [f for f in CONTRACT_FIELDS if f != "renewal"]
 
     def has_delete_permission(
         self, request: HttpRequest, obj: ServiceContract | None = None
@@ -383,14 +353,13 @@ class ServiceContractAdmin(admin.ModelAdmin):
             self.message_user(request, f"Nothing was saved: {exc}", messages.ERROR)
             return redirect("admin:contracts_servicecontract_add")
 
-    def save_model(
-        self, request: HttpRequest, obj: ServiceContract, form: forms.ModelForm, change: bool
-    ) -> None:
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> ServiceContract:
+        """A new contract is started by its service (which locks the client, writes the history
+        and moves the client's tickets up); the admin then logs and shows the row it made."""
         if change:
-            obj.save(update_fields=["renewal"])
-            return
+            return super().save_form(request, form, change)
         data = form.cleaned_data
-        created = contract_start(
+        return contract_start(
             client=data["client"],
             plan=data["plan"],
             starts_on=data["starts_on"],
@@ -399,12 +368,18 @@ class ServiceContractAdmin(admin.ModelAdmin):
             renewal=data["renewal"],
             by=request.user,
         )
-        # The admin goes on with `obj` (messages, the log entry, the redirect): make it the row
-        # the service created.
-        for field in ServiceContract._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(created, field.attname))
-        obj._state.adding = False
-        obj._state.db = created._state.db
+
+    def save_model(
+        self, request: HttpRequest, obj: ServiceContract, form: forms.ModelForm, change: bool
+    ) -> None:
+        # A new contract was saved by contract_start (save_form); a change is the renewal mode.
+        if change:
+            obj.save(update_fields=["renewal"])
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # contract_start wrote everything a new contract needs; it has no inlines or m2m.
+        if change:
+            super().save_related(request, form, formsets, change)
 
     # permissions=["change"]: an action without permissions is offered to everyone who can
     # see the changelist, and consultants may only view contracts.
@@ -426,35 +401,34 @@ class ServiceContractAdmin(admin.ModelAdmin):
     def cancel_contracts(
         self, request: HttpRequest, queryset: QuerySet[ServiceContract]
     ) -> HttpResponse | None:
-        form = CancelForm(request.POST if "confirm" in request.POST else None)
-        if "confirm" in request.POST and form.is_valid():
-            cancelled = 0
-            for contract in queryset.select_related("client"):
-                try:
-                    contract_cancel(
-                        contract=contract, reason=form.cleaned_data["reason"], by=request.user
-                    )
-                    cancelled += 1
-                except ContractError as exc:
-                    self.message_user(request, f"{contract.client}: {exc}", messages.WARNING)
-            if cancelled:
-                self.message_user(request, f"Cancelled {cancelled} contract(s).", messages.SUCCESS)
-            return None
-        return TemplateResponse(
+        return confirm_with_reason(
+            self,
             request,
-            "admin/contracts/cancel_confirmation.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Cancel contracts",
-                "contracts": queryset.select_related("client", "plan"),
-                "form": form,
-                "opts": self.model._meta,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            },
+            queryset.select_related("client", "plan"),
+            ReasonAction(
+                name="cancel_contracts",
+                title="Cancel contracts",
+                intro="These clients will lose their guaranteed response times now; their open "
+                "tickets go back in line as transactional tickets.",
+                submit="Yes, cancel these contracts",
+                done="Cancelled {n} contract(s).",
+                apply=_cancel,
+                refusals=(ContractError,),
+                label=lambda c: (
+                    f"{c.client} — {c.plan}, {c.get_status_display()}, ends {c.ends_on}"
+                ),
+            ),
         )
 
 
-# --- Clients (here, not in clients/admin.py: the page shows contracts) ------------------------
+def _cancel(contract: ServiceContract, reason: str, by: Actor) -> ServiceContract:
+    try:
+        return contract_cancel(contract=contract, reason=reason, by=by)
+    except ContractError as exc:
+        raise ContractError(f"{contract.client}: {exc}") from exc
+
+
+# --- The client page, with its contracts -------------------------------------------------------
 class ContractInline(admin.TabularInline):
     model = ServiceContract
     fk_name = "client"
@@ -481,7 +455,7 @@ class ContractHolderFilter(admin.SimpleListFilter):
         return [("contract", "On a contract"), ("transactional", "Transactional")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Client]) -> QuerySet[Client] | None:
-        holds_contract = Exists(ServiceContract.objects.active().filter(client=OuterRef("pk")))
+        holds_contract = ServiceContract.objects.client_holds_one()
         if self.value() == "contract":
             return queryset.filter(holds_contract)
         if self.value() == "transactional":
@@ -489,14 +463,9 @@ class ContractHolderFilter(admin.SimpleListFilter):
         return None
 
 
-class DropForm(forms.Form):
-    reason = forms.CharField(
-        max_length=500, required=True, widget=forms.TextInput(attrs={"size": 60})
-    )
+class ContractClientAdmin(ClientAdmin):
+    """The client list and page with the client's contracts and current plan."""
 
-
-@admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "status",
@@ -505,297 +474,33 @@ class ClientAdmin(admin.ModelAdmin):
         "customer_since",
         "offers_opt_out",
     ]
-    list_filter = [ContractHolderFilter, "status", "offers_opt_out"]
-    search_fields = ["name", "contacts__email"]
-    inlines = [ContactInline, ContractInline]
-    readonly_fields = [
-        "spend_last_12_months",
-        "status",
-        "dropped_at",
-        "drop_reason",
-        "created_at",
-        "history",
-    ]
-    fields = [
-        "name",
-        "customer_since",
-        "offers_opt_out",
-        "notes",
-        "spend_last_12_months",
-        "status",
-        "dropped_at",
-        "drop_reason",
-        "created_at",
-    ]
-    actions = ["send_offer_now", "drop_clients", "reinstate_clients"]
-
-    def get_fieldsets(self, request: HttpRequest, obj: Client | None = None) -> Any:
-        fieldsets: list[tuple[str | None, dict[str, Any]]] = [(None, {"fields": self.fields})]
-        if obj is not None:
-            fieldsets.append(("History", {"fields": ["history"]}))
-        return fieldsets
-
-    @admin.display(description="Latest changes")
-    def history(self, obj: Client) -> str:
-        """The newest lines of the client's history, and a link to all of them.
-
-        A read-only field, not an inline: an inline would put every line ever written on the
-        page and in its form, and a formset cannot be cut to the newest few.
-        """
-        events = list(obj.events.select_related("by")[: HISTORY_LINES + 1])
-        log = reverse("admin:clients_clientevent_changelist")
-        return render_to_string(
-            "admin/clients/client_history.html",
-            {
-                "events": events[:HISTORY_LINES],
-                "more": len(events) > HISTORY_LINES,
-                "log_url": f"{log}?{urlencode({'client__id__exact': obj.pk})}",
-            },
-        )
-
-    def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
-        if not (change and "offers_opt_out" in form.changed_data):
-            super().save_model(request, obj, form, change)
-            return
-        # The opt-out goes through its service: it withdraws open offers and writes history.
-        opt_out = obj.offers_opt_out
-        obj.offers_opt_out = not opt_out
-        super().save_model(request, obj, form, change)
-        client_opt_out_set(client=obj, opt_out=opt_out, by=request.user)
-        obj.offers_opt_out = opt_out
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Client | None = None) -> Any:
-        # Tenure drives the loyalty discount and the opt-out is the client's own word: only
-        # managers change them.
-        fields = list(self.readonly_fields)
-        if not request.user.has_perm("contracts.change_servicecontract"):
-            fields += ["customer_since", "offers_opt_out"]
-        return fields
-
-    list_per_page = 50
+    list_filter = [ContractHolderFilter, *ClientAdmin.list_filter]
+    inlines = [*ClientAdmin.inlines, ContractInline]
+    drop_refusals = (ContractError,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
         active = ServiceContract.objects.active().filter(client=OuterRef("pk"))
-        clients = cast(ClientQuerySet, super().get_queryset(request))
-        return clients.with_trailing_spend().annotate(
-            has_contract=Exists(active),
-            current_plan_name=Subquery(active.values("plan__name")[:1]),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                has_contract=ServiceContract.objects.client_holds_one(),
+                current_plan_name=Subquery(active.values("plan__name")[:1]),
+            )
         )
 
     @admin.display(description="Plan", ordering="current_plan_name")
     def current_plan(self, obj: Client) -> str:
         return obj.current_plan_name or "Transactional"  # type: ignore[attr-defined]
 
-    @admin.display(description="Spend, last 12 months", ordering="trailing_spend")
-    def spend_last_12_months(self, obj: Client) -> str:
-        return f"${obj.trailing_spend:,.2f}"  # type: ignore[attr-defined]
+    def drop(self, client: Client, reason: str, by: Actor) -> object:
+        return client_drop_unless_contracted(client=client, reason=reason, by=by)
 
-    @admin.action(description="Send a contract offer now", permissions=["change_offer"])
-    def send_offer_now(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
-        sent = 0
-        for client in queryset:
-            try:
-                offer_send_now(client=client, by=request.user)
-                sent += 1
-            except OfferError as exc:
-                self.message_user(request, str(exc), messages.WARNING)
-        if sent:
-            self.message_user(
-                request,
-                f"Offered a contract to {sent} client(s); the emails are on their way.",
-                messages.SUCCESS,
-            )
-
-    def has_change_offer_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("contracts.change_conversionoffer")
-
-    # Dropping is a manager's decision: only those who may delete clients see these actions.
-    @admin.action(description="Drop selected clients (stop serving them)…", permissions=["delete"])
-    def drop_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> HttpResponse | None:
-        form = DropForm(request.POST if "confirm" in request.POST else None)
-        if "confirm" in request.POST and form.is_valid():
-            dropped = 0
-            for client in queryset:
-                try:
-                    client_drop_unless_contracted(
-                        client=client, reason=form.cleaned_data["reason"], by=request.user
-                    )
-                    dropped += 1
-                except (ContractError, ClientError) as exc:
-                    self.message_user(request, str(exc), messages.WARNING)
-            if dropped:
-                self.message_user(request, f"Dropped {dropped} client(s).", messages.SUCCESS)
-            return None
-        return TemplateResponse(
-            request,
-            "admin/contracts/drop_confirmation.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Drop clients",
-                "clients": queryset,
-                "form": form,
-                "opts": self.model._meta,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            },
-        )
-
-    @admin.action(description="Reinstate selected dropped clients", permissions=["delete"])
-    def reinstate_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
-        done = 0
-        for client in queryset.filter(status=ClientStatus.DROPPED):
-            try:
-                client_reinstate(client=client, by=request.user)
-                done += 1
-            except ClientError as exc:
-                self.message_user(request, str(exc), messages.WARNING)
-        self.message_user(request, f"Reinstated {done} client(s).", messages.SUCCESS)
+    def drop_warning(self, client: Client) -> str:
+        if getattr(client, "has_contract", False):
+            return "holds an active contract and will not be dropped: cancel the contract first"
+        return super().drop_warning(client)
 
 
-# --- Conversion campaigns -------------------------------------------------------------------------
-@admin.register(CampaignSettings)
-class CampaignSettingsAdmin(admin.ModelAdmin):
-    """The single row of campaign rules: the changelist goes straight to it."""
-
-    fieldsets = [
-        (
-            "Who qualifies",
-            {
-                "fields": [
-                    "min_trailing_spend",
-                    "min_trailing_tickets",
-                    "cooldown_days",
-                    "max_offers_per_run",
-                ]
-            },
-        ),
-        (
-            "Loyalty discount",
-            {
-                "fields": [
-                    "base_discount_percent",
-                    "tenure_bonus_percent_per_year",
-                    "max_discount_percent",
-                ]
-            },
-        ),
-        ("Offer lifetime", {"fields": ["offer_lifetime_days", "reminder_days_before_expiry"]}),
-    ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        CampaignSettings.load()
-        return redirect("admin:contracts_campaignsettings_change", 1)
-
-
-@admin.register(ConversionOffer)
-class ConversionOfferAdmin(admin.ModelAdmin):
-    list_display = [
-        "client",
-        "plan",
-        "status",
-        "price_display",
-        "savings_display",
-        "sent_at",
-        "expires_at",
-    ]
-    list_select_related = ["client", "plan"]
-    list_filter = ["status", "campaign_run", "plan"]
-    search_fields = ["client__name", "email"]
-    date_hierarchy = "created_at"
-    list_per_page = 50
-    show_full_result_count = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
-        return [f.name for f in ConversionOffer._meta.concrete_fields if f.name != "nonce"]
-
-    def get_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
-        return self.get_readonly_fields(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # offers come from campaigns or the client list's "send an offer now"
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ConversionOffer]:
-        # ConversionOffer.savings, in SQL, so the column sorts by what it shows.
-        saving = ExpressionWrapper(F("trailing_spend") - F("contract_cost"), output_field=MONEY)
-        return super().get_queryset(request).annotate(saving=saving)
-
-    @admin.display(description="Price a month", ordering="monthly_price")
-    def price_display(self, obj: ConversionOffer) -> str:
-        return price_after_discount(obj.monthly_price, obj.discount_percent)
-
-    @admin.display(description="Against the last year", ordering="saving")
-    def savings_display(self, obj: ConversionOffer) -> str:
-        if obj.savings >= 0:
-            return f"saves ${obj.savings:,.2f}"
-        return f"costs ${obj.extra_cost:,.2f} more"
-
-
-@admin.register(CampaignRun)
-class CampaignRunAdmin(admin.ModelAdmin):
-    list_display = [
-        "started_at",
-        "trigger",
-        "eligible_clients",
-        "offers",
-        "accepted",
-        "declined",
-        "conversion",
-        "triggered_by",
-    ]
-    list_select_related = ["triggered_by"]
-    readonly_fields = [
-        "started_at",
-        "trigger",
-        "eligible_clients",
-        "offers_created",
-        "triggered_by",
-    ]
-    list_per_page = 50
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignRun]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                accepted_count=Count("offers", filter=Q(offers__status=OfferStatus.ACCEPTED)),
-                declined_count=Count("offers", filter=Q(offers__status=OfferStatus.DECLINED)),
-            )
-        )
-
-    @admin.display(description="Offers", ordering="offers_created")
-    def offers(self, obj: CampaignRun) -> str:
-        url = reverse("admin:contracts_conversionoffer_changelist")
-        query = urlencode({"campaign_run__id__exact": obj.pk})
-        return format_html('<a href="{}?{}">{}</a>', url, query, obj.offers_created)
-
-    @admin.display(description="Accepted", ordering="accepted_count")
-    def accepted(self, obj: CampaignRun) -> int:
-        return int(obj.accepted_count)  # type: ignore[attr-defined]
-
-    @admin.display(description="Declined", ordering="declined_count")
-    def declined(self, obj: CampaignRun) -> int:
-        return int(obj.declined_count)  # type: ignore[attr-defined]
-
-    @admin.display(description="Converted")
-    def conversion(self, obj: CampaignRun) -> str:
-        if not obj.offers_created:
-            return "-"
-        return f"{100 * obj.accepted_count / obj.offers_created:.0f}%"  # type: ignore[attr-defined]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+admin.site.unregister(Client)
+admin.site.register(Client, ContractClientAdmin)

@@ -1,8 +1,8 @@
-"""The words of a client's history for contract and offer events (clients.ClientEvent.summary).
+"""The words of a client's history for contract events (clients.ClientEvent.summary).
 
-One function per kind of line, used by the services that write the history, the demo data and
-the migration that backfilled it, so a line reads the same whoever wrote it. They read plain
-fields only (never a model's __str__), so they work on a migration's historical models too.
+One function per kind of line, used by the services that write the history and the demo data,
+so a line reads the same whoever wrote it. They read plain fields only (never a model's
+__str__), so that they work on any object with those fields.
 """
 
 from __future__ import annotations
@@ -10,20 +10,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-CANCELLED = "cancelled"  # contracts.models.ContractStatus.CANCELLED (historical models use str)
+from clients.money import money, percent
 
-
-def percent_text(percent: Decimal) -> str:
-    """A percentage as people write it: 8%, 8.5%, 10% (not 8.00% or 1E+1%)."""
-    return f"{Decimal(percent).normalize():f}%"
+CANCELLED = "cancelled"  # ContractStatus.CANCELLED, as stored
 
 
 def price_terms(
     plan_name: str, monthly_price: Decimal, discount_percent: Decimal, label: str
 ) -> str:
     """ "Standard at $450.80 a month (8% off)"; no brackets without a discount."""
-    discount = f" ({percent_text(discount_percent)} {label})" if discount_percent else ""
-    return f"{plan_name} at ${monthly_price:,.2f} a month{discount}"
+    discount = f" ({percent(discount_percent)} {label})" if discount_percent else ""
+    return f"{plan_name} at {money(monthly_price)} a month{discount}"
 
 
 def contract_terms(contract: Any) -> str:
@@ -46,25 +43,3 @@ def contract_renewed(contract: Any) -> str:
 def contract_ended(contract: Any) -> str:
     verb = "Cancelled" if contract.status == CANCELLED else "Ended"
     return f"{verb} {contract.plan.name}: {contract.end_reason}"
-
-
-def offer_terms(offer: Any) -> str:
-    return price_terms(
-        offer.plan.name, offer.monthly_price, offer.discount_percent, "loyalty discount"
-    )
-
-
-def offer_made(offer: Any) -> str:
-    return f"Offered {offer_terms(offer)} to {offer.email}"
-
-
-def offer_accepted(offer: Any, ip: str | None) -> str:
-    return f"Accepted {offer_terms(offer)} online, from {ip or 'an unknown address'}"
-
-
-def offer_declined(offer: Any) -> str:
-    return f"Declined {offer_terms(offer)}"
-
-
-def unsubscribed(email: str) -> str:
-    return f"Unsubscribed from contract offers by the link sent to {email}"

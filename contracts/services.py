@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
@@ -12,12 +12,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clients.models import Client, ClientEventKind
+from clients.money import discounted
 from clients.services import client_drop, client_event_record
 from contracts import history
 from contracts.models import (
     ContractPlan,
     ContractStatus,
-    ConversionOffer,
     RenewalMode,
     ServiceContract,
     ServiceLevel,
@@ -27,8 +27,6 @@ from contracts.signals import contract_ended, contract_started
 if TYPE_CHECKING:
     from clients.services import Actor
 
-CENT = Decimal("0.01")
-
 
 class ContractError(Exception):
     """A contract change the business rules do not allow; the message is for the user."""
@@ -37,16 +35,6 @@ class ContractError(Exception):
 def term_end(starts_on: dt.date, months: int) -> dt.date:
     """Return the last day of a term of `months` months that starts on `starts_on`."""
     return starts_on + relativedelta(months=months) - dt.timedelta(days=1)
-
-
-def cents(amount: Decimal) -> Decimal:
-    """Round money to the cent, half up (how invoices round)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def discounted_price(list_price: Decimal, discount_percent: Decimal) -> Decimal:
-    """Return the monthly price after a percentage discount, rounded to the cent."""
-    return cents(list_price * (Decimal(100) - discount_percent) / Decimal(100))
 
 
 def contract_start_refusal(client: Client, plan: ContractPlan) -> str | None:
@@ -120,10 +108,14 @@ def contract_start(
     discount_percent: Decimal = Decimal("0.00"),
     monthly_price: Decimal | None = None,
     renewal: str = RenewalMode.AUTOMATIC,
-    offer: ConversionOffer | None = None,
+    from_offer: bool = False,
     by: Actor = None,
 ) -> ServiceContract:
-    """Put `client` on `plan` from `starts_on`; the client must not already hold an active contract."""
+    """Put `client` on `plan` from `starts_on`; the client must not already hold an active contract.
+
+    Apps above hear of it through `contract_started`, in this transaction: the client's open
+    tickets become contract tickets, its open offers are withdrawn.
+    """
     # Lock the client row: two managers (or a manager and an accepting client) starting a
     # contract at the same moment queue up here instead of racing to the unique constraint.
     locked = Client.objects.select_for_update().get(pk=client.pk)
@@ -135,7 +127,7 @@ def contract_start(
     price = (
         monthly_price
         if monthly_price is not None
-        else discounted_price(plan.monthly_price, discount_percent)
+        else discounted(plan.monthly_price, discount_percent)
     )
     try:
         # A savepoint, so the unique constraint (the backstop if a lock was skipped) leaves the
@@ -149,19 +141,13 @@ def contract_start(
                 monthly_price=price,
                 discount_percent=discount_percent,
                 renewal=renewal,
-                offer=offer,
             )
     except IntegrityError as exc:
         raise ContractError(f"{locked} already has an active contract.") from exc
-    # A client on a contract is offered none: any other open offer is withdrawn.
-    others = ConversionOffer.objects.open().for_client(locked.pk)
-    if offer is not None:
-        others = others.exclude(pk=offer.pk)
-    others.withdraw(timezone.now())
     client_event_record(
         client=locked,
         kind=ClientEventKind.CONTRACT_STARTED,
-        summary=history.contract_started(contract, from_offer=offer is not None),
+        summary=history.contract_started(contract, from_offer=from_offer),
         by=by,
     )
     contract_started.send(sender=ServiceContract, contract=contract, client=locked)
@@ -274,11 +260,9 @@ def contracts_roll_over(*, today: dt.date | None = None) -> tuple[int, int]:
 
 @transaction.atomic
 def client_drop_unless_contracted(*, client: Client, reason: str, by: Actor = None) -> Client:
-    """Drop a client who holds no contract; withdraw its open offers. (The rule lives here,
-    in contracts, because "holds a contract" is a contracts question.)"""
+    """Drop a client who holds no contract. (The rule lives here, in contracts, because "holds a
+    contract" is a contracts question; the offers app withdraws open offers on `client_dropped`.)"""
     locked = Client.objects.select_for_update().get(pk=client.pk)
     if ServiceContract.objects.active().for_client(locked).exists():
         raise ContractError(f"{locked} holds an active contract; cancel it first.")
-    dropped = client_drop(client=locked, reason=reason, by=by)
-    ConversionOffer.objects.open().for_client(locked.pk).withdraw(timezone.now())
-    return dropped
+    return client_drop(client=locked, reason=reason, by=by)

@@ -1,7 +1,7 @@
 """Who gets a contract offer, which plan, at what loyalty discount, and what it would have saved.
 
 `eligible_clients()` is one aggregate query (no query per client). The arithmetic below it is
-pure: Decimal in, Decimal out, rounded to the cent with ROUND_HALF_UP.
+pure: Decimal in, Decimal out, rounded by clients.money.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.db.models import (
     Count,
     DecimalField,
@@ -31,15 +30,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from clients.models import ChargeKind, Client, trailing_year_start
-from contracts.models import (
-    CampaignSettings,
-    ContractPlan,
-    ConversionOffer,
-    ServiceContract,
-)
-from contracts.services import cents, discounted_price
+from clients.money import ZERO, cents, discounted
+from contracts.models import ContractPlan, ServiceContract
+from offers.models import CampaignSettings, ConversionOffer
 
-ZERO = Decimal("0.00")
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
 
 
@@ -100,7 +94,7 @@ def savings_statement(
     The recommended plan's included hours cover the client's average month, so the contract
     would have cost its monthly price and nothing more.
     """
-    monthly = discounted_price(list_price, discount_percent)
+    monthly = discounted(list_price, discount_percent)
     labour, priority = cents(labour), cents(priority)
     return Savings(
         trailing_labour=labour,
@@ -138,10 +132,10 @@ def with_trailing_figures(clients: QuerySet[Client], *, now: dt.datetime) -> Que
     row per client; offerable_clients() joins only the primary contact, which is unique.
     """
     since = trailing_year_start(now)
-    # Tickets sit in an app above this one; the campaign reads their count by model name, never
-    # by importing it (see docs/architecture.md).
-    ticket_model = apps.get_model("tickets", "Ticket")
-    tickets = ticket_model.objects.filter(client=OuterRef("pk"), opened_at__gte=since)
+    # Tickets sit in an app above this one: they are counted through the clients' reverse
+    # relation `tickets`, never imported (docs/architecture.md, "Seams"). The join reads the
+    # ticket index on (client, opened_at) for the one client of the outer row.
+    tickets = Client.objects.filter(pk=OuterRef("pk"), tickets__opened_at__gte=since)
     labour = Q(year_charges__kind__in=[ChargeKind.LABOUR, ChargeKind.OVERAGE])
     priority = Q(year_charges__kind=ChargeKind.PAID_PRIORITY)
     zero = Value(ZERO, output_field=MONEY)
@@ -163,13 +157,16 @@ def offerable_clients() -> QuerySet[Client]:
     The primary contact is joined (a client has at most one), which both requires it and
     annotates its id and address without a subquery per client.
     """
-    holds_contract = ServiceContract.objects.active().filter(client=OuterRef("pk"))
     open_offer = ConversionOffer.objects.open().filter(client=OuterRef("pk"))
     return (
         Client.objects.active()
         .filter(offers_opt_out=False)
         .alias(primary_contact=FilteredRelation("contacts", condition=Q(contacts__is_primary=True)))
-        .filter(~Exists(holds_contract), ~Exists(open_offer), primary_contact__isnull=False)
+        .filter(
+            ~ServiceContract.objects.client_holds_one(),
+            ~Exists(open_offer),
+            primary_contact__isnull=False,
+        )
         .annotate(
             primary_contact_id=F("primary_contact__pk"),
             primary_email=F("primary_contact__email"),

@@ -35,8 +35,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from contracts.emails import OfferMail
-from contracts.models import ConversionOffer, OfferStatus
+from offers.emails import OfferMail
+from offers.models import ConversionOffer, OfferStatus
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 Offers go out by the thousand, so the templates are rendered once per variant (plan, reminder,
 whether the contract would have saved money, whether priority was bought, whether there is a
-year to show) with markers where the
-client's own figures go; each message then only substitutes its values, escaped for the HTML part.
+year to show) with markers where the client's own figures go; each message then only
+substitutes its values, escaped for the HTML part.
 """
 
 from __future__ import annotations
@@ -13,24 +13,15 @@ import re
 from email.utils import formataddr
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from contracts.history import percent_text
-from contracts.models import ConversionOffer, ServiceContract
-from contracts.tokens import offer_token
-
-MANAGER_PERMISSION = "contracts.change_servicecontract"
-
-
-def manager_emails() -> list[str]:
-    """Everyone who manages contracts (the Managers group, superusers), by email."""
-    users = get_user_model().objects.with_perm(MANAGER_PERMISSION, include_superusers=True)
-    return sorted({u.email for u in users.filter(is_active=True) if u.email})
-
+from clients.mail import Rendered, message, one_line, render, render_email
+from clients.money import money, percent
+from contracts.staff import manager_emails
+from offers.models import ConversionOffer
+from offers.tokens import Purpose, offer_token
 
 # Per-offer values the templates show; each becomes a marker in the rendered variant.
 FIELDS = (
@@ -40,15 +31,6 @@ FIELDS = (
 )  # fmt: skip
 
 
-def one_line(value: str) -> str:
-    """Collapse all whitespace: a name with a line break must never start a new mail header."""
-    return " ".join(value.split())
-
-
-def money(amount: object) -> str:
-    return f"${amount:,.2f}"
-
-
 def _marker(name: str) -> str:
     return f"[[offer:{name}]]"
 
@@ -56,14 +38,19 @@ def _marker(name: str) -> str:
 MARKER = re.compile(r"\[\[offer:(\w+)\]\]")
 
 
+def offer_url(offer: ConversionOffer, purpose: Purpose = "offer") -> str:
+    """The address of the offer's page, or of its unsubscribe page, as emails link to them."""
+    name = "offers:unsubscribe" if purpose == "unsubscribe" else "offers:offer"
+    return settings.SITE_URL + reverse(name, args=[offer_token(offer, purpose)])
+
+
 def offer_values(offer: ConversionOffer) -> dict[str, str]:
-    token = offer_token(offer)
     contact_name = one_line(offer.contact.name) if offer.contact else ""
     return {
         "contact_name": contact_name or "there",
         "client_name": one_line(offer.client.name),
         "list_price": money(offer.list_price),
-        "discount": percent_text(offer.discount_percent),
+        "discount": percent(offer.discount_percent),
         "monthly_price": money(offer.monthly_price),
         "labour": money(offer.trailing_labour),
         "priority": money(offer.trailing_priority),
@@ -74,19 +61,23 @@ def offer_values(offer: ConversionOffer) -> dict[str, str]:
         "tickets": str(offer.trailing_tickets),
         "purchases": str(offer.priority_purchases),
         "expires": f"{timezone.localtime(offer.expires_at):%A %-d %B %Y}",
-        "offer_url": settings.SITE_URL + reverse("contracts:offer", args=[token]),
-        "unsubscribe_url": settings.SITE_URL
-        + reverse("contracts:unsubscribe", args=[offer_token(offer, "unsubscribe")]),
+        "offer_url": offer_url(offer),
+        "unsubscribe_url": offer_url(offer, "unsubscribe"),
     }
+
+
+def _substitute(template: str, values: dict[str, str]) -> str:
+    # One pass: a value that happens to contain a marker is never expanded again.
+    return MARKER.sub(lambda m: values[m.group(1)], template)
 
 
 class OfferMail:
     """Builds offer emails, rendering each template variant once per instance (per batch)."""
 
     def __init__(self) -> None:
-        self._variants: dict[tuple[int, bool, bool, bool, bool], tuple[str, str]] = {}
+        self._variants: dict[tuple[int, bool, bool, bool, bool], Rendered] = {}
 
-    def _variant(self, offer: ConversionOffer, *, reminder: bool) -> tuple[str, str]:
+    def _variant(self, offer: ConversionOffer, *, reminder: bool) -> Rendered:
         key = (
             offer.plan_id,
             reminder,
@@ -95,44 +86,33 @@ class OfferMail:
             offer.has_history,
         )
         if key not in self._variants:
-            context = {
-                "plan": offer.plan,
-                "levels": list(offer.plan.service_levels.order_by("response_minutes")),
-                "reminder": reminder,
-                "saves_money": key[2],
-                "bought_priority": key[3],
-                # A client offered a contract by hand before any work is not thanked for its
-                # loyalty nor shown a year of zeros.
-                "has_history": key[4],
-                "practice_name": settings.PRACTICE_NAME,
-                **{name: _marker(name) for name in FIELDS},
-            }
-            self._variants[key] = (
-                render_to_string("emails/offer.txt", context),
-                render_to_string("emails/offer.html", context),
+            self._variants[key] = render(
+                "offer",
+                {
+                    "plan": offer.plan,
+                    "levels": list(offer.plan.service_levels.order_by("response_minutes")),
+                    "reminder": reminder,
+                    "saves_money": key[2],
+                    "bought_priority": key[3],
+                    # A client offered a contract by hand before any work is not thanked for
+                    # its loyalty nor shown a year of zeros.
+                    "has_history": key[4],
+                    **{name: _marker(name) for name in FIELDS},
+                },
             )
         return self._variants[key]
 
     def build(self, offer: ConversionOffer, *, reminder: bool = False) -> EmailMultiAlternatives:
-        text, markup = self._variant(offer, reminder=reminder)
+        variant = self._variant(offer, reminder=reminder)
         values = offer_values(offer)
-        # One pass each: a value that happens to contain a marker is never expanded again.
-        text = MARKER.sub(lambda m: values[m.group(1)], text)
         escaped = {name: html.escape(value) for name, value in values.items()}
-        markup = MARKER.sub(lambda m: escaped[m.group(1)], markup)
-        discount = percent_text(offer.discount_percent)
-        # A client with no year behind it is not thanked for its loyalty (the body says so too).
-        loyal = offer.has_history
-        subject = (
-            f"Reminder: your {discount} {'loyalty ' if loyal else ''}offer ends {values['expires']}"
-            if reminder
-            else f"{values['client_name']}: guaranteed response times, {discount} off"
-            + (" for loyal clients" if loyal else "")
+        rendered = Rendered(
+            subject=_substitute(variant.subject, values),
+            text=_substitute(variant.text, values),
+            html=_substitute(variant.html, escaped),
         )
-        message = EmailMultiAlternatives(
-            subject=one_line(subject),
-            body=text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
+        return message(
+            rendered,
             to=[formataddr((values["contact_name"] if offer.contact else "", offer.email))],
             headers={
                 # RFC 8058 one-click unsubscribe: mail clients POST to the URL, no cookies.
@@ -141,50 +121,23 @@ class OfferMail:
                 "Message-ID": f"<offer-{offer.pk}-{'reminder' if reminder else 'offer'}@{settings.EMAIL_MESSAGE_DOMAIN}>",
             },
         )
-        message.attach_alternative(markup, "text/html")
-        return message
 
 
-def _note(
-    subject: str, template: str, context: dict[str, object], to: list[str]
-) -> EmailMultiAlternatives:
-    context = {**context, "practice_name": settings.PRACTICE_NAME, "site_url": settings.SITE_URL}
-    message = EmailMultiAlternatives(
-        subject=one_line(subject),
-        body=render_to_string(f"emails/{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=to,
-    )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-    return message
-
-
-def acceptance_messages(
-    offer: ConversionOffer, contract: ServiceContract
-) -> list[EmailMultiAlternatives]:
-    """The client's confirmation and the managers' notice."""
+def acceptance_messages(offer: ConversionOffer) -> list[EmailMultiAlternatives]:
+    """The client's confirmation and the managers' notice of the contract the offer started."""
+    contract = offer.contract
+    context = {"offer": offer, "contract": contract, "client_name": one_line(offer.client.name)}
+    contact_name = one_line(offer.contact.name) if offer.contact else ""
     messages = [
-        _note(
-            f"Welcome to your {contract.plan} service contract",
-            "offer_accepted",
-            {"offer": offer, "contract": contract, "client_name": one_line(offer.client.name)},
-            [formataddr((one_line(offer.contact.name) if offer.contact else "", offer.email))],
-        )
+        render_email("offer_accepted", context, to=[formataddr((contact_name, offer.email))])
     ]
-    managers = manager_emails()
-    if managers:
+    if (managers := manager_emails()) and contract is not None:
+        admin_url = reverse("admin:contracts_servicecontract_change", args=[contract.pk])
         messages.append(
-            _note(
-                f"{one_line(offer.client.name)} accepted the {contract.plan} contract offer",
+            render_email(
                 "offer_accepted_manager",
-                {
-                    "offer": offer,
-                    "contract": contract,
-                    "client_name": one_line(offer.client.name),
-                    "admin_url": settings.SITE_URL
-                    + reverse("admin:contracts_servicecontract_change", args=[contract.pk]),
-                },
-                managers,
+                {**context, "admin_url": settings.SITE_URL + admin_url},
+                to=managers,
             )
         )
     return messages

@@ -1,12 +1,12 @@
 """Writes for conversion offers: campaign runs, one-off offers, acceptance, decline, opt-out,
-reminders and expiry. Each is one transaction; emails leave after commit, through Celery."""
+reminders and expiry. Each is one transaction; emails leave after commit (offers.signals)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -19,8 +19,10 @@ from django.utils import timezone
 
 from clients.models import Client, ClientEventKind
 from clients.services import client_event_record
-from contracts import history
-from contracts.campaign import (
+from contracts.models import ServiceContract
+from contracts.services import ContractError, contract_start
+from offers import history
+from offers.campaign import (
     PlanTerms,
     Savings,
     eligible_clients,
@@ -31,20 +33,19 @@ from contracts.campaign import (
     savings_statement,
     with_trailing_figures,
 )
-from contracts.models import (
+from offers.delivery import stale_claim_age
+from offers.models import (
     CampaignRun,
     CampaignSettings,
     CampaignTrigger,
     ConversionOffer,
     OfferStatus,
-    ServiceContract,
 )
-from contracts.services import ContractError, contract_start
+from offers.signals import offer_accepted, offers_made
 
 if TYPE_CHECKING:
     from clients.services import Actor
 
-SEND_BATCH_SIZE = 100
 log = logging.getLogger(__name__)
 
 
@@ -155,13 +156,9 @@ def _offer_row(
     )
 
 
-def queue_offer_emails(offer_ids: Iterable[int]) -> None:
-    """Queue send tasks in batches; each batch is sent over one SMTP connection."""
-    from contracts.tasks import offers_send_task
-
-    ids = list(offer_ids)
-    for start in range(0, len(ids), SEND_BATCH_SIZE):
-        offers_send_task.delay(ids[start : start + SEND_BATCH_SIZE])
+def _announce_after_commit(offer_ids: list[int]) -> None:
+    """Once committed, the offers are handed to the send tasks (offers.tasks listens)."""
+    transaction.on_commit(partial(offers_made.send, sender=ConversionOffer, offer_ids=offer_ids))
 
 
 def _lock_campaign_rules() -> CampaignSettings:
@@ -191,7 +188,7 @@ def campaign_run(
     run.eligible_clients = draft.eligible
     run.offers_created = len(offers)
     run.save(update_fields=["eligible_clients", "offers_created"])
-    transaction.on_commit(partial(queue_offer_emails, [o.pk for o in offers]))
+    _announce_after_commit([o.pk for o in offers])
     return run
 
 
@@ -243,7 +240,7 @@ def offer_send_now(
         by=by,
         at=now,
     )
-    transaction.on_commit(partial(queue_offer_emails, [offer.pk]))
+    _announce_after_commit([offer.pk])
     return offer
 
 
@@ -295,6 +292,13 @@ def offer_accept(
     locked = _lock_open_offer(offer, now)
     if ServiceContract.objects.active().for_client(locked.client).exists():
         raise OfferClosed("You already have a service contract with us.", reason="has_contract")
+    # Accepted before the contract starts: contract_started withdraws the client's open offers
+    # (on_contract_started), and this one is no longer open.
+    locked.status = OfferStatus.ACCEPTED
+    locked.responded_at = now
+    locked.accepted_ip = ip
+    locked.accepted_user_agent = user_agent[:500]
+    locked.save(update_fields=["status", "responded_at", "accepted_ip", "accepted_user_agent"])
     try:
         contract = contract_start(
             client=locked.client,
@@ -302,29 +306,25 @@ def offer_accept(
             starts_on=timezone.localdate(now),
             discount_percent=locked.discount_percent,
             monthly_price=locked.monthly_price,
-            offer=locked,
+            from_offer=True,
         )
     except ContractError as exc:
-        # The service's reason is worded for staff; the client gets a plain answer.
+        # The whole answer rolls back (the exception leaves this transaction). The service's
+        # reason is worded for staff; the client gets a plain answer.
         log.warning("offer %s could not be accepted: %s", locked.pk, exc)
         raise OfferClosed(
             "We could not start the contract online; we will call you to set it up.",
             reason="withdrawn",
         ) from exc
-    locked.status = OfferStatus.ACCEPTED
-    locked.responded_at = now
-    locked.accepted_ip = ip
-    locked.accepted_user_agent = user_agent[:500]
-    locked.save(update_fields=["status", "responded_at", "accepted_ip", "accepted_user_agent"])
+    locked.contract = contract
+    locked.save(update_fields=["contract"])
     client_event_record(
         client=locked.client,
         kind=ClientEventKind.OFFER_ACCEPTED,
         summary=history.offer_accepted(locked, ip),
         at=now,
     )
-    from contracts.tasks import offer_accepted_emails_task
-
-    transaction.on_commit(partial(offer_accepted_emails_task.delay, locked.pk))
+    transaction.on_commit(partial(offer_accepted.send, sender=ConversionOffer, offer_id=locked.pk))
     return contract
 
 
@@ -388,8 +388,6 @@ def client_opt_out_set(
 def offers_expire(*, now: dt.datetime | None = None) -> int:
     """Close open offers whose time is up; return how many."""
     now = now or timezone.now()
-    from contracts.delivery import stale_claim_age
-
     # A "sending" claim is left alone while a live worker may still hold it.
     return (
         ConversionOffer.objects.filter(expires_at__lte=now)

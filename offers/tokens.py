@@ -13,8 +13,10 @@ from typing import Literal
 
 from django.core import signing
 
-from contracts.models import ConversionOffer
+from offers.models import ConversionOffer
 
+# Named for the app the offers lived in when the first links were sent: a new salt would void
+# every link already in a client's inbox.
 SALT = "contracts.conversion-offer"
 Purpose = Literal["offer", "unsubscribe"]
 

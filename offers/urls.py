@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from contracts import views
+from offers import views
 
-app_name = "contracts"
+app_name = "offers"
 
 urlpatterns = [
     path("offers/<str:token>/", views.offer_page, name="offer"),

@@ -12,15 +12,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from contracts.models import ConversionOffer
-from contracts.offers import (
+from offers.models import ConversionOffer
+from offers.services import (
     OfferClosed,
     closed_reason,
     offer_accept,
     offer_decline,
     offer_unsubscribe,
 )
-from contracts.tokens import OfferLinkInvalid, Purpose, offer_from_token, offer_token
+from offers.tokens import OfferLinkInvalid, Purpose, offer_from_token, offer_token
 
 # How each closed offer is answered: the status code of the page that says so.
 CLOSED_STATUS = {
@@ -46,7 +46,7 @@ def public_offer_view(
             try:
                 offer = offer_from_token(token, purpose)
             except OfferLinkInvalid:
-                return render(request, "contracts/offer_invalid.html", status=404)
+                return render(request, "offers/offer_invalid.html", status=404)
             return view(request, offer, token)
 
         public.__name__ = public.__qualname__ = view.__name__
@@ -58,7 +58,7 @@ def public_offer_view(
 
 def _closed(request: HttpRequest, offer: ConversionOffer, exc: OfferClosed) -> HttpResponse:
     context = {"offer": offer, "reason": exc.reason, "message": str(exc)}
-    return render(request, "contracts/offer_closed.html", context, status=CLOSED_STATUS[exc.reason])
+    return render(request, "offers/offer_closed.html", context, status=CLOSED_STATUS[exc.reason])
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -78,13 +78,13 @@ def offer_page(request: HttpRequest, offer: ConversionOffer, token: str) -> Http
         "unsubscribe_token": offer_token(offer, "unsubscribe"),
         "levels": offer.plan.service_levels.order_by("response_minutes"),
     }
-    return render(request, "contracts/offer.html", context)
+    return render(request, "offers/offer.html", context)
 
 
 def _back_to_the_offer(token: str) -> HttpResponse:
     # The accept and decline URLs only take a POST; opened again later (from the browser's
     # history, say) they lead back to the offer page, which says where the offer stands.
-    return redirect("contracts:offer", token=token)
+    return redirect("offers:offer", token=token)
 
 
 @require_http_methods(["GET", "POST"])
@@ -98,7 +98,7 @@ def offer_accept_view(request: HttpRequest, offer: ConversionOffer, token: str) 
         )
     except OfferClosed as exc:
         return _closed(request, offer, exc)
-    return render(request, "contracts/offer_accepted.html", {"offer": offer, "contract": contract})
+    return render(request, "offers/offer_accepted.html", {"offer": offer, "contract": contract})
 
 
 @require_http_methods(["GET", "POST"])
@@ -110,7 +110,7 @@ def offer_decline_view(request: HttpRequest, offer: ConversionOffer, token: str)
         offer_decline(offer=offer)
     except OfferClosed as exc:
         return _closed(request, offer, exc)
-    return render(request, "contracts/offer_declined.html", {"offer": offer})
+    return render(request, "offers/offer_declined.html", {"offer": offer})
 
 
 @csrf_exempt  # RFC 8058: mail clients POST without cookies or a CSRF token
@@ -123,5 +123,5 @@ def offer_unsubscribe_view(
     if request.method == "POST":
         offer_unsubscribe(offer=offer)
         # 200 with a page, never a redirect: one-click senders do not follow redirects.
-        return render(request, "contracts/unsubscribed.html", {"offer": offer})
-    return render(request, "contracts/unsubscribe.html", {"offer": offer, "token": token})
+        return render(request, "offers/unsubscribed.html", {"offer": offer})
+    return render(request, "offers/unsubscribe.html", {"offer": offer, "token": token})

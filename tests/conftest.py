@@ -8,22 +8,17 @@ outside CI they are deselected when those are missing, under CI=true a missing o
 from __future__ import annotations
 
 import os
-import pkgutil
 import shutil
 import socket
 from collections.abc import Iterator
-from importlib import import_module
 
 import pytest
-from django.apps import apps as django_apps
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.test import Client as HttpClient
 
-from consultancy import migrations as role_migrations
 from consultancy.celery import app as celery_app
-from consultancy.grants import Grants, add_group_permissions
-from consultancy.roles import CONSULTANTS, MANAGERS
+from consultancy.roles import CONSULTANTS, MANAGERS, ROLE_PERMISSIONS, role_permission_names
 from tests.smtp import Inbox
 
 # Unit and view tests run tasks in-process; the integration tests start a real worker instead.
@@ -58,22 +53,23 @@ def password() -> str:
     return "correct horse battery staple"
 
 
-def _role_grants() -> list[Grants]:
-    """What every role migration grants (each declares GRANTS), in migration order."""
-    names = sorted(m.name for m in pkgutil.iter_modules(role_migrations.__path__))
-    modules = [import_module(f"{role_migrations.__name__}.{name}") for name in names]
-    return [module.GRANTS for module in modules if hasattr(module, "GRANTS")]
-
-
 def _ensure_roles() -> None:
     """Recreate the role groups if a transactional test's flush removed them.
 
-    The groups come from a data migration; `transaction=True` tests end by flushing every table,
-    after which post_migrate recreates permissions but not groups.
+    The groups come from data migrations; `transaction=True` tests end by flushing every table,
+    after which post_migrate recreates permissions but not groups. They are rebuilt from
+    ROLE_PERMISSIONS, which tests/consultancy/test_roles.py holds equal to the migrations.
     """
-    if Group.objects.filter(name__in=[MANAGERS, CONSULTANTS]).count() < 2:
-        for grants in _role_grants():
-            add_group_permissions(django_apps, grants)
+    for group_name in ROLE_PERMISSIONS:
+        group, created = Group.objects.get_or_create(name=group_name)
+        if created:
+            names = role_permission_names(group_name)
+            permissions = [
+                p
+                for p in Permission.objects.select_related("content_type")
+                if f"{p.content_type.app_label}.{p.codename}" in names
+            ]
+            group.permissions.set(permissions)
 
 
 def _user(username: str, password: str, group: str | None) -> User:

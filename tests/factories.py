@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from decimal import Decimal
 
 import factory
@@ -10,6 +11,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from clients.models import Charge, ChargeKind, Client, Contact
+from clients.money import discounted
 from contracts.models import (
     BusinessCalendar,
     ContractPlan,
@@ -20,7 +22,14 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.services import term_end
-from tickets.models import Ticket, TimeEntry
+from offers.models import (
+    CampaignRun,
+    CampaignSettings,
+    CampaignTrigger,
+    ConversionOffer,
+    OfferStatus,
+)
+from tickets.models import QueueTier, Ticket, TimeEntry
 
 
 class ClientFactory(factory.django.DjangoModelFactory):
@@ -159,10 +168,7 @@ class TimeEntryFactory(factory.django.DjangoModelFactory):
     billable_minutes = factory.LazyAttribute(lambda o: o.minutes - o.covered_minutes)
 
 
-# --- Tickets in each queue tier (appended for the ticket tests) -------------------------------
-from tickets.models import QueueTier  # noqa: E402
-
-
+# --- Tickets in each queue tier ----------------------------------------------------------------
 class ContractTicketFactory(TicketFactory):
     """A contract ticket with round deadlines after it opened: response 4h, resolution 24h.
 
@@ -194,17 +200,7 @@ class PaidPriorityTicketFactory(TicketFactory):
     )
 
 
-# --- Conversion offers (appended for the offer tests) -------------------------------------------
-import secrets  # noqa: E402
-
-from contracts.models import (  # noqa: E402
-    CampaignRun,
-    CampaignSettings,
-    CampaignTrigger,
-    ConversionOffer,
-    OfferStatus,
-)
-from contracts.services import discounted_price  # noqa: E402
+# --- Conversion offers -------------------------------------------------------------------------
 
 
 def campaign_rules(**rules: object) -> CampaignSettings:
@@ -257,9 +253,7 @@ class OfferFactory(factory.django.DjangoModelFactory):
     status = OfferStatus.SENT
     list_price = factory.LazyAttribute(lambda o: o.plan.monthly_price)
     discount_percent = Decimal("11.00")
-    monthly_price = factory.LazyAttribute(
-        lambda o: discounted_price(o.list_price, o.discount_percent)
-    )
+    monthly_price = factory.LazyAttribute(lambda o: discounted(o.list_price, o.discount_percent))
     trailing_labour = Decimal("2400.00")
     trailing_priority = Decimal("150.00")
     trailing_spend = factory.LazyAttribute(lambda o: o.trailing_labour + o.trailing_priority)

@@ -7,7 +7,6 @@ after commit, through Celery tasks.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
 from django.conf import settings
@@ -17,6 +16,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from clients.models import Charge, ChargeKind, Client, Contact
+from clients.money import as_hours, for_minutes, money
+from clients.people import staff_name
 from contracts.models import ContractPlan, Priority, ServiceContract, ServiceLevel
 from contracts.sla import resume_deadline
 from tickets.models import (
@@ -28,8 +29,7 @@ from tickets.models import (
     TicketStatus,
     TimeEntry,
 )
-
-CENT = Decimal("0.01")
+from tickets.signals import ticket_opened, ticket_replied
 
 # Which status a ticket may move to from each status.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -174,9 +174,7 @@ def ticket_open(
     if paid_priority:
         _buy_priority(ticket, opened_by)
     if contact is not None:
-        from tickets.tasks import ticket_acknowledge_task
-
-        transaction.on_commit(partial(ticket_acknowledge_task.delay, ticket.pk))
+        transaction.on_commit(partial(ticket_opened.send, sender=Ticket, ticket_id=ticket.pk))
     return ticket
 
 
@@ -197,7 +195,7 @@ def _buy_priority(ticket: Ticket, actor: User | None) -> None:
         ticket,
         TicketEventKind.PAID_PRIORITY,
         actor,
-        body=f"Paid priority bought: ${surcharge:,.2f} charged.",
+        body=f"Paid priority bought: {money(surcharge)} charged.",
     )
 
 
@@ -239,14 +237,9 @@ def ticket_take_next(*, consultant: User) -> Ticket | None:
         TicketEventKind.ASSIGNMENT,
         consultant,
         body="Took the next ticket in line.",
-        to_value=_staff_name(consultant),
+        to_value=staff_name(consultant),
     )
     return ticket
-
-
-def _staff_name(user: User) -> str:
-    """How the activity names a colleague: "Casey Nguyen", or the username when no name is set."""
-    return user.get_full_name() or user.get_username()
 
 
 @transaction.atomic
@@ -255,7 +248,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Tick
     _require_open(ticket)
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
-    before = _staff_name(ticket.assignee) if ticket.assignee else ""
+    before = staff_name(ticket.assignee) if ticket.assignee else ""
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
     _event(
@@ -263,7 +256,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Tick
         TicketEventKind.ASSIGNMENT,
         actor,
         from_value=before,
-        to_value=_staff_name(assignee) if assignee else "",
+        to_value=staff_name(assignee) if assignee else "",
     )
     return ticket
 
@@ -347,9 +340,7 @@ def ticket_reply(
     ticket.save(update_fields=fields)
     if wait_on_client and ticket.status != TicketStatus.WAITING_ON_CLIENT:
         ticket_change_status(ticket=ticket, status=TicketStatus.WAITING_ON_CLIENT, actor=actor)
-    from tickets.tasks import ticket_reply_email_task
-
-    transaction.on_commit(partial(ticket_reply_email_task.delay, event.pk))
+    transaction.on_commit(partial(ticket_replied.send, sender=Ticket, event_id=event.pk))
     return event
 
 
@@ -357,10 +348,6 @@ def ticket_reply(
 def ticket_add_note(*, ticket: Ticket, body: str, actor: User) -> TicketEvent:
     ticket = _locked(ticket)
     return _event(ticket, TicketEventKind.NOTE, actor, body=body.strip())
-
-
-def _money(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -414,14 +401,14 @@ def time_log(
     billable = minutes - covered
     charge = None
     rate = contract.plan.overage_hourly_rate if contract is not None else settings.HOURLY_RATE
-    billable_amount = _money(rate * billable / 60)
+    billable_amount = for_minutes(rate, billable)
     # A free hour (an all-inclusive plan's zero overage rate) is logged but never charged.
     if billable_amount > 0:
         charge = Charge.objects.create(
             client_id=ticket.client_id,
             kind=ChargeKind.OVERAGE if contract is not None else ChargeKind.LABOUR,
             amount=billable_amount,
-            hours=(Decimal(billable) / 60).quantize(CENT, rounding=ROUND_HALF_UP),
+            hours=as_hours(billable),
             description=f"{billable} min on ticket #{ticket.pk}: {ticket.subject}"[:300],
             created_by=consultant,
         )
@@ -440,7 +427,7 @@ def time_log(
     if covered:
         summary += f", {covered} covered by the contract"
     if billable:
-        summary += f", {billable} billable (${billable_amount:,.2f})"
+        summary += f", {billable} billable ({money(billable_amount)})"
     _event(ticket, TicketEventKind.TIME, consultant, body=f"{summary}. {note.strip()}".strip())
     return entry
 

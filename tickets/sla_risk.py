@@ -8,7 +8,7 @@ import logging
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from contracts.emails import manager_emails
+from contracts.staff import manager_emails
 from tickets import emails
 from tickets.models import QueueTier, Ticket, TicketEvent, TicketEventKind
 

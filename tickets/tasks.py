@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import logging
-from smtplib import SMTPException
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
 
+from clients.mail import EMAIL_RETRY
 from tickets import emails
 from tickets.models import Ticket, TicketEvent
 from tickets.sla_risk import sla_risk_notify_due
 
 log = logging.getLogger(__name__)
 
-# Mail servers fail transiently; retry with exponential backoff (2, 4, 8 ... s, with jitter).
-EMAIL_ERRORS = (SMTPException, OSError)
 
-
-@shared_task(
-    autoretry_for=EMAIL_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**EMAIL_RETRY)
 def ticket_acknowledge_task(ticket_id: int) -> None:
     ticket = Ticket.objects.select_related("contact").filter(pk=ticket_id).first()
     message = emails.acknowledgement(ticket) if ticket else None
@@ -32,13 +24,7 @@ def ticket_acknowledge_task(ticket_id: int) -> None:
         message.send()
 
 
-@shared_task(
-    autoretry_for=EMAIL_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**EMAIL_RETRY)
 def ticket_reply_email_task(event_id: int) -> None:
     event = (
         TicketEvent.objects.select_related("ticket__contact", "actor").filter(pk=event_id).first()
@@ -55,3 +41,12 @@ def sla_risk_scan_task() -> int:
     if sent:
         log.info("SLA risk alerts sent for %d ticket(s)", sent)
     return sent
+
+
+# Receivers of tickets.signals (connected in TicketsConfig.ready): queue the emails.
+def on_ticket_opened(sender: Any, *, ticket_id: int, **kwargs: Any) -> None:
+    ticket_acknowledge_task.delay(ticket_id)
+
+
+def on_ticket_replied(sender: Any, *, event_id: int, **kwargs: Any) -> None:
+    ticket_reply_email_task.delay(event_id)

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from clients.models import Client, Contact
-from contracts.models import ConversionOffer, ServiceContract
+from contracts.models import ServiceContract
+from offers.models import ConversionOffer
 from tickets import services
 from tickets.forms import (
     WORK_PERMISSION,

@@ -1,10 +1,38 @@
-"""Create the Managers and Consultants groups with their permissions."""
+"""Create the Managers and Consultants groups with their permissions.
+
+Like every migration here it carries what it needs (no import of app code): a later change to
+the app cannot change what an old migration does.
+"""
 
 from __future__ import annotations
 
+from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from consultancy.grants import add_group_permissions, create_all_permissions
+
+def _create_all_permissions(apps):
+    """Create every historical model's permissions now: they are normally made after all
+    migrations ran (post_migrate), and a fresh database needs them to hand them out here."""
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+
+def _grant(apps, grants):
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for group_name, spec in grants.items():
+        group, _ = group_model.objects.get_or_create(name=group_name)
+        for app_label, models in spec.items():
+            for model, actions in models.items():
+                for action in actions.split():
+                    group.permissions.add(
+                        permission_model.objects.get(
+                            content_type__app_label=app_label, codename=f"{action}_{model}"
+                        )
+                    )
+
 
 # (app label, model, actions) per group. Managers run the business; consultants work tickets,
 # keep client records current and read (never change) plans and contracts.
@@ -48,8 +76,8 @@ GRANTS = {"Managers": MANAGER_PERMISSIONS, "Consultants": CONSULTANT_PERMISSIONS
 
 
 def create_roles(apps, schema_editor):
-    create_all_permissions(apps)
-    add_group_permissions(apps, GRANTS)
+    _create_all_permissions(apps)
+    _grant(apps, GRANTS)
 
 
 def remove_roles(apps, schema_editor):

@@ -2,18 +2,50 @@
 
 Contracts started, renewed and ended, offers answered, and drops are all recorded with their
 dates; who made them is not, so these lines have no `by` and say where they came from. Opt-outs
-carry no date and are left out. The wording is the services' own (contracts/history.py).
+carry no date and are left out. The wording is the services' own at the time of writing
+(contracts/history.py then), copied here so that a later change to those services cannot change
+what this migration does.
 """
 
 from __future__ import annotations
 
-from django.db import migrations
+from decimal import Decimal
 
-from clients.services import dropped_summary
-from contracts import history
+from django.db import migrations
 
 BATCH = 2000
 SOURCE = " (from earlier records)"
+
+
+def _percent(percent):
+    return f"{Decimal(percent).normalize():f}%"
+
+
+def _price_terms(plan_name, monthly_price, discount_percent, label):
+    discount = f" ({_percent(discount_percent)} {label})" if discount_percent else ""
+    return f"{plan_name} at ${monthly_price:,.2f} a month{discount}"
+
+
+def _contract_terms(contract):
+    price = _price_terms(
+        contract.plan.name, contract.monthly_price, contract.discount_percent, "off"
+    )
+    return f"{price}, {contract.starts_on:%Y-%m-%d} to {contract.ends_on:%Y-%m-%d}"
+
+
+def _offer_terms(offer):
+    return _price_terms(
+        offer.plan.name, offer.monthly_price, offer.discount_percent, "loyalty discount"
+    )
+
+
+def _contract_ended(contract):
+    verb = "Cancelled" if contract.status == "cancelled" else "Ended"
+    return f"{verb} {contract.plan.name}: {contract.end_reason}"
+
+
+def _dropped(reason):
+    return f"Dropped: {reason}" if reason else "Dropped"
 
 
 def backfill(apps, schema_editor):
@@ -41,20 +73,21 @@ def backfill(apps, schema_editor):
             add(
                 contract.client_id,
                 "contract_renewed",
-                history.contract_renewed(contract),
+                f"Renewed {_contract_terms(contract)}",
                 contract.created_at,
             )
         else:
             add(
                 contract.client_id,
                 "contract_started",
-                history.contract_started(contract, from_offer=contract.offer_id is not None),
+                f"Started {_contract_terms(contract)}"
+                + (" from the offer the client accepted" if contract.offer_id else ""),
                 contract.created_at,
             )
         # A renewed term's end is the next term's start, not an event of its own.
         if contract.status != "active" and contract.pk not in renewed and contract.ended_at:
             kind = "contract_cancelled" if contract.status == "cancelled" else "contract_ended"
-            add(contract.client_id, kind, history.contract_ended(contract), contract.ended_at)
+            add(contract.client_id, kind, _contract_ended(contract), contract.ended_at)
 
     answered = offer_model.objects.filter(
         status__in=["accepted", "declined"], responded_at__isnull=False
@@ -64,17 +97,21 @@ def backfill(apps, schema_editor):
             add(
                 offer.client_id,
                 "offer_accepted",
-                history.offer_accepted(offer, offer.accepted_ip),
+                f"Accepted {_offer_terms(offer)} online, "
+                f"from {offer.accepted_ip or 'an unknown address'}",
                 offer.responded_at,
             )
         else:
             add(
-                offer.client_id, "offer_declined", history.offer_declined(offer), offer.responded_at
+                offer.client_id,
+                "offer_declined",
+                f"Declined {_offer_terms(offer)}",
+                offer.responded_at,
             )
 
     dropped = client_model.objects.filter(status="dropped", dropped_at__isnull=False)
     for client in dropped.order_by("pk").iterator():
-        add(client.pk, "dropped", dropped_summary(client.drop_reason), client.dropped_at)
+        add(client.pk, "dropped", _dropped(client.drop_reason), client.dropped_at)
 
     client_event.objects.bulk_create(rows)
 

@@ -17,8 +17,9 @@ from django.db import connections
 from django.utils import timezone
 
 from clients.models import ChargeKind
-from contracts.models import ContractStatus, ConversionOffer, OfferStatus, ServiceContract
-from contracts.offers import campaign_run
+from contracts.models import ContractStatus, ServiceContract
+from offers.models import ConversionOffer, OfferStatus
+from offers.services import campaign_run
 from tests.factories import (
     ChargeFactory,
     ClientFactory,

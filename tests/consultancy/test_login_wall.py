@@ -24,10 +24,10 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {"login", "health", "favicon", "admin:login"}
 # Clients never log in: they act on signed links in the offer email.
 PUBLIC_OFFER_PAGES = {
-    "contracts:offer",
-    "contracts:offer_accept",
-    "contracts:offer_decline",
-    "contracts:unsubscribe",
+    "offers:offer",
+    "offers:offer_accept",
+    "offers:offer_decline",
+    "offers:unsubscribe",
 }
 
 DUMMY_VALUES = ["1", "x", str(uuid.UUID(int=1))]

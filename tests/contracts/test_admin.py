@@ -18,8 +18,9 @@ from django.urls import reverse
 
 from clients.models import Client, ClientEvent, ClientEventKind, ClientStatus
 from clients.services import client_drop, client_event_record
-from contracts.models import ContractStatus, Holiday, OfferStatus, RenewalMode, ServiceContract
+from contracts.models import ContractStatus, Holiday, RenewalMode, ServiceContract
 from contracts.signals import contract_started
+from offers.models import OfferStatus
 from tests.factories import (
     CalendarFactory,
     ChargeFactory,
@@ -404,7 +405,7 @@ def test_cancel_action_asks_for_confirmation_first(manager_client, now):
     )
 
     assert response.status_code == 200
-    assert "admin/contracts/cancel_confirmation.html" in [t.name for t in response.templates]
+    assert "admin/confirm_with_reason.html" in [t.name for t in response.templates]
     assert "Acme Dental" in response.content.decode()
     assert 'name="confirm"' in response.content.decode()
     contract.refresh_from_db()
@@ -698,7 +699,7 @@ def _client_page_form(client: Client, **fields: str) -> dict[str, str]:
         "name": client.name,
         "customer_since": client.customer_since.isoformat(),
         "notes": client.notes,
-        **({"offers_opt_out": "on"} if client.offers_opt_out else {}),
+        **({"opted_out": "on"} if client.offers_opt_out else {}),
     }
     for prefix in ("contacts", "contracts"):
         data |= {
@@ -768,7 +769,7 @@ def test_a_manager_opting_a_client_out_withdraws_its_open_offer_and_says_so(mana
     client = offer.client
     url = reverse("admin:clients_client_change", args=[client.pk])
 
-    response = manager_client.post(url, _client_page_form(client, offers_opt_out="on"))
+    response = manager_client.post(url, _client_page_form(client, opted_out="on"))
 
     assert response.status_code == 302
     client.refresh_from_db()
@@ -785,7 +786,7 @@ def test_a_manager_opting_a_client_out_withdraws_its_open_offer_and_says_so(mana
     # And back in: one more line, nothing else changes.
     client.refresh_from_db()
     data = _client_page_form(client)
-    data.pop("offers_opt_out")
+    data.pop("opted_out")
     manager_client.post(url, data)
 
     client.refresh_from_db()

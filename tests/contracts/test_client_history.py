@@ -12,15 +12,7 @@ from django.db import transaction
 
 from clients.models import ClientEvent, ClientEventKind
 from clients.services import client_reinstate
-from contracts.models import ContractStatus, OfferStatus, RenewalMode
-from contracts.offers import (
-    OfferClosed,
-    client_opt_out_set,
-    offer_accept,
-    offer_decline,
-    offer_send_now,
-    offer_unsubscribe,
-)
+from contracts.models import ContractStatus, RenewalMode
 from contracts.services import (
     ContractError,
     client_drop_unless_contracted,
@@ -28,6 +20,15 @@ from contracts.services import (
     contract_renew,
     contract_start,
     contracts_roll_over,
+)
+from offers.models import OfferStatus
+from offers.services import (
+    OfferClosed,
+    client_opt_out_set,
+    offer_accept,
+    offer_decline,
+    offer_send_now,
+    offer_unsubscribe,
 )
 from tests.factories import (
     ChargeFactory,

@@ -13,8 +13,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from contracts.models import ContractPlan, Coverage, OfferStatus, Priority
+from contracts.models import ContractPlan, Coverage, Priority
 from contracts.services import plan_copy
+from offers.models import OfferStatus
 from tests.factories import (
     CalendarFactory,
     ContractFactory,

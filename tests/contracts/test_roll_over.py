@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 
 from clients.models import ClientStatus
-from contracts.models import ContractStatus, OfferStatus, RenewalMode, ServiceContract
+from contracts.models import ContractStatus, RenewalMode, ServiceContract
 from contracts.services import ContractError, client_drop_unless_contracted, contracts_roll_over
+from offers.models import OfferStatus
 from tests.factories import ClientFactory, ContactFactory, ContractFactory, TicketFactory
 from tickets.models import QueueTier, Ticket
 from tickets.services import ticket_open
@@ -92,7 +93,7 @@ def test_dropping_a_client_on_contract_is_refused_and_changes_nothing():
 def test_dropping_a_transactional_client_withdraws_its_open_offer(
     django_capture_on_commit_callbacks,
 ):
-    from contracts.offers import offer_send_now
+    from offers.services import offer_send_now
     from tests.factories import PlanFactory
 
     PlanFactory()

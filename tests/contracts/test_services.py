@@ -13,18 +13,16 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 
 from clients.services import client_drop
-from contracts.history import percent_text
 from contracts.models import ContractStatus, RenewalMode, ServiceContract
-from contracts.offers import offer_accept
 from contracts.services import (
     ContractError,
     contract_cancel,
     contract_renew,
     contract_start,
-    discounted_price,
     term_end,
 )
 from contracts.signals import contract_ended, contract_started
+from offers.services import offer_accept
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -90,23 +88,6 @@ def ended() -> Iterator[Recorder]:
 )
 def test_term_ends_the_day_before_the_same_date_months_later(starts_on, months, expected):
     assert term_end(starts_on, months) == expected
-
-
-@pytest.mark.parametrize(
-    ("price", "discount", "expected"),
-    [
-        (Decimal("500.00"), Decimal("0"), Decimal("500.00")),
-        (Decimal("500.00"), Decimal("10"), Decimal("450.00")),
-        (Decimal("99.99"), Decimal("12.5"), Decimal("87.49")),  # 87.49125 rounds down
-        (Decimal("99.99"), Decimal("5"), Decimal("94.99")),  # 94.9905 rounds down
-        (Decimal("500.00"), Decimal("100"), Decimal("0.00")),
-    ],
-)
-def test_discounted_price_is_rounded_to_the_cent(price, discount, expected):
-    result = discounted_price(price, discount)
-
-    assert result == expected
-    assert result.as_tuple().exponent == -2
 
 
 # --- contract_start ---------------------------------------------------------------------------
@@ -349,21 +330,6 @@ def test_contract_covers_the_days_of_its_term_only_while_active(now):
     assert not contract.covers(dt.date(2026, 1, 1))
     cancelled = contract_cancel(contract=contract)
     assert not cancelled.covers(TODAY)
-
-
-@pytest.mark.parametrize(
-    ("percent", "text"),
-    [
-        ("8", "8%"),
-        ("8.00", "8%"),
-        ("8.50", "8.5%"),
-        ("10.00", "10%"),
-        ("100", "100%"),
-        ("0.25", "0.25%"),
-    ],
-)
-def test_a_percentage_is_written_as_people_write_it(percent, text):
-    assert percent_text(Decimal(percent)) == text
 
 
 # --- Locks (PostgreSQL) -------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from clients.models import Charge, Client, Contact
-from contracts.delivery import stale_claim_age
-from contracts.models import ConversionOffer, OfferStatus
-from contracts.offers import SEND_BATCH_SIZE, campaign_run
-from contracts.tasks import offers_sweep_task
+from offers.delivery import stale_claim_age
+from offers.models import ConversionOffer, OfferStatus
+from offers.services import campaign_run
+from offers.tasks import SEND_BATCH_SIZE, offers_sweep_task
 from tests.factories import ChargeFactory, ClientFactory, ContactFactory, PlanFactory
 from tests.integration.servers import (
     VISIBILITY_TIMEOUT,

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clients.models import ChargeKind, Client, ClientStatus
-from contracts.campaign import (
+from offers.campaign import (
     PlanTerms,
     eligible_clients,
     loyalty_discount,
@@ -24,8 +24,8 @@ from contracts.campaign import (
     savings_statement,
     with_trailing_figures,
 )
-from contracts.models import CampaignSettings, OfferStatus
-from contracts.offers import campaign_preview
+from offers.models import CampaignSettings, OfferStatus
+from offers.services import campaign_preview
 from tests.factories import (
     ChargeFactory,
     ClientFactory,

@@ -14,13 +14,8 @@ import pytest
 from django.core.management import call_command
 
 from clients.models import ChargeKind, Client
-from contracts.models import (
-    CampaignRun,
-    CampaignTrigger,
-    ContractPlan,
-    ConversionOffer,
-    OfferStatus,
-)
+from contracts.models import ContractPlan
+from offers.models import CampaignRun, CampaignTrigger, ConversionOffer, OfferStatus
 from tests.factories import (
     ChargeFactory,
     ContactFactory,
@@ -85,13 +80,13 @@ def test_a_dry_run_prints_each_eligible_client_with_plan_discount_and_price(
     bolt_email = practice["bolt"].contacts.get().email
     # Best-ranked (highest spend) first.
     assert re.fullmatch(
-        r"Acme Dental\s+Standard\s+8\.00% \$\s+450\.80/mo\s+paid \$\s+9,075\.00\s+"
+        r"Acme Dental\s+Standard\s+8%\s+\$450\.80/mo\s+paid\s+\$9,075\.00\s+"
         rf"saves \$3,665\.40\s+<{re.escape(acme_email)}>",
         lines[0],
     ), lines[0]
     # 290 x 0.95 = 275.50 a month, 3,306.00 a year against 1,500.00 paid.
     assert re.fullmatch(
-        r"Bolt Logistics\s+Essentials\s+5\.00% \$\s+275\.50/mo\s+paid \$\s+1,500\.00\s+"
+        r"Bolt Logistics\s+Essentials\s+5%\s+\$275\.50/mo\s+paid\s+\$1,500\.00\s+"
         rf"costs \$1,806\.00 more\s+<{re.escape(bolt_email)}>",
         lines[1],
     ), lines[1]

@@ -20,13 +20,13 @@ from django.core.mail.backends import locmem
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.urls import reverse
 
-from contracts import emails as emails_module
-from contracts.delivery import offers_needing_delivery, offers_send_batch, stale_claim_age
-from contracts.emails import OfferMail, acceptance_messages
-from contracts.models import ConversionOffer, OfferStatus
-from contracts.offers import offer_accept
-from contracts.tasks import offers_remind_task, offers_sweep_task
-from contracts.tokens import offer_token
+from clients import mail as mail_module
+from offers.delivery import offers_needing_delivery, offers_send_batch, stale_claim_age
+from offers.emails import OfferMail, acceptance_messages
+from offers.models import ConversionOffer, OfferStatus
+from offers.services import offer_accept
+from offers.tasks import offers_remind_task, offers_sweep_task
+from offers.tokens import offer_token
 from tests.factories import (
     ClientFactory,
     ContactFactory,
@@ -380,9 +380,9 @@ def test_an_offer_email_carries_the_offers_own_figures_and_links(now, backend, m
     (message,) = mailoutbox
     html = message.alternatives[0][0]
     token = offer_token(offer)
-    offer_url = settings.SITE_URL + reverse("contracts:offer", args=[token])
+    offer_url = settings.SITE_URL + reverse("offers:offer", args=[token])
     unsubscribe_url = settings.SITE_URL + reverse(
-        "contracts:unsubscribe", args=[offer_token(offer, "unsubscribe")]
+        "offers:unsubscribe", args=[offer_token(offer, "unsubscribe")]
     )
     assert message.to == [f"Dana Whitfield <{offer.email}>"]
     assert message.subject == "Acme Dental: guaranteed response times, 11% off for loyal clients"
@@ -454,24 +454,26 @@ def test_an_offer_to_a_client_with_no_year_behind_it_thanks_nobody_for_loyalty(
 
 def test_each_template_variant_is_rendered_once_per_batch(now, backend, mailoutbox, monkeypatch):
     rendered: list[str] = []
-    real_render = emails_module.render_to_string
+    real_render = mail_module.render_to_string
 
     def counting_render(template: str, context: Any = None, **kwargs: Any) -> str:
         rendered.append(template)
         return real_render(template, context, **kwargs)
 
-    monkeypatch.setattr(emails_module, "render_to_string", counting_render)
+    monkeypatch.setattr(mail_module, "render_to_string", counting_render)
     essentials, premium = PlanFactory(), PlanFactory()
     offers = _pending(4, plan=essentials) + _pending(2, plan=premium)
 
     offers_send_batch([o.pk for o in offers])
 
-    # Two variants (one per plan), each a text and an HTML template.
-    assert sorted(rendered) == ["emails/offer.html"] * 2 + ["emails/offer.txt"] * 2
+    # Two variants (one per plan), each a subject, a text and an HTML template.
+    assert sorted(rendered) == (
+        ["emails/offer.html"] * 2 + ["emails/offer.txt"] * 2 + ["emails/offer_subject.txt"] * 2
+    )
     # Rendered once, yet every message is its own: its own greeting and its own link.
     for offer, message in zip(offers, mailoutbox, strict=True):
         assert f"Hello {offer.contact.name}," in message.body
-        assert reverse("contracts:offer", args=[offer_token(offer)]) in message.body
+        assert reverse("offers:offer", args=[offer_token(offer)]) in message.body
         assert _to(message) == offer.email
 
 
@@ -534,9 +536,10 @@ def test_a_line_break_in_a_name_cannot_add_a_header_to_a_reminder(now, backend):
 def test_a_line_break_in_a_name_cannot_add_a_header_to_the_acceptance_emails(now, manager):
     client = ClientFactory(name=EVIL)
     offer = OfferFactory(client=client, contact=ContactFactory(client=client, name=EVIL))
-    contract = offer_accept(offer=offer, ip=None, user_agent="")
+    offer_accept(offer=offer, ip=None, user_agent="")
+    offer.refresh_from_db()
 
-    messages = acceptance_messages(offer, contract)
+    messages = acceptance_messages(offer)
 
     assert len(messages) == 2
     for message in messages:

@@ -16,7 +16,7 @@ from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contracts.models import CampaignSettings, ConversionOffer, OfferStatus
+from offers.models import CampaignSettings, ConversionOffer, OfferStatus
 from tests.factories import (
     CampaignRunFactory,
     ClientFactory,
@@ -32,10 +32,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hash
 # Earlier than the real clock, so the personas' sessions (made before the move) stay valid.
 NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
 
-OFFERS = reverse("admin:contracts_conversionoffer_changelist")
-RUNS = reverse("admin:contracts_campaignrun_changelist")
-SETTINGS = reverse("admin:contracts_campaignsettings_changelist")
-SETTINGS_ROW = reverse("admin:contracts_campaignsettings_change", args=[1])
+OFFERS = reverse("admin:offers_conversionoffer_changelist")
+RUNS = reverse("admin:offers_campaignrun_changelist")
+SETTINGS = reverse("admin:offers_campaignsettings_changelist")
+SETTINGS_ROW = reverse("admin:offers_campaignsettings_change", args=[1])
 CLIENTS = reverse("admin:clients_client_changelist")
 
 
@@ -160,13 +160,13 @@ def test_offers_and_runs_cannot_be_added_or_deleted_in_the_admin(now, manager_cl
     offer = OfferFactory(campaign_run=CampaignRunFactory())
 
     responses = [
-        manager_client.get(reverse("admin:contracts_conversionoffer_add")),
+        manager_client.get(reverse("admin:offers_conversionoffer_add")),
         manager_client.post(
-            reverse("admin:contracts_conversionoffer_delete", args=[offer.pk]), {"post": "yes"}
+            reverse("admin:offers_conversionoffer_delete", args=[offer.pk]), {"post": "yes"}
         ),
-        manager_client.get(reverse("admin:contracts_campaignrun_add")),
+        manager_client.get(reverse("admin:offers_campaignrun_add")),
         manager_client.post(
-            reverse("admin:contracts_campaignrun_delete", args=[offer.campaign_run_id]),
+            reverse("admin:offers_campaignrun_delete", args=[offer.campaign_run_id]),
             {"post": "yes"},
         ),
     ]
@@ -180,9 +180,7 @@ def test_an_offer_page_in_the_admin_shows_the_terms_read_only_without_the_nonce(
 ):
     offer = OfferFactory()
 
-    response = manager_client.get(
-        reverse("admin:contracts_conversionoffer_change", args=[offer.pk])
-    )
+    response = manager_client.get(reverse("admin:offers_conversionoffer_change", args=[offer.pk]))
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -193,7 +191,7 @@ def test_an_offer_page_in_the_admin_shows_the_terms_read_only_without_the_nonce(
 
 def test_consultant_can_view_offers_but_not_change_them(now, consultant_client):
     offer = OfferFactory()
-    change = reverse("admin:contracts_conversionoffer_change", args=[offer.pk])
+    change = reverse("admin:offers_conversionoffer_change", args=[offer.pk])
 
     assert consultant_client.get(OFFERS).status_code == 200
     assert consultant_client.get(change).status_code == 200
@@ -286,9 +284,9 @@ def test_campaign_rules_out_of_range_are_refused(now, manager_client, field, val
 
 
 def test_the_campaign_rules_cannot_be_added_or_deleted(now, manager_client):
-    add = manager_client.get(reverse("admin:contracts_campaignsettings_add"))
+    add = manager_client.get(reverse("admin:offers_campaignsettings_add"))
     delete = manager_client.post(
-        reverse("admin:contracts_campaignsettings_delete", args=[1]), {"post": "yes"}
+        reverse("admin:offers_campaignsettings_delete", args=[1]), {"post": "yes"}
     )
 
     assert (add.status_code, delete.status_code) == (403, 403)

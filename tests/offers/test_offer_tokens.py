@@ -12,9 +12,10 @@ from django.core import signing
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from contracts.models import ConversionOffer, OfferStatus, ServiceContract
-from contracts.offers import offer_accept
-from contracts.tokens import SALT, OfferLinkInvalid, offer_from_token, offer_token
+from contracts.models import ServiceContract
+from offers.models import ConversionOffer, OfferStatus
+from offers.services import offer_accept
+from offers.tokens import SALT, OfferLinkInvalid, offer_from_token, offer_token
 from tests.factories import ContractFactory, OfferFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,10 +140,10 @@ def test_changing_an_offers_nonce_voids_the_links_already_sent(offer):
 def _urls(token: str, unsubscribe_token: str | None = None) -> dict[str, str]:
     unsubscribe_token = unsubscribe_token or token
     return {
-        "page": reverse("contracts:offer", args=[token]),
-        "accept": reverse("contracts:offer_accept", args=[token]),
-        "decline": reverse("contracts:offer_decline", args=[token]),
-        "unsubscribe": reverse("contracts:unsubscribe", args=[unsubscribe_token]),
+        "page": reverse("offers:offer", args=[token]),
+        "accept": reverse("offers:offer_accept", args=[token]),
+        "decline": reverse("offers:offer_decline", args=[token]),
+        "unsubscribe": reverse("offers:unsubscribe", args=[unsubscribe_token]),
     }
 
 
@@ -196,7 +197,7 @@ def test_the_unsubscribe_link_can_neither_show_accept_nor_decline_the_offer(offe
 
 def test_the_offer_link_cannot_unsubscribe(offer, anon_client):
     before = _snapshot(offer)
-    url = reverse("contracts:unsubscribe", args=[offer_token(offer)])
+    url = reverse("offers:unsubscribe", args=[offer_token(offer)])
 
     responses = [anon_client.get(url), anon_client.post(url)]
 

@@ -18,10 +18,11 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.services import client_drop
-from contracts.delivery import offers_send_batch
-from contracts.models import ContractStatus, ConversionOffer, OfferStatus, ServiceContract
-from contracts.offers import offer_accept, offer_decline
-from contracts.tokens import offer_token
+from contracts.models import ContractStatus, ServiceContract
+from offers.delivery import offers_send_batch
+from offers.models import ConversionOffer, OfferStatus
+from offers.services import offer_accept, offer_decline
+from offers.tokens import offer_token
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -65,7 +66,7 @@ def _url(name: str, offer: ConversionOffer) -> str:
     # The unsubscribe link carries its own token: the offer's link cannot opt out, and the
     # unsubscribe link (which mailbox providers see) cannot accept.
     purpose = "unsubscribe" if name == "unsubscribe" else "offer"
-    return reverse(f"contracts:{name}", args=[offer_token(offer, purpose)])
+    return reverse(f"offers:{name}", args=[offer_token(offer, purpose)])
 
 
 def _post_from_the_page(http: HttpClient, offer: ConversionOffer, name: str) -> Any:
@@ -164,7 +165,7 @@ def test_staff_following_a_clients_link_see_the_clients_page_and_nothing_more(
 
 
 def test_a_visitor_without_a_valid_link_gets_404(offer, anon_client):
-    response = anon_client.get(reverse("contracts:offer", args=["guessing-a-link"]))
+    response = anon_client.get(reverse("offers:offer", args=["guessing-a-link"]))
 
     assert response.status_code == 404
     assert "This link is not valid" in response.content.decode()

@@ -16,17 +16,18 @@ from django.db import connection
 from django.utils import timezone
 
 from clients.models import ChargeKind, Client, ClientStatus
-from contracts import offers as offers_module
-from contracts.models import (
+from contracts.models import ContractStatus, ServiceContract
+from contracts.services import client_drop_unless_contracted, contract_start
+from offers import services as offers_module
+from offers import tasks as offer_tasks
+from offers.models import (
     CampaignRun,
     CampaignSettings,
     CampaignTrigger,
-    ContractStatus,
     ConversionOffer,
     OfferStatus,
-    ServiceContract,
 )
-from contracts.offers import (
+from offers.services import (
     OfferClosed,
     OfferError,
     campaign_run,
@@ -37,8 +38,7 @@ from contracts.offers import (
     offers_due_reminder,
     offers_expire,
 )
-from contracts.services import client_drop_unless_contracted, contract_start
-from contracts.tasks import campaign_run_task
+from offers.tasks import campaign_run_task
 from tests.factories import (
     ChargeFactory,
     ClientFactory,
@@ -180,7 +180,7 @@ def test_every_eligible_client_gets_exactly_one_email_across_batches(
     now, rules, basic, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
 ):
     # Batches of two, so five offers go out in three send tasks.
-    monkeypatch.setattr(offers_module, "SEND_BATCH_SIZE", 2)
+    monkeypatch.setattr(offer_tasks, "SEND_BATCH_SIZE", 2)
     clients = [_spender() for _ in range(5)]
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -730,7 +730,7 @@ def test_two_simultaneous_accepts_of_one_offer_make_one_contract(mailoutbox):
     assert len(contracts) == 1, errors
     assert [type(e) for e in errors] == [OfferClosed], errors
     assert errors[0].reason == "accepted"  # type: ignore[attr-defined]
-    assert ServiceContract.objects.get().offer_id == offer.pk
+    assert ServiceContract.objects.get().offer.pk == offer.pk
     assert ConversionOffer.objects.get(pk=offer.pk).status == OfferStatus.ACCEPTED
 
 

@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.models import Charge, ClientStatus
-from contracts.models import OfferStatus, Priority
+from contracts.models import Priority
+from offers.models import OfferStatus
 from tests.factories import (
     ClientFactory,
     ContactFactory,

@@ -4,8 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from contracts.models import CampaignTrigger
-from contracts.offers import campaign_preview, campaign_run
+from clients.money import money, percent
+from contracts.models import ContractPlan
+from offers.models import CampaignTrigger
+from offers.services import campaign_preview, campaign_run
 
 
 class Command(BaseCommand):
@@ -23,8 +25,6 @@ class Command(BaseCommand):
             preview = campaign_preview()
             drafts = preview.offers
             plans = {d.plan.plan_id for d in drafts}
-            from contracts.models import ContractPlan
-
             names = dict(ContractPlan.objects.filter(pk__in=plans).values_list("pk", "name"))
             if drafts:
                 self.stdout.write(
@@ -34,13 +34,14 @@ class Command(BaseCommand):
             for d in drafts:
                 s = d.savings
                 verdict = (
-                    f"saves ${s.difference:,.2f}"
+                    f"saves {money(s.difference)}"
                     if s.difference >= 0
-                    else f"costs ${-s.difference:,.2f} more"
+                    else f"costs {money(-s.difference)} more"
                 )
                 self.stdout.write(
-                    f"{d.client.name[:40]:<40} {names[d.plan.plan_id]:<14} {s.discount_percent:>5}% "
-                    f"${s.monthly_price:>9,.2f}/mo  paid ${s.trailing_spend:>10,.2f}  {verdict}  <{d.email}>"
+                    f"{d.client.name[:40]:<40} {names[d.plan.plan_id]:<14} "
+                    f"{percent(s.discount_percent):>6} {money(s.monthly_price):>10}/mo  "
+                    f"paid {money(s.trailing_spend):>11}  {verdict}  <{d.email}>"
                 )
             if preview.no_plan_offered:
                 self.stdout.write(

@@ -1,0 +1,250 @@
+"""The conversion engine in the Django admin: campaign rules, runs and offers, and the offer
+actions and opt-out on the client page (a subclass of contracts' client admin, registered in
+its place). Every change goes through offers.services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from clients.models import Client
+from clients.money import money
+from contracts.admin import ContractClientAdmin, price_after_discount
+from contracts.staff import MANAGE_CONTRACTS
+from offers.models import CampaignRun, CampaignSettings, ConversionOffer, OfferStatus
+from offers.services import OfferError, client_opt_out_set, offer_send_now
+
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
+
+
+@admin.register(CampaignSettings)
+class CampaignSettingsAdmin(admin.ModelAdmin):
+    """The single row of campaign rules: the changelist goes straight to it."""
+
+    fieldsets = [
+        (
+            "Who qualifies",
+            {
+                "fields": [
+                    "min_trailing_spend",
+                    "min_trailing_tickets",
+                    "cooldown_days",
+                    "max_offers_per_run",
+                ]
+            },
+        ),
+        (
+            "Loyalty discount",
+            {
+                "fields": [
+                    "base_discount_percent",
+                    "tenure_bonus_percent_per_year",
+                    "max_discount_percent",
+                ]
+            },
+        ),
+        ("Offer lifetime", {"fields": ["offer_lifetime_days", "reminder_days_before_expiry"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        CampaignSettings.load()
+        return redirect("admin:offers_campaignsettings_change", 1)
+
+
+@admin.register(ConversionOffer)
+class ConversionOfferAdmin(admin.ModelAdmin):
+    list_display = [
+        "client",
+        "plan",
+        "status",
+        "price_display",
+        "savings_display",
+        "sent_at",
+        "expires_at",
+    ]
+    list_select_related = ["client", "plan"]
+    list_filter = ["status", "campaign_run", "plan"]
+    search_fields = ["client__name", "email"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
+        return [f.name for f in ConversionOffer._meta.concrete_fields if f.name != "nonce"]
+
+    def get_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
+        return self.get_readonly_fields(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # offers come from campaigns or the client list's "send an offer now"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ConversionOffer]:
+        # ConversionOffer.savings, in SQL, so the column sorts by what it shows.
+        saving = ExpressionWrapper(F("trailing_spend") - F("contract_cost"), output_field=MONEY)
+        return super().get_queryset(request).annotate(saving=saving)
+
+    @admin.display(description="Price a month", ordering="monthly_price")
+    def price_display(self, obj: ConversionOffer) -> str:
+        return price_after_discount(obj.monthly_price, obj.discount_percent)
+
+    @admin.display(description="Against the last year", ordering="saving")
+    def savings_display(self, obj: ConversionOffer) -> str:
+        if obj.savings >= 0:
+            return f"saves {money(obj.savings)}"
+        return f"costs {money(obj.extra_cost)} more"
+
+
+@admin.register(CampaignRun)
+class CampaignRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "trigger",
+        "eligible_clients",
+        "offers",
+        "accepted",
+        "declined",
+        "conversion",
+        "triggered_by",
+    ]
+    list_select_related = ["triggered_by"]
+    readonly_fields = [
+        "started_at",
+        "trigger",
+        "eligible_clients",
+        "offers_created",
+        "triggered_by",
+    ]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignRun]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                accepted_count=Count("offers", filter=Q(offers__status=OfferStatus.ACCEPTED)),
+                declined_count=Count("offers", filter=Q(offers__status=OfferStatus.DECLINED)),
+            )
+        )
+
+    @admin.display(description="Offers", ordering="offers_created")
+    def offers(self, obj: CampaignRun) -> str:
+        url = reverse("admin:offers_conversionoffer_changelist")
+        query = urlencode({"campaign_run__id__exact": obj.pk})
+        return format_html('<a href="{}?{}">{}</a>', url, query, obj.offers_created)
+
+    @admin.display(description="Accepted", ordering="accepted_count")
+    def accepted(self, obj: CampaignRun) -> int:
+        return int(obj.accepted_count)  # type: ignore[attr-defined]
+
+    @admin.display(description="Declined", ordering="declined_count")
+    def declined(self, obj: CampaignRun) -> int:
+        return int(obj.declined_count)  # type: ignore[attr-defined]
+
+    @admin.display(description="Converted")
+    def conversion(self, obj: CampaignRun) -> str:
+        if not obj.offers_created:
+            return "-"
+        return f"{100 * obj.accepted_count / obj.offers_created:.0f}%"  # type: ignore[attr-defined]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- The client page, with offers and the opt-out ----------------------------------------------
+class ClientOptOutForm(forms.ModelForm):
+    """The client form, with the opt-out as a request to its service rather than a column to
+    write: opting out withdraws open offers, and either way the history gets a line."""
+
+    opted_out = forms.BooleanField(
+        required=False,
+        label="Opted out of offers",
+        help_text="The client asked not to receive contract offers; ticking it withdraws any "
+        "offer still open.",
+    )
+
+    class Meta:
+        model = Client
+        fields = ["name", "customer_since", "notes"]  # never offers_opt_out itself
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("opted_out", self.instance.offers_opt_out)
+
+
+def _manages(request: HttpRequest) -> bool:
+    return request.user.has_perm(MANAGE_CONTRACTS)
+
+
+class OfferClientAdmin(ContractClientAdmin):
+    """The client list and page with "send an offer now" and the opt-out."""
+
+    form = ClientOptOutForm
+    actions = ["send_offer_now", *ContractClientAdmin.actions]
+
+    def get_fields(self, request: HttpRequest, obj: Client | None = None) -> Any:
+        # Tenure drives the loyalty discount and the opt-out is the client's own word: only
+        # managers change them (the opt-out through the form's `opted_out`).
+        fields = list(super().get_fields(request, obj))
+        if _manages(request):
+            fields[fields.index("offers_opt_out")] = "opted_out"
+        return fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Client | None = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if _manages(request) else [*fields, "customer_since"]
+
+    def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "opted_out" in form.changed_data:
+            client_opt_out_set(client=obj, opt_out=form.cleaned_data["opted_out"], by=request.user)
+
+    @admin.action(description="Send a contract offer now", permissions=["change_offer"])
+    def send_offer_now(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
+        sent = 0
+        for client in queryset:
+            try:
+                offer_send_now(client=client, by=request.user)
+                sent += 1
+            except OfferError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        if sent:
+            self.message_user(
+                request,
+                f"Offered a contract to {sent} client(s); the emails are on their way.",
+                messages.SUCCESS,
+            )
+
+    def has_change_offer_permission(self, request: HttpRequest) -> bool:
+        opts = ConversionOffer._meta
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
+
+admin.site.unregister(Client)
+admin.site.register(Client, OfferClientAdmin)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class OffersConfig(AppConfig):
+    name = "offers"
+    verbose_name = "Conversion offers"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: app modules may import models only once the app
+        # registry is ready.
+        from clients.signals import client_dropped
+        from contracts.signals import contract_started
+        from offers import receivers, tasks
+        from offers.signals import offer_accepted, offers_made
+
+        contract_started.connect(
+            receivers.withdraw_open_offers, dispatch_uid="offers.contract_started"
+        )
+        client_dropped.connect(receivers.withdraw_open_offers, dispatch_uid="offers.client_dropped")
+        offers_made.connect(tasks.on_offers_made, dispatch_uid="offers.offers_made")
+        offer_accepted.connect(tasks.on_offer_accepted, dispatch_uid="offers.offer_accepted")

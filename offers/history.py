@@ -1,0 +1,30 @@
+"""The words of a client's history for offer events (clients.ClientEvent.summary), shared by the
+services that write them, so a line reads the same whoever wrote it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.history import price_terms
+
+
+def offer_terms(offer: Any) -> str:
+    return price_terms(
+        offer.plan.name, offer.monthly_price, offer.discount_percent, "loyalty discount"
+    )
+
+
+def offer_made(offer: Any) -> str:
+    return f"Offered {offer_terms(offer)} to {offer.email}"
+
+
+def offer_accepted(offer: Any, ip: str | None) -> str:
+    return f"Accepted {offer_terms(offer)} online, from {ip or 'an unknown address'}"
+
+
+def offer_declined(offer: Any) -> str:
+    return f"Declined {offer_terms(offer)}"
+
+
+def unsubscribed(email: str) -> str:
+    return f"Unsubscribed from contract offers by the link sent to {email}"

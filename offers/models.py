@@ -1,0 +1,249 @@
+"""The conversion engine's records: the campaign rules, each campaign run, and the offers made."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from clients.models import Client
+from contracts.models import ContractPlan, ServiceContract
+
+if TYPE_CHECKING:
+    from typing import Self
+
+
+class CampaignSettings(models.Model):
+    """The one row of campaign rules, edited by managers in the admin."""
+
+    min_trailing_spend = models.DecimalField(
+        "minimum spend, last 12 months",
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("500.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="A client qualifies by spending at least this much…",
+    )
+    min_trailing_tickets = models.PositiveIntegerField(
+        "minimum tickets, last 12 months",
+        default=4,
+        help_text="…or by raising at least this many tickets.",
+    )
+    cooldown_days = models.PositiveIntegerField(
+        default=90,
+        validators=[MaxValueValidator(3650)],
+        help_text="Days after an offer (answered or not) before the client is offered again.",
+    )
+    offer_lifetime_days = models.PositiveIntegerField(
+        default=21, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    reminder_days_before_expiry = models.PositiveIntegerField(
+        default=3, validators=[MaxValueValidator(60)]
+    )
+    base_discount_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    tenure_bonus_percent_per_year = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Added for each full year the client has been a customer.",
+    )
+    max_discount_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("12.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    max_offers_per_run = models.PositiveIntegerField(
+        default=10_000, validators=[MinValueValidator(1)], help_text="The best-ranked first."
+    )
+
+    class Meta:
+        verbose_name = "campaign settings"
+        verbose_name_plural = "campaign settings"
+        constraints = [
+            # A single row: the primary key is always 1.
+            models.CheckConstraint(condition=Q(pk=1), name="campaign_settings_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return "Campaign settings"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls) -> CampaignSettings:
+        settings_row, _ = cls.objects.get_or_create(pk=1)
+        return settings_row
+
+
+class CampaignTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "Manual"
+
+
+class CampaignRun(models.Model):
+    """One campaign run: who was offered what, for the audit trail."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    trigger = models.CharField(max_length=16, choices=CampaignTrigger.choices)
+    eligible_clients = models.PositiveIntegerField(default=0)
+    offers_created = models.PositiveIntegerField(default=0)
+    triggered_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Campaign of {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"
+
+
+class OfferStatus(models.TextChoices):
+    PENDING = "pending", "Pending (to be sent)"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    UNDELIVERABLE = "undeliverable", "Undeliverable (the mail server refused it)"
+
+
+OPEN_OFFER_STATUSES = (OfferStatus.PENDING, OfferStatus.SENDING, OfferStatus.SENT)
+
+
+class ConversionOfferQuerySet(models.QuerySet["ConversionOffer"]):
+    def open(self) -> Self:
+        return self.filter(status__in=OPEN_OFFER_STATUSES)
+
+    def in_inbox(self, now: dt.datetime) -> Self:
+        """Sent and still answerable: what the client can act on right now (open() also holds
+        offers not sent yet, and expired ones the nightly task has not closed)."""
+        return self.filter(status=OfferStatus.SENT, expires_at__gt=now)
+
+    def for_client(self, client_id: int) -> Self:
+        return self.filter(client_id=client_id)
+
+    def withdraw(self, now: dt.datetime) -> int:
+        """Close these offers unanswered (the client got a contract, was dropped, opted out)."""
+        return self.update(status=OfferStatus.WITHDRAWN, responded_at=now)
+
+
+class ConversionOffer(models.Model):
+    """A personal contract offer to a transactional client, with its loyalty discount."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="offers")
+    contact = models.ForeignKey(
+        "clients.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.EmailField(help_text="Where the offer was sent (the primary contact then).")
+    # Plans read their open offers through this relation's name (ContractPlan.terms_in_use).
+    plan = models.ForeignKey(ContractPlan, on_delete=models.PROTECT, related_name="offers")
+    campaign_run = models.ForeignKey(
+        CampaignRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="offers"
+    )
+    status = models.CharField(
+        max_length=16, choices=OfferStatus.choices, default=OfferStatus.PENDING
+    )
+    # The offer's terms, fixed when it is made.
+    list_price = models.DecimalField(max_digits=10, decimal_places=2)
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    monthly_price = models.DecimalField(
+        "monthly price after discount", max_digits=10, decimal_places=2
+    )
+    # The savings statement: the last twelve months against what the contract would have cost.
+    trailing_labour = models.DecimalField(max_digits=12, decimal_places=2)
+    trailing_priority = models.DecimalField(max_digits=12, decimal_places=2)
+    trailing_spend = models.DecimalField(max_digits=12, decimal_places=2)
+    trailing_hours = models.DecimalField(max_digits=8, decimal_places=2)
+    trailing_tickets = models.PositiveIntegerField()
+    priority_purchases = models.PositiveIntegerField()
+    contract_cost = models.DecimalField(
+        "what the contract would have cost in those 12 months", max_digits=12, decimal_places=2
+    )
+    # A random value in every link: a signature over (id, nonce) cannot be replayed on another
+    # offer, and rotating it would void links already sent.
+    nonce = models.CharField(max_length=32, editable=False)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+    accepted_ip = models.GenericIPAddressField(null=True, blank=True)
+    accepted_user_agent = models.CharField(max_length=500, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a send task took this offer (status sending)."
+    )
+    contract = models.OneToOneField(
+        ServiceContract,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offer",
+        help_text="The contract the client started by accepting this offer.",
+    )
+
+    objects = ConversionOfferQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="offer_status_expiry_idx"),
+            models.Index(fields=["client", "created_at"], name="offer_client_created_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(status__in=["pending", "sending", "sent"]),
+                name="one_open_offer_per_client",
+                violation_error_message="This client already has an open offer.",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0, discount_percent__lte=100),
+                name="offer_discount_is_a_percentage",
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_price__gte=0), name="offer_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer of {self.plan} to {self.client}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_OFFER_STATUSES
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return self.status == OfferStatus.EXPIRED or (self.is_open and now >= self.expires_at)
+
+    @property
+    def savings(self) -> Decimal:
+        """What the client would have saved in the last year (negative: what it would have cost)."""
+        return self.trailing_spend - self.contract_cost
+
+    @property
+    def has_history(self) -> bool:
+        """Whether the client had work with us in the year the statement covers."""
+        return self.trailing_spend > 0 or self.trailing_tickets > 0
+
+    @property
+    def extra_cost(self) -> Decimal:
+        """What the contract would have cost on top of what the client paid (0 if it saves)."""
+        return max(-self.savings, Decimal("0.00"))
