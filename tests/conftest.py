@@ -7,10 +7,12 @@ outside CI they are deselected when those are missing, under CI=true a missing o
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
@@ -26,6 +28,13 @@ celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# The suite's clock: Monday 10 March 2025, noon in New York (the practice's time zone), so the
+# same calendar day there and in UTC, inside business hours, the day after DST began.
+NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2025, 3, 10)
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -46,6 +55,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture
+def now(time_machine: Any) -> dt.datetime:
+    """Stop the clock at NOW (tests move it on with time_machine.move_to)."""
+    time_machine.move_to(NOW, tick=False)
+    return NOW
 
 
 @pytest.fixture
@@ -126,16 +142,6 @@ def consultant_client(consultant: User) -> HttpClient:
 @pytest.fixture
 def anon_client() -> HttpClient:
     return HttpClient()
-
-
-@pytest.fixture
-def fast_password_hashing(settings) -> None:
-    """Hash persona passwords with MD5: PBKDF2 costs ~0.4 s per user, which tests do not need.
-
-    Opt in with `pytest.mark.usefixtures("fast_password_hashing")`; usefixtures run before the
-    persona fixtures, so the personas are created with the fast hasher.
-    """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def free_port() -> int:

@@ -9,18 +9,12 @@ from typing import Any
 import pytest
 
 from clients.models import Charge, Client, trailing_year_start
+from tests.conftest import NOW
 from tests.factories import ChargeFactory, ClientFactory
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2025, 3, 10, 17, 0, tzinfo=dt.UTC)
 YEAR = dt.timedelta(days=365)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 def _spend(client: Client, **kwargs: Any) -> Decimal:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 import pytest
 
 from clients.models import Client, ClientStatus
 from clients.services import ClientError, client_drop, client_reinstate
+from tests.conftest import NOW
 from tests.factories import ChargeFactory, ClientFactory
 
 pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2025, 3, 10, 17, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 def test_dropping_a_client_records_when_and_why(now):

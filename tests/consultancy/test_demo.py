@@ -28,7 +28,7 @@ from consultancy.roles import is_consultant, is_manager
 from contracts.models import ContractPlan, ServiceContract
 from tickets.models import Ticket
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

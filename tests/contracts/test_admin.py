@@ -21,6 +21,7 @@ from clients.services import client_drop, client_event_record
 from contracts.models import ContractStatus, Holiday, RenewalMode, ServiceContract
 from contracts.signals import contract_started
 from offers.models import OfferStatus
+from tests.conftest import NOW
 from tests.factories import (
     CalendarFactory,
     ChargeFactory,
@@ -37,9 +38,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-# Noon in New York (the practice's time zone): the same calendar day locally and in UTC.
-NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
-TODAY = dt.date(2025, 3, 10)
 
 CONTRACTS = reverse("admin:contracts_servicecontract_changelist")
 CONTRACT_ADD = reverse("admin:contracts_servicecontract_add")
@@ -56,13 +54,6 @@ CHANGELISTS = [
     "tickets_ticket",
     "tickets_timeentry",
 ]
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    # Earlier than the real clock, so the personas' sessions (made before the move) stay valid.
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 def _changelist_rows(response: Any) -> list[Any]:

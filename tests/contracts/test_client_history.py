@@ -30,6 +30,7 @@ from offers.services import (
     offer_send_now,
     offer_unsubscribe,
 )
+from tests.conftest import NOW
 from tests.factories import (
     ChargeFactory,
     ClientFactory,
@@ -42,14 +43,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 def _history(client: Any) -> list[tuple[str, str, Any]]:

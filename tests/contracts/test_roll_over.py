@@ -9,15 +9,19 @@ import pytest
 
 from clients.models import ClientStatus
 from contracts.models import ContractStatus, RenewalMode, ServiceContract
-from contracts.services import ContractError, client_drop_unless_contracted, contracts_roll_over
+from contracts.services import (
+    ContractError,
+    client_drop_unless_contracted,
+    contract_renew,
+    contracts_roll_over,
+)
 from offers.models import OfferStatus
+from tests.conftest import DAY, HOUR, NOW, TODAY
 from tests.factories import ClientFactory, ContactFactory, ContractFactory, TicketFactory
-from tickets.models import QueueTier, Ticket
-from tickets.services import ticket_open
+from tickets.models import QueueTier
+from tickets.services import ticket_open, time_log
 
 pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2026, 4, 2, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -110,21 +114,16 @@ def test_dropping_a_transactional_client_withdraws_its_open_offer(
     assert client.status == ClientStatus.DROPPED
 
 
-def test_time_logged_for_a_contract_client_draws_on_the_contract_even_before_a_renewed_term():
+def test_time_logged_for_a_contract_client_draws_on_the_contract_even_before_a_renewed_term(
+    now, consultant
+):
     # An early renewal ends this term now and starts the next on the old end date + 1: the
     # client is covered all along, so the work is covered, not billed.
-    from contracts.services import contract_renew
-    from tests.conftest import _user
-    from tickets.services import time_log
-
-    contract = ContractFactory(starts_on=dt.date(2025, 4, 10), ends_on=dt.date(2026, 4, 9))
+    contract = ContractFactory(starts_on=TODAY - 300 * DAY, ends_on=TODAY + 7 * DAY)
     contract_renew(contract=contract)
-    ticket = TicketFactory(client=contract.client)
-    Ticket.objects.filter(pk=ticket.pk).update(opened_at=NOW - dt.timedelta(hours=1))
-    ticket.refresh_from_db()
-    person = _user("erin", "pw-erin-123456", None)
+    ticket = TicketFactory(client=contract.client, opened_at=NOW - HOUR)
 
-    entry = time_log(ticket=ticket, consultant=person, minutes=30, work_date=dt.date(2026, 4, 2))
+    entry = time_log(ticket=ticket, consultant=consultant, minutes=30, work_date=TODAY)
 
     assert (entry.covered_minutes, entry.billable_minutes, entry.charge) == (30, 0, None)
     assert entry.contract is not None

@@ -23,6 +23,7 @@ from contracts.services import (
 )
 from contracts.signals import contract_ended, contract_started
 from offers.services import offer_accept
+from tests.conftest import NOW, TODAY
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -32,16 +33,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-# Noon in New York (the practice's time zone), so "today" is the same date in UTC and locally.
-NOW = dt.datetime(2025, 3, 10, 17, 0, tzinfo=dt.UTC)
-TODAY = dt.date(2025, 3, 10)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 class Recorder:

@@ -26,6 +26,7 @@ from offers.campaign import (
 )
 from offers.models import CampaignSettings, OfferStatus
 from offers.services import campaign_preview
+from tests.conftest import DAY, NOW, TODAY
 from tests.factories import (
     ChargeFactory,
     ClientFactory,
@@ -39,11 +40,6 @@ from tests.factories import (
     campaign_rules,
 )
 from tickets.models import TicketStatus
-
-# Noon in New York (the practice's time zone): the same calendar day locally and in UTC.
-NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
-TODAY = dt.date(2025, 3, 10)
-DAY = dt.timedelta(days=1)
 
 
 def _rules(**overrides: Any) -> CampaignSettings:
@@ -257,12 +253,6 @@ def test_the_campaign_rules_are_one_row_whatever_key_it_is_saved_under() -> None
 
 
 # --- The eligibility query --------------------------------------------------------------------
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
-
-
 @pytest.fixture
 def rules(db: None) -> CampaignSettings:
     return campaign_rules(

@@ -8,7 +8,6 @@ import re
 from decimal import Decimal
 from email.utils import parseaddr
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -25,15 +24,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
-DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from offers.models import ConversionOffer, OfferStatus
 from offers.services import offer_accept
 from offers.tasks import offers_remind_task, offers_sweep_task
 from offers.tokens import offer_token
+from tests.conftest import DAY, NOW
 from tests.factories import (
     ClientFactory,
     ContactFactory,
@@ -36,10 +37,8 @@ from tests.factories import (
     campaign_rules,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
-DAY = dt.timedelta(days=1)
 SECOND = dt.timedelta(seconds=1)
 
 
@@ -92,12 +91,6 @@ class BusyMailboxBackend(RefusingBackend):
     """A mail server that cannot take one address right now (450: try again later)."""
 
     answer = (450, b"4.2.1 Mailbox busy")
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from offers.models import CampaignSettings, ConversionOffer, OfferStatus
+from tests.conftest import NOW
 from tests.factories import (
     CampaignRunFactory,
     ClientFactory,
@@ -27,22 +28,15 @@ from tests.factories import (
     campaign_rules,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 # Earlier than the real clock, so the personas' sessions (made before the move) stay valid.
-NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
 
 OFFERS = reverse("admin:offers_conversionoffer_changelist")
 RUNS = reverse("admin:offers_campaignrun_changelist")
 SETTINGS = reverse("admin:offers_campaignsettings_changelist")
 SETTINGS_ROW = reverse("admin:offers_campaignsettings_change", args=[1])
 CLIENTS = reverse("admin:clients_client_changelist")
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 def _rows(response: Any) -> list[Any]:

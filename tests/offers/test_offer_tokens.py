@@ -1,4 +1,4 @@
-"""Signed offer links (contracts.tokens) and what the public pages answer for each kind of bad or
+"""Signed offer links (offers.tokens) and what the public pages answer for each kind of bad or
 used link: 404 for a link that names no offer, 409 for an answered one, 410 for one whose time
 or whose offer is gone. Whatever the link, a refused request changes nothing."""
 
@@ -19,15 +19,6 @@ from offers.tokens import SALT, OfferLinkInvalid, offer_from_token, offer_token
 from tests.factories import ContractFactory, OfferFactory
 
 pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
-DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from offers.delivery import offers_send_batch
 from offers.models import ConversionOffer, OfferStatus
 from offers.services import offer_accept, offer_decline
 from offers.tokens import offer_token
+from tests.conftest import DAY, NOW, TODAY
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -33,18 +34,9 @@ from tests.factories import (
 )
 from tickets.models import QueueTier
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
-TODAY = dt.date(2025, 3, 10)
-DAY = dt.timedelta(days=1)
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/135.0"
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 @pytest.fixture

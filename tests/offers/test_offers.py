@@ -39,6 +39,7 @@ from offers.services import (
     offers_expire,
 )
 from offers.tasks import campaign_run_task
+from tests.conftest import DAY, NOW, TODAY
 from tests.factories import (
     ChargeFactory,
     ClientFactory,
@@ -53,18 +54,7 @@ from tests.factories import (
 )
 from tickets.models import QueueTier, TicketStatus
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
-
-# Noon in New York (the practice's time zone): the same calendar day locally and in UTC.
-NOW = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
-TODAY = dt.date(2025, 3, 10)
-DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

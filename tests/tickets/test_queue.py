@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from clients.models import Charge, ChargeKind
 from contracts.models import Priority
+from tests.conftest import DAY, HOUR, NOW
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -25,18 +26,9 @@ from tests.factories import (
 from tickets.models import QueueTier, Ticket, TicketStatus
 from tickets.queue import PAGE_SIZE, Cursor, QueueFilters, _places, queue_page, queue_tickets
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2025, 3, 10, 14, 0, tzinfo=dt.UTC)
-HOUR = dt.timedelta(hours=1)
-DAY = dt.timedelta(days=1)
 ANYTHING = QueueFilters()
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 def _line(user: User, filters: QueueFilters = ANYTHING) -> list[Ticket]:

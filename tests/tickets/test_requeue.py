@@ -10,6 +10,7 @@ import pytest
 from contracts.models import Coverage, Priority
 from contracts.services import contract_cancel, contract_renew, contract_start
 from contracts.signals import contract_started
+from tests.conftest import DAY, HOUR, NOW
 from tests.factories import (
     ClientFactory,
     ContactFactory,
@@ -21,17 +22,7 @@ from tests.factories import (
 from tickets.models import QueueTier, Ticket, TicketEventKind, TicketStatus
 from tickets.services import ticket_open, ticket_reply
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
-
-NOW = dt.datetime(2025, 3, 10, 14, 0, tzinfo=dt.UTC)
-HOUR = dt.timedelta(hours=1)
-DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

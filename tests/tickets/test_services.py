@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from clients.models import Charge, ChargeKind, ClientStatus
 from contracts.models import Coverage, Priority, risk_point
 from contracts.sla import add_covered_minutes, add_covered_time
+from tests.conftest import HOUR, NOW, TODAY
 from tests.factories import (
     ClientFactory,
     ContactFactory,
@@ -42,17 +43,9 @@ from tickets.services import (
     time_log,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 # Monday 10:00 in New York (EDT): inside the test calendar's 08:00-18:00 office hours.
-NOW = dt.datetime(2025, 3, 10, 14, 0, tzinfo=dt.UTC)
-HOUR = dt.timedelta(hours=1)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 @pytest.fixture
@@ -104,9 +97,10 @@ def test_contract_client_ticket_gets_contract_tier_and_plan_deadlines(now: dt.da
     assert ticket.resolution_risk_at == add_covered_time(
         NOW, risk_point(level.resolution_minutes), hours
     )
-    # The same, by hand: high is 2h to respond and 8h to resolve, opened 10:00 EDT on a Monday.
-    assert ticket.response_due_at == dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)  # 12:00 EDT
-    assert ticket.resolution_due_at == dt.datetime(2025, 3, 10, 22, 0, tzinfo=dt.UTC)  # 18:00
+    # The same, by hand: high is 2h to respond and 8h to resolve, opened at noon EDT on a
+    # Monday; the office closes at 18:00, so resolution runs 6h today and 2h on Tuesday.
+    assert ticket.response_due_at == dt.datetime(2025, 3, 10, 18, 0, tzinfo=dt.UTC)  # 14:00 EDT
+    assert ticket.resolution_due_at == dt.datetime(2025, 3, 11, 14, 0, tzinfo=dt.UTC)  # Tue 10:00
     assert ticket.queue_due_at == ticket.response_due_at
     assert _kinds(ticket) == [TicketEventKind.OPENED]
 
@@ -617,10 +611,6 @@ def test_a_note_is_internal_and_is_not_a_response(
     assert (event.kind, event.body) == (TicketEventKind.NOTE, "Router is EOL.")
     assert Ticket.objects.get(pk=ticket.pk).first_response_at is None
     assert mailoutbox == []
-
-
-# --- time_log ---------------------------------------------------------------------------------
-TODAY = dt.date(2025, 3, 10)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from contracts.models import Coverage
+from tests.conftest import DAY, HOUR, NOW
 from tests.factories import (
     ContactFactory,
     ContractFactory,
@@ -25,18 +26,9 @@ from tickets.models import Ticket, TicketEvent, TicketEventKind, TicketStatus
 from tickets.services import ticket_change_status, ticket_open, ticket_reply
 from tickets.tasks import sla_risk_scan_task
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2025, 3, 10, 14, 0, tzinfo=dt.UTC)
-HOUR = dt.timedelta(hours=1)
 MINUTE = dt.timedelta(minutes=1)
-DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture
-def now(time_machine: Any) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from tests.factories import (
 from tickets.models import Ticket, TicketEvent, TicketStatus, TimeEntry
 from tickets.services import ticket_add_note, ticket_change_status, time_log
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2025, 3, 10, 14, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2025, 3, 10)  # in New York too: 10:00 EDT
