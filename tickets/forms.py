@@ -3,34 +3,45 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from functools import cached_property
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Field, Layout
+from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from clients.models import Client, Contact
-from contracts.models import Priority
+from clients.money import money
+from clients.people import staff_name
+from contracts.models import Priority, ServiceContract
 from tickets.models import MAX_MINUTES_PER_ENTRY, QueueTier, Ticket, TicketStatus
 from tickets.queue import QueueFilters
+from tickets.services import TRANSITIONS
 
 MAX_TEXT = 20_000  # characters in a description, reply or note: a long email, not a log dump
-WORK_PERMISSION = "tickets.change_ticket"
+MAX_ID = 2**63 - 1  # the largest primary key the database can hold
 
 
-def consultants() -> Any:
-    """Everyone who may work tickets (for assignment), in one query."""
-    return (
-        get_user_model()
-        .objects.with_perm(WORK_PERMISSION, include_superusers=False)
-        .filter(is_active=True)
-        .order_by("first_name", "username")
-    )
+def parse_id(raw: object) -> int | None:
+    """Return a positive database id from user input, or None for anything else."""
+    text = "" if raw is None else str(raw).strip()
+    # isascii: "²" and other Unicode digits pass isdigit() but int() refuses them.
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 0 < int(text) <= MAX_ID:
+        return None
+    return int(text)
+
+
+def clients_with_contract_flag() -> QuerySet[Client]:
+    """Active clients, each marked `on_contract` (one EXISTS, not a query per client)."""
+    return Client.objects.active().annotate(on_contract=ServiceContract.objects.client_holds_one())
 
 
 class QueueFilterForm(forms.Form):
@@ -39,7 +50,9 @@ class QueueFilterForm(forms.Form):
         choices=[("", "Any tier"), *QueueTier.choices], coerce=int, empty_value=None, required=False
     )
     assignee = forms.ChoiceField(required=False)
-    q = forms.CharField(required=False, max_length=100, strip=True)
+    q = forms.CharField(
+        required=False, max_length=100, strip=True, label="Search", widget=forms.SearchInput
+    )
     waiting = forms.BooleanField(required=False, label="Waiting on client")
 
     def __init__(self, *args: Any, people: list[User], **kwargs: Any) -> None:
@@ -48,8 +61,38 @@ class QueueFilterForm(forms.Form):
             ("", "Anyone"),
             ("me", "Mine"),
             ("none", "Unassigned"),
-            *((str(p.pk), p.get_full_name() or p.get_username()) for p in people),
+            *((str(p.pk), staff_name(p)) for p in people),
         ]
+        url = reverse("tickets:queue")
+        self.helper = FormHelper()
+        self.helper.form_id = "queue-filters"
+        self.helper.form_method = "get"
+        self.helper.form_action = url
+        self.helper.form_class = "row g-2 align-items-end"
+        # An invalid filter is ignored, and the page says so once under the filters: errors
+        # under each small select would break the row.
+        self.helper.form_show_errors = False
+        self.helper.attrs = {
+            "hx-get": url,
+            "hx-target": "#queue-table",
+            "hx-swap": "outerHTML",
+            "hx-push-url": "true",
+            "hx-trigger": "change, keyup changed delay:400ms from:#id_q, submit",
+        }
+        self.helper.layout = Layout(
+            Div(Field("priority", css_class="form-select-sm"), css_class="col-6 col-md-2"),
+            Div(Field("tier", css_class="form-select-sm"), css_class="col-6 col-md-2"),
+            Div(Field("assignee", css_class="form-select-sm"), css_class="col-6 col-md-2"),
+            Div(
+                Field("q", css_class="form-control-sm", placeholder="Subject, client or #id"),
+                css_class="col-6 col-md-3",
+            ),
+            Div("waiting", css_class="col-6 col-md-2"),
+            HTML(
+                '<noscript><div class="col-auto mb-3">'
+                '<button class="btn btn-sm btn-secondary">Filter</button></div></noscript>'
+            ),
+        )
 
     def filters(self) -> QueueFilters:
         """Return the valid filters; an invalid field is left out (its error is shown)."""
@@ -76,6 +119,11 @@ class QueueFilterForm(forms.Form):
         return urlencode({k: v for k, v in params.items() if v != ""})
 
 
+class ContactChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} <{obj.email}>"
+
+
 class TicketOpenForm(forms.Form):
     client = forms.ModelChoiceField(
         queryset=Client.objects.active(),
@@ -85,13 +133,11 @@ class TicketOpenForm(forms.Form):
             "invalid_choice": "Pick an active client from the list.",
         },
     )
-    contact = forms.ModelChoiceField(
+    contact = ContactChoiceField(
         queryset=Contact.objects.none(), required=False, empty_label="Primary contact"
     )
     subject = forms.CharField(max_length=200)
-    description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}), max_length=MAX_TEXT, required=False
-    )
+    description = forms.CharField(widget=forms.Textarea, max_length=MAX_TEXT, required=False)
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
     paid_priority = forms.BooleanField(
         required=False,
@@ -101,28 +147,62 @@ class TicketOpenForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields[
-            "paid_priority"
-        ].label = f"Client pays ${settings.PAID_PRIORITY_SURCHARGE:,.2f} for priority service"
+        surcharge = money(settings.PAID_PRIORITY_SURCHARGE)
+        self.fields["paid_priority"].label = f"Client pays {surcharge} for priority service"
         raw = self.data.get("client") if self.is_bound else self.initial.get("client")
-        text = str(raw or "")
-        client_id = int(text) if text.isdigit() and len(text) < 19 else None
-        if client_id:
-            contacts = Contact.objects.filter(client_id=client_id)
+        self.client_id = parse_id(raw)
+        if self.client_id:
+            contacts = Contact.objects.filter(client_id=self.client_id)
             self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.layout = Layout(
+
+    @cached_property
+    def chosen_client(self) -> Client | None:
+        """The active client the form is for (marked `on_contract`), or None."""
+        if not self.client_id:
+            return None
+        return clients_with_contract_flag().filter(pk=self.client_id).first()
+
+    @cached_property
+    def helper(self) -> FormHelper:
+        # Built when the form is shown, not when a valid POST is saved: the layout asks which
+        # client is chosen, and that costs a query.
+        chosen = self.chosen_client
+        on_contract = bool(chosen and chosen.on_contract)  # type: ignore[attr-defined]
+        helper = FormHelper()
+        helper.form_action = reverse("tickets:new")
+        helper.attrs = {"novalidate": True}
+        helper.layout = Layout(
+            # The search-and-pick widget for the hidden client field (static/js/ticket_new.js).
+            HTML('{% include "tickets/_client_picker.html" %}'),
             "client",
             Div(
-                Div("contact", css_class="col-md-6"),
+                Div(
+                    Field(
+                        "contact",
+                        # Reloads its options when a client is picked.
+                        hx_get=reverse("tickets:client_contacts"),
+                        hx_trigger="client-picked",
+                        hx_include="#id_client",
+                        hx_target="this",
+                        hx_swap="innerHTML",
+                    ),
+                    css_class="col-md-6",
+                ),
                 Div("priority", css_class="col-md-6"),
                 css_class="row",
             ),
             "subject",
-            "description",
-            Field("paid_priority"),
+            Field("description", rows=5),
+            # A contract client is served first already: no surcharge to offer.
+            Div(
+                "paid_priority",
+                css_id="paid-priority-box",
+                css_class="d-none" if on_contract else "",
+            ),
+            StrictButton("Open ticket", type="submit", css_class="btn-primary"),
+            HTML('<a href="{% url \'tickets:queue\' %}" class="btn btn-link">Cancel</a>'),
         )
+        return helper
 
     def clean_subject(self) -> str:
         subject = " ".join(self.cleaned_data["subject"].split())
@@ -138,30 +218,47 @@ class TicketOpenForm(forms.Form):
         return cleaned
 
 
-class StatusForm(forms.Form):
-    prefix = "status"  # several forms share one page: keep their field ids apart
-    status = forms.ChoiceField(choices=TicketStatus.choices)
-    note = forms.CharField(
-        required=False,
-        max_length=2000,
-        widget=forms.TextInput(attrs={"placeholder": "Why (optional)"}),
-    )
+class TicketActionForm(forms.Form):
+    """A form on the ticket page; it posts to its own address for that ticket."""
+
+    url_name: ClassVar[str]
 
     def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from tickets.services import TRANSITIONS
+        self.ticket = ticket
+        self.helper = FormHelper()
+        self.helper.form_action = reverse(self.url_name, args=[ticket.pk])
+        self.helper.layout = self.layout()
 
+    def layout(self) -> Layout:
+        raise NotImplementedError
+
+
+class StatusForm(TicketActionForm):
+    prefix = "status"  # several forms share one page: keep their field ids apart
+    url_name = "tickets:status"
+    status = forms.ChoiceField(choices=TicketStatus.choices)
+    note = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        super().__init__(*args, ticket=ticket, **kwargs)
         allowed = TRANSITIONS.get(ticket.status, frozenset())
         self.fields["status"].choices = [  # type: ignore[attr-defined]
             (v, label) for v, label in TicketStatus.choices if v in allowed
         ]
 
+    def layout(self) -> Layout:
+        return Layout(
+            "status",
+            Field("note", placeholder="Why (optional)"),
+            StrictButton("Change status", type="submit", css_class="btn-outline-dark btn-sm"),
+        )
 
-class ReplyForm(forms.Form):
+
+class ReplyForm(TicketActionForm):
     prefix = "reply"  # several forms share one page: keep their field ids apart
-    body = forms.CharField(
-        label="Reply to the client", widget=forms.Textarea(attrs={"rows": 4}), max_length=MAX_TEXT
-    )
+    url_name = "tickets:reply"
+    body = forms.CharField(label="Reply to the client", widget=forms.Textarea, max_length=MAX_TEXT)
     wait_on_client = forms.BooleanField(
         required=False, label="Then wait on the client (pauses the SLA clock)"
     )
@@ -172,12 +269,24 @@ class ReplyForm(forms.Form):
             raise forms.ValidationError("Write something to send.")
         return body
 
+    def layout(self) -> Layout:
+        return Layout(
+            Field("body", rows=4),
+            "wait_on_client",
+            StrictButton("Send reply", type="submit", css_class="btn-primary"),
+            # The address comes from the page's `ticket` as a template variable, escaped; put
+            # into the HTML string itself, an address could inject template code.
+            HTML(
+                '<span class="text-body-secondary small ms-2">Emailed to '
+                '{{ ticket.contact.email|default:"— no contact —" }}</span>'
+            ),
+        )
 
-class NoteForm(forms.Form):
+
+class NoteForm(TicketActionForm):
     prefix = "note"  # several forms share one page: keep their field ids apart
-    body = forms.CharField(
-        label="Internal note", widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_TEXT
-    )
+    url_name = "tickets:note"
+    body = forms.CharField(label="Internal note", widget=forms.Textarea, max_length=MAX_TEXT)
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"].strip()
@@ -185,25 +294,43 @@ class NoteForm(forms.Form):
             raise forms.ValidationError("The note is empty.")
         return body
 
+    def layout(self) -> Layout:
+        return Layout(
+            Field("body", rows=3),
+            StrictButton("Add note", type="submit", css_class="btn-warning"),
+        )
+
 
 class PersonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return str(obj.get_full_name() or obj.get_username())
+        return staff_name(obj)
 
 
-class AssignForm(forms.Form):
+class AssignForm(TicketActionForm):
     prefix = "assign"  # several forms share one page: keep their field ids apart
+    url_name = "tickets:assign"
     assignee = PersonChoiceField(
         queryset=get_user_model().objects.none(), required=False, empty_label="Unassigned"
     )
 
-    def __init__(self, *args: Any, people: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, ticket: Ticket, people: Any, **kwargs: Any) -> None:
+        super().__init__(*args, ticket=ticket, **kwargs)
         self.fields["assignee"].queryset = people  # type: ignore[attr-defined]
 
+    def layout(self) -> Layout:
+        return Layout(
+            "assignee",
+            StrictButton("Assign", type="submit", css_class="btn-outline-dark btn-sm"),
+        )
 
-class TimeForm(forms.Form):
+
+class DateInput(forms.DateInput):
+    input_type = "date"  # the browser's date picker; it sends ISO dates, which parse as is
+
+
+class TimeForm(TicketActionForm):
     prefix = "time"  # several forms share one page: keep their field ids apart
+    url_name = "tickets:time"
     minutes = forms.IntegerField(
         min_value=1,
         max_value=MAX_MINUTES_PER_ENTRY,
@@ -212,9 +339,7 @@ class TimeForm(forms.Form):
             "max_value": f"At most {MAX_MINUTES_PER_ENTRY // 60} hours in one entry; split longer work.",
         },
     )
-    work_date = forms.DateField(
-        initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    work_date = forms.DateField(initial=timezone.localdate, widget=DateInput)
     note = forms.CharField(required=False, max_length=500)
 
     def clean_work_date(self) -> dt.date:
@@ -226,3 +351,23 @@ class TimeForm(forms.Form):
                 "Log work within 90 days; older corrections go through a manager."
             )
         return day
+
+    def layout(self) -> Layout:
+        self.helper.form_class = "row g-2 align-items-start"
+        billing = (
+            "Within the contract's included hours for the month it is covered; beyond that it "
+            "is billed at the overage rate."
+            if self.ticket.is_contract_ticket
+            else "Billed at the hourly rate."
+        )
+        return Layout(
+            Div("minutes", css_class="col-sm-3"),
+            Div("work_date", css_class="col-sm-4"),
+            Div("note", css_class="col-sm-5"),
+            Div(
+                StrictButton("Log time", type="submit", css_class="btn-success"),
+                # A fixed sentence of ours, no user text: safe inside the template string.
+                HTML(f'<span class="text-body-secondary small ms-2">{billing}</span>'),
+                css_class="col-12",
+            ),
+        )

@@ -1,5 +1,20 @@
-"""Who works tickets: the permission that makes a consultant (managers hold it too)."""
+"""Who works tickets: the permission that makes a consultant (managers hold it too), and the
+people who hold it."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
 WORK_TICKETS = "tickets.change_ticket"
+
+
+def consultants() -> Any:
+    """Everyone who may work tickets (for assignment), in one query."""
+    return (
+        get_user_model()
+        .objects.with_perm(WORK_TICKETS, include_superusers=False)
+        .filter(is_active=True)
+        .order_by("first_name", "username")
+    )

@@ -9,20 +9,20 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from clients.models import Client, Contact
-from contracts.models import ServiceContract
+from clients.money import money
+from clients.people import staff_name
 from offers.models import ConversionOffer
 from tickets import services
 from tickets.forms import (
-    WORK_PERMISSION,
     AssignForm,
     NoteForm,
     QueueFilterForm,
@@ -30,24 +30,15 @@ from tickets.forms import (
     StatusForm,
     TicketOpenForm,
     TimeForm,
-    consultants,
+    clients_with_contract_flag,
+    parse_id,
 )
 from tickets.models import Ticket
 from tickets.queue import Cursor, queue_page
 from tickets.services import TicketError
+from tickets.staff import WORK_TICKETS, consultants
 
-MAX_ID = 2**63 - 1  # the largest primary key the database can hold
-
-
-def parse_id(raw: str) -> int | None:
-    """Return a positive database id from user input, or None for anything else."""
-    raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        return None
-    return int(raw)
-
-
-works_tickets = permission_required(WORK_PERMISSION, raise_exception=True)
+works_tickets = permission_required(WORK_TICKETS, raise_exception=True)
 
 
 class WorkspaceRequest(HttpRequest):
@@ -76,10 +67,15 @@ def queue(request: WorkspaceRequest) -> HttpResponse:
     page = queue_page(form.filters(), request.user, after)
     context = {"form": form, "page": page, "query": form.query_string(), "after": after}
     template = "tickets/queue.html"
-    if request.htmx:
+    # htmx restoring a page from history (back button) needs the whole page, not a fragment.
+    if request.htmx and not request.htmx.history_restore_request:
         # Live refresh swaps the table body; "show more" appends rows after the last one.
         template += "#more-rows" if after else "#queue-table"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # One URL, two answers: a cache must not serve the fragment as the page, or the page as
+    # the fragment.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_POST
@@ -117,26 +113,9 @@ def ticket_new(request: WorkspaceRequest) -> HttpResponse:
         else:
             messages.success(request, f"Ticket #{ticket.pk} opened.")
             return redirect("tickets:detail", pk=ticket.pk)
-    chosen = _chosen_client(form)
     status = UNPROCESSABLE if request.method == "POST" else 200
-    context = {
-        "form": form,
-        "chosen": chosen,
-        "contacts": form.fields["contact"].queryset,  # type: ignore[attr-defined]
-        "selected_contact": str(form["contact"].value() or ""),
-    }
+    context = {"form": form, "chosen": form.chosen_client}
     return render(request, "tickets/ticket_new.html", context, status=status)
-
-
-def _chosen_client(form: TicketOpenForm) -> Client | None:
-    raw = form.data.get("client") if form.is_bound else form.initial.get("client")
-    client_id = parse_id(str(raw or ""))
-    return _clients_with_contract_flag().filter(pk=client_id).first() if client_id else None
-
-
-def _clients_with_contract_flag() -> Any:
-    active = ServiceContract.objects.active().filter(client=OuterRef("pk"))
-    return Client.objects.active().annotate(on_contract=Exists(active))
 
 
 @require_GET
@@ -148,22 +127,22 @@ def client_lookup(request: WorkspaceRequest) -> HttpResponse:
     results = []
     if len(term) >= 2:
         results = list(
-            _clients_with_contract_flag()
+            clients_with_contract_flag()
             .filter(Q(name__icontains=term) | Q(contacts__email__icontains=term))
             .distinct()
             .order_by("name")[:10]
         )
     return render(
-        request, "tickets/ticket_new.html#client-results", {"results": results, "term": term}
+        request, "tickets/_client_picker.html#client-results", {"results": results, "term": term}
     )
 
 
 @require_GET
 @works_tickets
 def client_contacts(request: WorkspaceRequest) -> HttpResponse:
-    client_id = parse_id(request.GET.get("client", ""))
-    contacts = Contact.objects.filter(client_id=client_id) if client_id else Contact.objects.none()
-    return render(request, "tickets/ticket_new.html#contact-options", {"contacts": contacts})
+    """htmx: the contact options of the new-ticket form for the client just picked."""
+    form = TicketOpenForm(initial={"client": request.GET.get("client")})
+    return render(request, "tickets/ticket_new.html#contact-options", {"form": form})
 
 
 # --- One ticket ------------------------------------------------------------------------------
@@ -188,11 +167,11 @@ def _detail(
             "-work_date", "-id"
         ),
         "status_form": forms.get("status_form") or StatusForm(ticket=ticket),
-        "reply_form": forms.get("reply_form") or ReplyForm(),
-        "note_form": forms.get("note_form") or NoteForm(),
+        "reply_form": forms.get("reply_form") or ReplyForm(ticket=ticket),
+        "note_form": forms.get("note_form") or NoteForm(ticket=ticket),
         "assign_form": forms.get("assign_form")
-        or AssignForm(people=people, initial={"assignee": ticket.assignee_id}),
-        "time_form": forms.get("time_form") or TimeForm(),
+        or AssignForm(ticket=ticket, people=people, initial={"assignee": ticket.assignee_id}),
+        "time_form": forms.get("time_form") or TimeForm(ticket=ticket),
         "surcharge": services.settings.PAID_PRIORITY_SURCHARGE,
         # A break-fix client with a contract offer in its inbox: worth a word from whoever
         # answers it (one query, and only for transactional tickets).
@@ -214,13 +193,12 @@ def ticket_detail(request: WorkspaceRequest, pk: int) -> HttpResponse:
 
 def _act(
     request: WorkspaceRequest,
-    pk: int,
+    ticket: Ticket,
     form: Form,
     form_name: str,
     action: Callable[[Ticket, dict[str, Any]], str],
 ) -> HttpResponse:
     """Validate `form`, run the service through `action`, redirect; re-show the page on error."""
-    ticket = _get_ticket(pk)
     if form.is_valid():
         try:
             done = action(ticket, form.cleaned_data)
@@ -228,7 +206,7 @@ def _act(
             form.add_error(None, str(exc))
         else:
             messages.success(request, done)
-            return redirect("tickets:detail", pk=pk)
+            return redirect("tickets:detail", pk=ticket.pk)
     # Said at the top of the page too: on a closed ticket the form itself is not shown.
     reasons = " ".join(str(e) for errors in form.errors.values() for e in errors)
     messages.error(request, f"Nothing was changed. {reasons}")
@@ -246,7 +224,7 @@ def ticket_status(request: WorkspaceRequest, pk: int) -> HttpResponse:
         )
         return f"Status is now {updated.get_status_display().lower()}."
 
-    return _act(request, pk, StatusForm(request.POST, ticket=ticket), "status_form", change)
+    return _act(request, ticket, StatusForm(request.POST, ticket=ticket), "status_form", change)
 
 
 @require_POST
@@ -258,7 +236,8 @@ def ticket_reply_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
         )
         return f"Reply sent to {t.contact.email if t.contact else 'the client'}."
 
-    return _act(request, pk, ReplyForm(request.POST), "reply_form", reply)
+    ticket = _get_ticket(pk)
+    return _act(request, ticket, ReplyForm(request.POST, ticket=ticket), "reply_form", reply)
 
 
 @require_POST
@@ -268,7 +247,8 @@ def ticket_note(request: WorkspaceRequest, pk: int) -> HttpResponse:
         services.ticket_add_note(ticket=t, body=data["body"], actor=request.user)
         return "Note added."
 
-    return _act(request, pk, NoteForm(request.POST), "note_form", note)
+    ticket = _get_ticket(pk)
+    return _act(request, ticket, NoteForm(request.POST, ticket=ticket), "note_form", note)
 
 
 @require_POST
@@ -277,13 +257,11 @@ def ticket_assign_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     def assign(t: Ticket, data: dict[str, Any]) -> str:
         person = data["assignee"]
         services.ticket_assign(ticket=t, assignee=person, actor=request.user)
-        return (
-            f"Assigned to {person.get_full_name() or person.get_username()}."
-            if person
-            else "Unassigned."
-        )
+        return f"Assigned to {staff_name(person)}." if person else "Unassigned."
 
-    return _act(request, pk, AssignForm(request.POST, people=consultants()), "assign_form", assign)
+    ticket = _get_ticket(pk)
+    form = AssignForm(request.POST, ticket=ticket, people=consultants())
+    return _act(request, ticket, form, "assign_form", assign)
 
 
 @require_POST
@@ -301,10 +279,11 @@ def ticket_time(request: WorkspaceRequest, pk: int) -> HttpResponse:
         if entry.covered_minutes:
             parts.append(f"{entry.covered_minutes} covered by the contract")
         if entry.charge:
-            parts.append(f"${entry.charge.amount:,.2f} billed")
+            parts.append(f"{money(entry.charge.amount)} billed")
         return ", ".join(parts) + "."
 
-    return _act(request, pk, TimeForm(request.POST), "time_form", log)
+    ticket = _get_ticket(pk)
+    return _act(request, ticket, TimeForm(request.POST, ticket=ticket), "time_form", log)
 
 
 @require_POST
@@ -312,6 +291,7 @@ def ticket_time(request: WorkspaceRequest, pk: int) -> HttpResponse:
 def ticket_priority(request: WorkspaceRequest, pk: int) -> HttpResponse:
     def buy(t: Ticket, data: dict[str, Any]) -> str:
         services.ticket_buy_priority(ticket=t, actor=request.user)
-        return f"Paid priority added: ${services.settings.PAID_PRIORITY_SURCHARGE:,.2f} charged to {t.client}."
+        surcharge = money(services.settings.PAID_PRIORITY_SURCHARGE)
+        return f"Paid priority added: {surcharge} charged to {t.client}."
 
-    return _act(request, pk, Form(request.POST), "priority_form", buy)
+    return _act(request, _get_ticket(pk), Form(request.POST), "priority_form", buy)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connections
+from django.test import Client as HttpClient
 
 from tests.conftest import CHROMIUM
 
@@ -38,3 +42,15 @@ def browser_page(live_server: object) -> Iterator[object]:
             connections.close_all()
             browser.close()
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def consultant_page(browser_page: Any, live_server: Any, consultant: User) -> Any:
+    """The browser signed in as the consultant (by session cookie: no login form to go through)."""
+    http = HttpClient()
+    http.force_login(consultant)
+    session = http.cookies[settings.SESSION_COOKIE_NAME].value
+    browser_page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    return browser_page
