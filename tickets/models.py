@@ -54,6 +54,14 @@ def deadline_state(
     return DeadlineState.OK
 
 
+# The order of the line: contract tickets by the deadline that can still be missed (overdue
+# first), then paid priority, then first come first served; the id breaks ties. The partial
+# index, the queue's query, a ticket's place in line and the keyset cursor all read this one
+# definition. queue_due_at is set for every contract ticket and for no other, so NULLs (which
+# SQLite and PostgreSQL order differently) never meet a value within a tier.
+QUEUE_ORDER = ("queue_tier", "queue_due_at", "opened_at", "id")
+
+
 class QueueTier(models.IntegerChoices):
     # Lower is served first: the queue orders by this column before anything else.
     CONTRACT = 0, "Contract"
@@ -76,7 +84,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 
     def in_queue_order(self) -> Self:
         """Contract tickets by deadline (overdue first), then paid priority, then first come."""
-        return self.order_by("queue_tier", "queue_due_at", "opened_at", "id")
+        return self.order_by(*QUEUE_ORDER)
 
 
 class Ticket(models.Model):
@@ -142,7 +150,7 @@ class Ticket(models.Model):
             # The queue: one partial index in exactly the queue's sort order, so the first page
             # of the line is read straight off the index with no sort of all open tickets.
             models.Index(
-                fields=["queue_tier", "queue_due_at", "opened_at", "id"],
+                fields=list(QUEUE_ORDER),
                 name="ticket_queue_idx",
                 condition=Q(status__in=[TicketStatus.NEW, TicketStatus.IN_PROGRESS]),
             ),

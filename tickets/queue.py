@@ -8,14 +8,15 @@ cursor (never OFFSET), and nothing counts all tickets.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, reduce
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Q, QuerySet
 from django.template.loader import get_template
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -24,6 +25,7 @@ from clients.people import name_from
 from contracts.models import Priority
 from tickets.models import (
     ACTIONABLE_STATUSES,
+    QUEUE_ORDER,
     DeadlineState,
     QueueTier,
     Ticket,
@@ -61,38 +63,51 @@ def _micros(moment: dt.datetime) -> int:
     return (moment - EPOCH) // dt.timedelta(microseconds=1)
 
 
+QueueKey = tuple[Any, ...]  # a row's values of QUEUE_ORDER
+
+
+def _is_moment(name: str) -> bool:
+    return isinstance(Ticket._meta.get_field(name), DateTimeField)
+
+
 @dataclass(frozen=True)
 class Cursor:
-    """Where the previous page ended, and how many rows came before (for places in line)."""
+    """Where the previous page ended (the last row's QUEUE_ORDER values), and how many rows came
+    before (for places in line)."""
 
-    tier: int
-    due: dt.datetime | None
-    opened: dt.datetime
-    pk: int
+    key: QueueKey
     shown: int
 
     def encode(self) -> str:
-        due = str(_micros(self.due)) if self.due else "-"
-        return f"{self.tier}~{due}~{_micros(self.opened)}~{self.pk}~{self.shown}"
+        parts = [
+            "-" if value is None else str(_micros(value) if _is_moment(name) else value)
+            for name, value in zip(QUEUE_ORDER, self.key, strict=True)
+        ]
+        return "~".join([*parts, str(self.shown)])
 
     @classmethod
     def decode(cls, raw: str) -> Cursor:
         """Parse a cursor from the URL; raise ValueError for anything malformed."""
-        tier, due, opened, pk, shown = raw.split("~")
-        to_time = lambda v: EPOCH + dt.timedelta(microseconds=int(v))  # noqa: E731
+        *parts, shown = raw.split("~")
+        if len(parts) != len(QUEUE_ORDER):
+            raise ValueError("cursor of another shape")
         try:
-            cursor = cls(
-                tier=int(tier),
-                due=None if due == "-" else to_time(due),
-                opened=to_time(opened),
-                pk=int(pk),
-                shown=int(shown),
+            key = tuple(
+                None
+                if part == "-"
+                else EPOCH + dt.timedelta(microseconds=int(part))
+                if _is_moment(name)
+                else int(part)
+                for name, part in zip(QUEUE_ORDER, parts, strict=True)
             )
         except OverflowError:
             raise ValueError("cursor out of range") from None
+        cursor = cls(key=key, shown=int(shown))
+        values: dict[str, Any] = dict(zip(QUEUE_ORDER, key, strict=True))
         if (
-            cursor.tier not in QueueTier.values
-            or not 0 < cursor.pk < 2**63
+            values["queue_tier"] not in QueueTier.values
+            or values["opened_at"] is None
+            or not 0 < (values["id"] or 0) < 2**63
             or not 0 <= cursor.shown <= 10**7
         ):
             raise ValueError("cursor out of range")
@@ -120,18 +135,18 @@ class QueueRow:
 
 
 def _after(cursor: Cursor) -> Q:
-    """Rows strictly after the cursor in queue order (the keyset condition)."""
-    later_tier = Q(queue_tier__gt=cursor.tier)
-    same_tier = Q(queue_tier=cursor.tier)
-    if cursor.due is None:
-        rest = Q(opened_at__gt=cursor.opened) | Q(opened_at=cursor.opened, id__gt=cursor.pk)
-    else:
-        rest = (
-            Q(queue_due_at__gt=cursor.due)
-            | Q(queue_due_at=cursor.due, opened_at__gt=cursor.opened)
-            | Q(queue_due_at=cursor.due, opened_at=cursor.opened, id__gt=cursor.pk)
-        )
-    return later_tier | (same_tier & rest)
+    """Rows strictly after the cursor in QUEUE_ORDER (the keyset condition): for each column,
+    the rows equal to the cursor on every column before it and greater on it. A column the
+    cursor holds as NULL is NULL throughout its tier (queue_due_at of transactional tickets),
+    so it decides nothing and is passed over."""
+    branches = []
+    equal = Q()
+    for name, value in zip(QUEUE_ORDER, cursor.key, strict=True):
+        if value is None:
+            continue
+        branches.append(equal & Q(**{f"{name}__gt": value}))
+        equal &= Q(**{name: value})
+    return reduce(operator.or_, branches)
 
 
 def queue_tickets(filters: QueueFilters, user: User) -> QuerySet[Ticket]:
@@ -167,11 +182,11 @@ def _places(ids: list[int]) -> dict[int, int]:
     table = Ticket._meta.db_table
     marks = ", ".join(["%s"] * len(ids))
     statuses = ", ".join(["%s"] * len(ACTIONABLE_STATUSES))
-    # Within a tier queue_due_at is either always set (contract) or never, so the databases'
-    # different NULL ordering cannot change the result.
+    column = {field.name: field.column for field in Ticket._meta.concrete_fields}
+    order = ", ".join(column[name] for name in QUEUE_ORDER)
     sql = (
         f"SELECT id, place FROM (SELECT id, ROW_NUMBER() OVER "  # noqa: S608 (no user text in SQL)
-        f"(ORDER BY queue_tier, queue_due_at, opened_at, id) AS place "
+        f"(ORDER BY {order}) AS place "
         f"FROM {table} WHERE status IN ({statuses})) ranked WHERE id IN ({marks})"
     )
     with connection.cursor() as cursor:
@@ -288,10 +303,6 @@ def queue_page(filters: QueueFilters, user: User, after: Cursor | None = None) -
     if has_more:
         last = shown[-1]
         next_cursor = Cursor(
-            tier=last["queue_tier"],
-            due=last["queue_due_at"],
-            opened=last["opened_at"],
-            pk=last["id"],
-            shown=shown_before + len(shown),
+            key=tuple(last[name] for name in QUEUE_ORDER), shown=shown_before + len(shown)
         ).encode()
     return QueuePage(rows=rows, next_cursor=next_cursor)

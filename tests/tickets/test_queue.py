@@ -295,9 +295,8 @@ def test_filtered_pages_continue_in_order_and_show_places_in_the_whole_line(
 @pytest.mark.parametrize(
     "cursor",
     [
-        Cursor(tier=0, due=NOW + dt.timedelta(microseconds=7), opened=NOW - DAY, pk=12, shown=50),
-        Cursor(tier=2, due=None, opened=dt.datetime(1999, 12, 31, 23, 59, 59, 999999, dt.UTC), pk=1,
-               shown=0),
+        Cursor(key=(0, NOW + dt.timedelta(microseconds=7), NOW - DAY, 12), shown=50),
+        Cursor(key=(2, None, dt.datetime(1999, 12, 31, 23, 59, 59, 999999, dt.UTC), 1), shown=0),
     ],
 )  # fmt: skip
 def test_cursor_survives_the_round_trip_through_the_url(cursor: Cursor) -> None:
@@ -315,6 +314,7 @@ def test_cursor_survives_the_round_trip_through_the_url(cursor: Cursor) -> None:
         "0~soon~0~1~0",
         "7~-~0~1~0",  # no such tier
         "0~-~0~0~0",  # no such id
+        "0~-~-~1~0",  # no arrival time
         "0~-~0~1~-1",  # a negative count shown
         "0~-~0~1~100000000",  # more rows shown than can exist
         "0~99999999999999999999~0~1~0",  # a deadline past the end of the calendar
