@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from clients.signals import client_dropped
+from contracts.signals import contract_started
+from offers.signals import offer_accepted, offers_made
+
 
 class OffersConfig(AppConfig):
     name = "offers"
     verbose_name = "Conversion offers"
 
     def ready(self) -> None:
-        # Imported here, not at the top: app modules may import models only once the app
-        # registry is ready.
-        from clients.signals import client_dropped
-        from contracts.signals import contract_started
+        # Here, not at the top: these modules import models, which Django lets an app import
+        # only once its registry is ready.
         from offers import receivers, tasks
-        from offers.signals import offer_accepted, offers_made
 
         contract_started.connect(
             receivers.withdraw_open_offers, dispatch_uid="offers.contract_started"

@@ -2,17 +2,18 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from contracts.signals import contract_ended, contract_started
+from tickets.signals import ticket_opened, ticket_replied
+
 
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = "Tickets"
 
     def ready(self) -> None:
-        # Imported here, not at the top: app modules may import models only once the app
-        # registry is ready.
-        from contracts.signals import contract_ended, contract_started
+        # Here, not at the top: these modules import models, which Django lets an app import
+        # only once its registry is ready.
         from tickets import receivers, tasks
-        from tickets.signals import ticket_opened, ticket_replied
 
         contract_started.connect(
             receivers.on_contract_started, dispatch_uid="tickets.contract_started"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import User
@@ -172,7 +173,7 @@ def _detail(
         "assign_form": forms.get("assign_form")
         or AssignForm(ticket=ticket, people=people, initial={"assignee": ticket.assignee_id}),
         "time_form": forms.get("time_form") or TimeForm(ticket=ticket),
-        "surcharge": services.settings.PAID_PRIORITY_SURCHARGE,
+        "surcharge": settings.PAID_PRIORITY_SURCHARGE,
         # A break-fix client with a contract offer in its inbox: worth a word from whoever
         # answers it (one query, and only for transactional tickets).
         "open_offer": None
@@ -291,7 +292,7 @@ def ticket_time(request: WorkspaceRequest, pk: int) -> HttpResponse:
 def ticket_priority(request: WorkspaceRequest, pk: int) -> HttpResponse:
     def buy(t: Ticket, data: dict[str, Any]) -> str:
         services.ticket_buy_priority(ticket=t, actor=request.user)
-        surcharge = money(services.settings.PAID_PRIORITY_SURCHARGE)
+        surcharge = money(settings.PAID_PRIORITY_SURCHARGE)
         return f"Paid priority added: {surcharge} charged to {t.client}."
 
     return _act(request, _get_ticket(pk), Form(request.POST), "priority_form", buy)
