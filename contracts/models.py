@@ -21,6 +21,7 @@ from contracts.sla import (
     add_covered_time,
     risk_point,
 )
+from contracts.validators import validate_timezone
 
 if TYPE_CHECKING:
     from typing import Self
@@ -37,15 +38,6 @@ class Priority(models.TextChoices):
 class Coverage(models.TextChoices):
     BUSINESS_HOURS = "business_hours", "Business hours"
     ALWAYS = "24x7", "24x7"
-
-
-def validate_timezone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            f"{value!r} is not a known time zone (e.g. America/New_York)."
-        ) from None
 
 
 # Not calendar.day_name: that follows the server's locale, and clients read these in English.

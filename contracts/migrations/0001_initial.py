@@ -8,7 +8,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-import contracts.models
+import contracts.validators
 
 
 class Migration(migrations.Migration):
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         default="America/New_York",
                         max_length=64,
-                        validators=[contracts.models.validate_timezone],
+                        validators=[contracts.validators.validate_timezone],
                     ),
                 ),
                 ("opens_at", models.TimeField(default=datetime.time(8, 0))),
