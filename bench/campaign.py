@@ -8,11 +8,12 @@ Redis, another child calls `campaign_run()`; the bench times campaign start unti
 an email for every eligible client, and counts duplicates and losses. A last child renders the
 same 10,000 messages and sends them over one plain smtplib connection to the same sink (the
 reference rate). That is repeated (--repeat); after the last run the worker's batch function is
-timed piece by piece in process. The last line printed is a JSON summary.
+profiled in process, through the app's public functions. The last line printed is a JSON
+summary.
 
     python bench/campaign.py [--eligible 10000] [--population 50000] [--tickets 100000]
                              [--repeat 3] [--eligibility-runs 20] [--profile-batches 8]
-                             [--keep] [--reuse] [--variant app|marked-at-end|...]
+                             [--keep] [--reuse] [--variant app|synchronous-commit-off]
 
 BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/) names the PostgreSQL server (the
 bench creates and drops its own database, consultancy_bench_campaign_<population>);
@@ -26,7 +27,8 @@ from pathlib import Path
 
 # Run as `python bench/campaign.py`, Python puts bench/ first on sys.path, and bench/queue.py (the
 # queue page benchmark) would then shadow the standard library's `queue` module for this script
-# too (asgiref, kombu and celery import it). Swap that entry for the project root first.
+# too (asgiref, kombu and celery import it). Swap that entry for the project root first; the
+# shared harness is then `bench.harness`.
 ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)
@@ -35,36 +37,25 @@ import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
 import fcntl  # noqa: E402
 import itertools  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
-import resource  # noqa: E402
 import signal  # noqa: E402
 import smtplib  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 from collections import Counter  # noqa: E402
-from collections.abc import Callable, Iterator, Sequence  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+from collections.abc import Callable, Iterable, Iterator, Sequence  # noqa: E402
+from contextlib import AbstractContextManager, nullcontext  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 from decimal import Decimal  # noqa: E402
-from functools import partial  # noqa: E402
-from multiprocessing.connection import Client as ControlClient  # noqa: E402
-from multiprocessing.connection import Listener  # noqa: E402
 from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
-DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/"
+from bench import harness  # noqa: E402
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 DATABASE_PREFIX = "consultancy_bench_campaign_"
-RESULT_PREFIX = "BENCH_RESULT "
-SECRET_KEY = "bench-only-secret-key-" + "x" * 40
-SINK_AUTHKEY = b"bench-campaign-sink"
 
 DEFAULT_ELIGIBLE = 10_000
 DEFAULT_POPULATION = 50_000
@@ -72,7 +63,6 @@ DEFAULT_TICKETS = 100_000
 ELIGIBILITY_WARMUP = 2
 ELIGIBILITY_RUNS = 20  # the default of --eligibility-runs
 REFERENCE_PASSES = 2
-BATCH = 100  # contracts.offers.SEND_BATCH_SIZE: the worker sends 100 offers per task
 WORKER_CONCURRENCY = 2
 WORKER_READY_TIMEOUT_S = 60
 STALL_S = 60  # give up waiting when the sink has seen nothing new for this long
@@ -96,12 +86,6 @@ INELIGIBLE_MIX = {
     "recent_offer": 0.05,  # declined an offer inside the cooldown
     "open_offer": 0.03,  # has an offer out already
 }
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def percentile(samples: list[float], pct: int) -> float:
-    """Return the pct-th percentile (inclusive method: p95 of 20 samples interpolates the top)."""
-    return statistics.quantiles(samples, n=100, method="inclusive")[pct - 1]
 
 
 def chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
@@ -109,184 +93,16 @@ def chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(items[start : start + size])
 
 
-# --- CPU accounting from /proc (no psutil in the project) ---------------------------------------
-def _proc_fields(pid: int) -> list[str] | None:
-    try:
-        # The command name may hold spaces and brackets; the fields start after the last ")".
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-
-
-def process_cpu_s(pids: Sequence[int]) -> float:
-    """User + system CPU seconds the given processes, and their children that ended and were
-    waited for, have used so far."""
-    total = 0
-    for pid in pids:
-        if fields := _proc_fields(pid):
-            # utime, stime, cutime, cstime (stat fields 14 to 17)
-            total += sum(int(f) for f in fields[11:15])
-    return total / CLK_TCK
-
-
-def postgres_cpu_s() -> float:
-    """CPU seconds of every PostgreSQL process on this machine, all databases (the postmaster's
-    cutime/cstime hold the backends that have exited: Celery closes its connection after every
-    task, so the worker's backends come and go)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return process_cpu_s(pids)
-
-
-def process_group(pgid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        fields = _proc_fields(int(entry.name)) if entry.name.isdigit() else None
-        if fields and int(fields[2]) == pgid:  # pgrp (stat field 5)
-            pids.append(int(entry.name))
-    return pids
-
-
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, over all cores."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values) - idle) / CLK_TCK, sum(values) / CLK_TCK
-
-
-# --- The SMTP sink (its own process) ------------------------------------------------------------
-class Inbox:
-    """Counts messages per envelope recipient and remembers when each recipient was first seen."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._reset()
-
-    def _reset(self) -> None:
-        self.total = 0
-        self.size = 0
-        self.first_at: float | None = None
-        self.last_at: float | None = None
-        self.counts: dict[str, int] = {}
-        self.first_seen: dict[str, float] = {}
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        # CLOCK_MONOTONIC is one clock for every process on the machine, so the parent can set
-        # these against the moment the campaign child started.
-        arrived = time.monotonic()
-        with self.lock:
-            self.total += 1
-            self.size += len(envelope.content)
-            self.last_at = arrived
-            if self.first_at is None:
-                self.first_at = arrived
-            for recipient in envelope.rcpt_tos:
-                key = recipient.lower()
-                seen = self.counts.get(key, 0)
-                self.counts[key] = seen + 1
-                if not seen:
-                    self.first_seen[key] = arrived
-        return "250 OK"
-
-    def _stats(self) -> dict[str, Any]:
-        return {
-            "pid": os.getpid(),
-            "total": self.total,
-            "distinct": len(self.counts),
-            "size": self.size,
-            "first_at": self.first_at,
-            "last_at": self.last_at,
-        }
-
-    def stats(self) -> dict[str, Any]:
-        with self.lock:
-            return self._stats()
-
-    def take(self) -> dict[str, Any]:
-        """Return everything counted so far and start counting afresh."""
-        with self.lock:
-            taken = {**self._stats(), "counts": self.counts, "first_seen": self.first_seen}
-            self._reset()
-            return taken
-
-
-def run_sink(smtp_port: int, control_port: int) -> None:
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    # server_hostname: without it aiosmtpd calls socket.getfqdn() for every connection.
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=smtp_port, server_hostname="sink.bench"
-    )
-    controller.start()
-    with Listener(("127.0.0.1", control_port), authkey=SINK_AUTHKEY) as listener:
-        print("SINK_READY", flush=True)
-        while True:
-            with listener.accept() as conn:
-                command = conn.recv()
-                if command == "stats":
-                    conn.send(inbox.stats())
-                elif command == "take":
-                    conn.send(inbox.take())
-                elif command == "stop":
-                    conn.send(True)
-                    break
-    controller.stop()
-
-
-def sink_call(control_port: int, command: str) -> Any:
-    with ControlClient(("127.0.0.1", control_port), authkey=SINK_AUTHKEY) as conn:
-        conn.send(command)
-        return conn.recv()
-
-
-# --- Children: Django set-up ----------------------------------------------------------------------
 def django_env(database_url: str, redis_url: str, smtp_port: int) -> dict[str, str]:
-    """The environment of every Django process here: production-like (DEBUG off), real servers."""
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        # DEBUG off, as in production: no query log in the worker.
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": SECRET_KEY,
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        # DEBUG off selects the manifest static storage, which needs `collectstatic` first; the
-        # TESTING switch keeps plain static storage. Emails link no static files.
-        "DJANGO_TESTING": "true",
-        "DJANGO_LOG_LEVEL": "INFO",
-    }
-
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consultancy.settings")
-    warnings.filterwarnings("ignore", message="No directory at")
-    import django
-
-    django.setup()
-
-
-def _pg_backend_cpu_s() -> float:
-    """CPU seconds used so far by this process's PostgreSQL backend (same machine only)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    return process_cpu_s([pid])
+    """The environment of every Django process here (the worker's too): DEBUG off, real
+    servers, the producer not eager."""
+    return harness.django_env(
+        database_url,
+        REDIS_URL=redis_url,
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        CELERY_TASK_ALWAYS_EAGER="false",
+        DJANGO_LOG_LEVEL="INFO",  # the worker's log says when it is ready
+    )
 
 
 # --- Child 1: seed, then time the eligibility query ---------------------------------------------
@@ -321,13 +137,8 @@ def _plans_and_rules(eligible: int) -> list[Any]:
     from django.conf import settings
 
     from consultancy.demo import PLANS
-    from contracts.models import (
-        BusinessCalendar,
-        CampaignSettings,
-        ContractPlan,
-        Coverage,
-        ServiceLevel,
-    )
+    from contracts.models import BusinessCalendar, ContractPlan, Coverage, ServiceLevel
+    from offers.models import CampaignSettings
 
     # A migration creates the default calendar already.
     calendar, _ = BusinessCalendar.objects.get_or_create(
@@ -376,7 +187,8 @@ def populate(eligible: int, population: int, tickets: int, seed: int = 2026) -> 
 
     from clients.models import Charge, ChargeKind, Client, ClientStatus, Contact
     from consultancy.demo import NAME_FIRST, NAME_SECOND, PEOPLE_FIRST, PEOPLE_LAST
-    from contracts.models import ContractStatus, ConversionOffer, OfferStatus, ServiceContract
+    from contracts.models import ContractStatus, ServiceContract
+    from offers.models import ConversionOffer, OfferStatus
     from tickets.models import Ticket, TicketStatus
 
     rng = random.Random(seed)
@@ -545,14 +357,14 @@ def populate(eligible: int, population: int, tickets: int, seed: int = 2026) -> 
 
 
 def run_seed(args: argparse.Namespace) -> SeedResult:
-    _setup_django()
+    harness.setup_django()
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
     from clients.models import Client
-    from contracts.campaign import eligible_clients
-    from contracts.models import CampaignSettings
+    from offers.campaign import eligible_clients
+    from offers.models import CampaignSettings
 
     result = SeedResult(
         population=args.population, eligible_target=args.eligible, runs=args.eligibility_runs
@@ -578,52 +390,38 @@ def run_seed(args: argparse.Namespace) -> SeedResult:
     if result.eligible != args.eligible:
         raise RuntimeError(f"{result.eligible} clients are eligible, expected {args.eligible}")
 
-    postgres_cpu: list[float] = []
-    python_cpu: list[float] = []
+    def timed_runs() -> harness.Timings:
+        return harness.timed(
+            eligible_now,
+            warmup=ELIGIBILITY_WARMUP,
+            repeat=args.eligibility_runs,
+            backend_cpu=True,
+        )
 
-    def timed_runs() -> list[float]:
-        for _ in range(ELIGIBILITY_WARMUP):
-            eligible_now()
-        samples = []
-        postgres_cpu.clear()
-        python_cpu.clear()
-        for _ in range(args.eligibility_runs):
-            backend_started = _pg_backend_cpu_s()
-            started, started_cpu = time.perf_counter(), time.process_time()
-            eligible_now()
-            samples.append((time.perf_counter() - started) * 1000)
-            python_cpu.append((time.process_time() - started_cpu) * 1000)
-            postgres_cpu.append((_pg_backend_cpu_s() - backend_started) * 1000)
-        return samples
-
-    samples = timed_runs()
-    result.postgres_cpu_p50_ms = round(statistics.median(postgres_cpu), 1)
-    result.python_cpu_p50_ms = round(statistics.median(python_cpu), 1)
-    result.p50_ms = round(statistics.median(samples), 1)
-    result.p95_ms = round(percentile(samples, 95), 1)
-    result.max_ms = round(max(samples), 1)
+    runs = timed_runs()
+    result.postgres_cpu_p50_ms = round(statistics.median(runs.backend_cpu_ms), 1)
+    result.python_cpu_p50_ms = round(statistics.median(runs.cpu_ms), 1)
+    result.p50_ms, result.p95_ms = harness.p50_p95(runs.wall_ms, 1)
+    result.max_ms = round(max(runs.wall_ms), 1)
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         (result.jit,) = cursor.fetchone()
         # The query's cost estimate passes jit_above_cost, and compiling it can take longer
         # than running it.
         cursor.execute(f"SET jit TO {'on' if result.jit == 'off' else 'off'}")
-    samples = timed_runs()
-    result.other_jit_p50_ms = round(statistics.median(samples), 1)
-    result.other_jit_p95_ms = round(percentile(samples, 95), 1)
+    result.other_jit_p50_ms, result.other_jit_p95_ms = harness.p50_p95(timed_runs().wall_ms, 1)
     with connection.cursor() as cursor:
         cursor.execute(f"SET jit TO {result.jit}")
 
     sql, params = eligible_clients(now=timezone.now(), rules=rules).query.sql_with_params()
     with connection.cursor() as cursor:
-        sql_samples = []
-        for _ in range(args.eligibility_runs):
-            started = time.perf_counter()
+
+        def run_sql() -> None:
             cursor.execute(sql, params)
             cursor.fetchall()
-            sql_samples.append((time.perf_counter() - started) * 1000)
-        result.sql_p50_ms = round(statistics.median(sql_samples), 1)
-        result.sql_p95_ms = round(percentile(sql_samples, 95), 1)
+
+        raw_sql = harness.timed(run_sql, warmup=0, repeat=args.eligibility_runs)
+        result.sql_p50_ms, result.sql_p95_ms = harness.p50_p95(raw_sql.wall_ms, 1)
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
         result.plan = [line for (line,) in cursor.fetchall()]
     return result
@@ -635,37 +433,40 @@ class CampaignResult:
     run_id: int = 0
     offers: int = 0
     started_at: float = 0.0  # time.monotonic(), comparable with the sink's clock
-    committed_at: float = 0.0  # on_commit began queueing the send tasks
+    committed_at: float = 0.0  # after commit, the send tasks began to be queued
     queued_at: float = 0.0
     returned_at: float = 0.0
     tasks: int = 0
 
 
 def run_campaign(args: argparse.Namespace) -> CampaignResult:
-    _setup_django()
+    harness.setup_django()
     from django.conf import settings
 
-    import contracts.offers
     from consultancy.celery import app as celery_app
-    from contracts.models import CampaignTrigger
+    from offers import tasks
+    from offers.models import CampaignTrigger
+    from offers.services import campaign_run
 
     # The producer publishes to the worker's Redis; nothing runs eagerly in this process.
     celery_app.conf.broker_url = settings.CELERY_BROKER_URL
     celery_app.conf.task_always_eager = False
     result = CampaignResult()
-    queue = contracts.offers.queue_offer_emails
+    queue = tasks.queue_offer_emails
 
-    # campaign_run() reads queue_offer_emails from its module when it registers on_commit, so
-    # this wrapper (bench only) sees when the commit happened and how long queueing took.
-    def timed_queue(offer_ids: list[int]) -> None:
+    # campaign_run() announces its offers once committed (offers.signals.offers_made), and the
+    # receiver in offers.tasks looks queue_offer_emails up on its module then, so this wrapper
+    # (bench only) sees when the commit happened and how long queueing took.
+    def timed_queue(offer_ids: Iterable[int]) -> None:
+        ids = list(offer_ids)
         result.committed_at = time.monotonic()
-        queue(offer_ids)
+        queue(ids)
         result.queued_at = time.monotonic()
-        result.tasks = -(-len(offer_ids) // BATCH)
+        result.tasks = -(-len(ids) // tasks.SEND_BATCH_SIZE)
 
-    contracts.offers.queue_offer_emails = timed_queue  # type: ignore[assignment]
+    tasks.queue_offer_emails = timed_queue
     result.started_at = time.monotonic()
-    run = contracts.offers.campaign_run(trigger=CampaignTrigger.MANUAL)
+    run = campaign_run(trigger=CampaignTrigger.MANUAL)
     result.returned_at = time.monotonic()
     result.run_id, result.offers = run.pk, run.offers_created
     return result
@@ -693,18 +494,26 @@ class AfterResult:
     profile: dict[str, Any] = field(default_factory=dict)
 
 
+def fetch_batch(offer_ids: Sequence[int]) -> list[Any]:
+    """The offers of one batch with what their email shows, read as the worker's batch reads
+    them (offers.delivery.offers_send_batch: the plan's calendar too, for the cover hours)."""
+    from offers.models import ConversionOffer
+
+    return list(
+        ConversionOffer.objects.filter(pk__in=offer_ids)
+        .select_related("client", "plan__calendar", "contact")
+        .order_by("pk")
+    )
+
+
 def _build_messages(offer_ids: list[int], result: AfterResult) -> list[Any]:
-    from contracts.emails import OfferMail
-    from contracts.models import ConversionOffer
+    from offers.emails import OfferMail
+    from offers.tasks import SEND_BATCH_SIZE
 
     built = []
-    for ids in chunks(offer_ids, BATCH):
+    for ids in chunks(offer_ids, SEND_BATCH_SIZE):
         started = time.perf_counter()
-        offers = list(
-            ConversionOffer.objects.filter(pk__in=ids)
-            .select_related("client", "plan", "contact")
-            .order_by("pk")
-        )
+        offers = fetch_batch(ids)
         fetched = time.perf_counter()
         mail = OfferMail()  # one per batch, as the worker does
         built += [mail.build(offer) for offer in offers]
@@ -718,6 +527,8 @@ def _reference(
 ) -> None:
     from django.core.mail import get_connection
     from django.core.mail.message import sanitize_address
+
+    from offers.tasks import SEND_BATCH_SIZE
 
     started = time.perf_counter()
     raw = []
@@ -738,16 +549,17 @@ def _reference(
     # Twice, back to back, and the mean: one pass alone swings by a quarter on a shared machine.
     seconds, cpu = [], []
     for _ in range(REFERENCE_PASSES):
-        sink_pid = sink_call(control_port, "take")["pid"]
-        sink_cpu = process_cpu_s([sink_pid])
+        sink_pid = harness.sink_call(control_port, "take")["pid"]
+        sink_cpu = harness.process_cpu_s([sink_pid])
         started, started_cpu = time.perf_counter(), time.process_time()
         with smtplib.SMTP("127.0.0.1", smtp_port) as smtp:
             for sender, recipients, content in raw:
                 smtp.sendmail(sender, recipients, content)
         seconds.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - started_cpu + process_cpu_s([sink_pid]) - sink_cpu)
+        cpu.append(time.process_time() - started_cpu + harness.process_cpu_s([sink_pid]) - sink_cpu)
         result.reference_delivered = min(
-            sink_call(control_port, "take")["distinct"], result.reference_delivered or len(raw)
+            harness.sink_call(control_port, "take")["distinct"],
+            result.reference_delivered or len(raw),
         )
     result.reference_s = statistics.fmean(seconds)
     result.reference_passes_emails_per_s = [round(len(raw) / s, 1) for s in seconds]
@@ -759,103 +571,69 @@ def _reference(
     # A second floor: the same built messages through Django's SMTP backend in batches of 100,
     # a connection each, as the worker sends them: MIME encoding is inside this timing.
     started = time.perf_counter()
-    for start in range(0, len(built), BATCH):
-        get_connection().send_messages(built[start : start + BATCH])
+    for start in range(0, len(built), SEND_BATCH_SIZE):
+        get_connection().send_messages(built[start : start + SEND_BATCH_SIZE])
     result.django_s = time.perf_counter() - started
     result.django_emails_per_s = round(len(built) / result.django_s, 1)
-    result.django_delivered = sink_call(control_port, "take")["distinct"]
+    result.django_delivered = harness.sink_call(control_port, "take")["distinct"]
 
 
-class Stopwatch:
-    """Adds up wall-clock and this process's CPU seconds per named piece."""
-
-    def __init__(self) -> None:
-        self.seconds: Counter[str] = Counter()
-        self.cpu_seconds: Counter[str] = Counter()
-
-    @contextmanager
-    def __call__(self, piece: str) -> Iterator[None]:
-        started, started_cpu = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:
-            self.seconds[piece] += time.perf_counter() - started
-            self.cpu_seconds[piece] += time.process_time() - started_cpu
+def _untimed(piece: str) -> AbstractContextManager[None]:
+    return nullcontext()
 
 
-def _instrumented_batch(offer_ids: list[int], watch: Stopwatch) -> int:
-    """contracts.delivery.offers_send_batch step by step, with a stopwatch on every step. It calls
-    the app's own pieces (claim, send_committing, the sent record), so it follows the app."""
+def send_without_status_writes(
+    offer_ids: Sequence[int], watch: harness.Stopwatch | None = None
+) -> int:
+    """A batch sent through the app's public pieces with nothing written to the database: the
+    worker's read, OfferMail.build and send_committing over one connection, but no claim and a
+    record that records nothing (bench only). Against offers_send_batch, the difference is what
+    the claim and the per-message "sent" records cost; the offers stay pending.
+
+    With `watch`, every step is timed, and a few parts of build and send are measured besides,
+    outside the steps ("~ of ..."): that makes the whole batch slower, so its total is no rate.
+    """
     from django.core.mail import get_connection
-    from django.utils import timezone
 
-    from contracts import delivery
-    from contracts.emails import OfferMail, offer_values
-    from contracts.models import ConversionOffer
+    from offers.delivery import send_committing
+    from offers.emails import OfferMail, offer_values
 
-    def timed(piece: str, run: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with watch(piece):
-                return run(*args, **kwargs)
-
-        return call
-
-    now = timezone.now()
-    with watch("claim (SELECT ... FOR UPDATE SKIP LOCKED + UPDATE)"):
-        claimed = delivery._claim(offer_ids, now)
-    with watch("fetch (select_related read of the batch)"):
-        offers = list(
-            ConversionOffer.objects.filter(pk__in=claimed)
-            .select_related("client", "plan", "contact")
-            .order_by("pk")
-        )
-    mail = OfferMail()
-    mail._variant = timed("~ of build: template variants (rendered once per batch)", mail._variant)  # type: ignore[method-assign]
+    step = watch or _untimed
+    with step("fetch (select_related read of the batch)"):
+        offers = fetch_batch(offer_ids)
+    mail = OfferMail()  # one per batch, as the worker does
     connection = get_connection()
-    with watch("SMTP connect"):
+    with step("SMTP connect"):
         connection.open()
-    smtp = connection.connection
-    smtp.getreply = timed("~ of send: waiting for the server's replies", smtp.getreply)
-    for offer in offers:
-        with watch("build (OfferMail.build)"):
-            message = mail.build(offer)
-        # Measured outside the per-message total: what part of build and send the pieces are.
-        with watch("~ of build: offer_values (2 signed tokens, 2 reverse())"):
-            offer_values(offer)
-        with watch("~ of send: MIME encoding (message().as_bytes())"):
-            message.message().as_bytes(linesep="\r\n")
-        record = timed("~ of send: mark sent (the per-message UPDATE)", delivery._mark_sent)
-        with watch("send (send_committing: MIME, SMTP, mark sent)"):
-            delivery.send_committing(connection, message, partial(record, offer.pk))
-    with watch("SMTP close"):
-        connection.close()
-    return len(offers)
+    if watch:
+        smtp = connection.connection
+        replies = smtp.getreply
 
+        def timed_getreply() -> tuple[int, bytes]:
+            with watch("~ of send: waiting for the server's replies"):
+                return replies()
 
-def _batch_marked_at_end(offer_ids: list[int]) -> int:
-    """The batch with no per-message record: Django's send_messages for each message and one
-    UPDATE after the loop (bench only: what the record costs, not a proposal to give up the
-    guarantee it buys)."""
-    from django.core.mail import get_connection
-    from django.utils import timezone
-
-    from contracts import delivery
-    from contracts.emails import OfferMail
-    from contracts.models import ConversionOffer, OfferStatus
-
-    claimed = delivery._claim(offer_ids, timezone.now())
-    offers = list(
-        ConversionOffer.objects.filter(pk__in=claimed)
-        .select_related("client", "plan", "contact")
-        .order_by("pk")
-    )
-    mail = OfferMail()
-    with get_connection() as connection:
+        smtp.getreply = timed_getreply
+    try:
         for offer in offers:
-            connection.send_messages([mail.build(offer)])
-    ConversionOffer.objects.filter(pk__in=claimed, status=OfferStatus.SENDING).update(
-        status=OfferStatus.SENT, sent_at=timezone.now(), claimed_at=None
-    )
+            with step("build (OfferMail.build)"):
+                message = mail.build(offer)
+            if watch:
+                with watch("~ of build: offer_values (2 signed tokens, 2 reverse())"):
+                    offer_values(offer)
+                with watch("~ of send: MIME encoding (message().as_bytes())"):
+                    message.message().as_bytes(linesep="\r\n")
+            with step("send (send_committing: MIME, SMTP; a record that writes nothing)"):
+                send_committing(connection, message, lambda sent: None)
+    finally:
+        with step("SMTP close"):
+            connection.close()
+    if watch:
+        # The same OfferMail again: its template variants are rendered by now, so build minus
+        # rebuild is what rendering them once per batch costs.
+        with watch("rebuild (OfferMail.build, variants already rendered)"):
+            for offer in offers:
+                mail.build(offer)
     return len(offers)
 
 
@@ -879,73 +657,92 @@ def without_flush_wait(send_batch: Callable[[list[int]], int]) -> Callable[[list
 
 def _profile(offer_ids: list[int], batches: int, control_port: int) -> dict[str, Any]:
     """Send `batches` batches each way, interleaved, in this one process against the sink: the
-    app's offers_send_batch; Django's send_messages with one UPDATE at the end; the app's function
-    without waiting for WAL flushes; and the instrumented copy. Each batch is set back to pending first (bench database only)."""
-    from contracts import delivery
-    from contracts.models import ConversionOffer, OfferStatus
+    app's offers_send_batch; the same without waiting for WAL flushes; the same sends with no
+    status written; and those again with a stopwatch on every step. Each batch is set back to
+    pending first (bench database only)."""
+    from offers.delivery import offers_send_batch
+    from offers.models import ConversionOffer, OfferStatus
+    from offers.tasks import SEND_BATCH_SIZE
 
     def reset(ids: list[int]) -> None:
         ConversionOffer.objects.filter(pk__in=ids).update(
             status=OfferStatus.PENDING, sent_at=None, claimed_at=None
         )
 
+    steps = harness.Stopwatch()
     variants: dict[str, Callable[[list[int]], int]] = {
-        "offers_send_batch": delivery.offers_send_batch,
-        "marked_at_end": _batch_marked_at_end,
-        "synchronous_commit_off": without_flush_wait(delivery.offers_send_batch),
+        "offers_send_batch": offers_send_batch,
+        "synchronous_commit_off": without_flush_wait(offers_send_batch),
+        "without_status_writes": send_without_status_writes,
+        "instrumented": lambda ids: send_without_status_writes(ids, steps),
     }
-    watch = Stopwatch()
-    variants["instrumented"] = lambda ids: _instrumented_batch(ids, watch)
-    groups = list(chunks(offer_ids, BATCH))
+    groups = list(chunks(offer_ids, SEND_BATCH_SIZE))
     # As many rounds as there are batches for (after one warm-up batch).
     batches = min(batches, (len(groups) - 1) // len(variants))
     reset(groups[0])
-    delivery.offers_send_batch(groups[0])  # warm-up: templates, URL resolver, connections
-    wall: dict[str, list[float]] = {name: [] for name in variants}
-    cpu: dict[str, list[float]] = {name: [] for name in variants}
-    pg_cpu: dict[str, list[float]] = {name: [] for name in variants}
+    offers_send_batch(groups[0])  # warm-up: templates, URL resolver, connections
+    watch = harness.Stopwatch(backend_cpu=True)
     sent = 0
     rest = iter(groups[1:])
     for _ in range(batches):
         for name, send in variants.items():
             ids = next(rest)
             reset(ids)
-            pg_before = _pg_backend_cpu_s()
-            started, started_cpu = time.perf_counter(), time.process_time()
-            sent += send(ids)
-            wall[name].append((time.perf_counter() - started) * 1000)
-            cpu[name].append((time.process_time() - started_cpu) * 1000)
-            pg_cpu[name].append((_pg_backend_cpu_s() - pg_before) * 1000)
-    delivered = sink_call(control_port, "take")["total"]
+            with watch(name):
+                sent += send(ids)
+    delivered = harness.sink_call(control_port, "take")["total"]
+
+    def p50(samples: list[float]) -> float:
+        return round(statistics.median(samples), 1)
+
+    batch_ms = {
+        name: {
+            "wall_p50": p50(t.wall_ms),
+            "wall_mean": round(statistics.fmean(t.wall_ms), 1),
+            "cpu_p50": p50(t.cpu_ms),
+            "pg_cpu_p50": p50(t.backend_cpu_ms),
+        }
+        for name, t in watch.pieces.items()
+    }
+    per_batch = {
+        piece: {
+            "wall": round(sum(t.wall_ms) / batches, 1),
+            "cpu": round(sum(t.cpu_ms) / batches, 1),
+        }
+        for piece, t in steps.pieces.items()
+    }
+    if batches:
+        build = per_batch["build (OfferMail.build)"]
+        rebuild = per_batch.pop("rebuild (OfferMail.build, variants already rendered)")
+        variants_piece = "~ of build: template variants (build minus a rebuild with them rendered)"
+        per_batch[variants_piece] = {
+            unit: round(build[unit] - rebuild[unit], 1) for unit in ("wall", "cpu")
+        }
+        # From other batches than the pieces above: the p50 of the app's batch against the p50
+        # of the same sends with no status written.
+        app, bare = batch_ms["offers_send_batch"], batch_ms["without_status_writes"]
+        writes_piece = (
+            "claim + per-message sent records (offers_send_batch - without_status_writes)"
+        )
+        per_batch[writes_piece] = {
+            "wall": round(app["wall_p50"] - bare["wall_p50"], 1),
+            "cpu": round(app["cpu_p50"] - bare["cpu_p50"], 1),
+        }
     return {
         "batches": batches,
-        "batch_size": BATCH,
+        "batch_size": SEND_BATCH_SIZE,
         "messages_sent": sent,
         "sink_received": delivered,
-        "batch_ms": {
-            name: {
-                "wall_p50": round(statistics.median(wall[name]), 1),
-                "wall_mean": round(statistics.fmean(wall[name]), 1),
-                "cpu_p50": round(statistics.median(cpu[name]), 1),
-                "pg_cpu_p50": round(statistics.median(pg_cpu[name]), 1),
-            }
-            for name in variants
-        },
-        "instrumented_ms_per_batch": {
-            piece: {
-                "wall": round(seconds * 1000 / batches, 1),
-                "cpu": round(watch.cpu_seconds[piece] * 1000 / batches, 1),
-            }
-            for piece, seconds in watch.seconds.items()
-        },
+        "batch_ms": batch_ms,
+        "instrumented_ms_per_batch": per_batch,
     }
 
 
 def run_after(args: argparse.Namespace) -> AfterResult:
-    _setup_django()
+    harness.setup_django()
     from django.db.models import Count
 
-    from contracts.models import ConversionOffer
+    from offers.models import ConversionOffer
 
     result = AfterResult()
     offers = ConversionOffer.objects.filter(campaign_run_id=args.run_id)
@@ -968,7 +765,7 @@ def _forget_campaigns() -> None:
     (the seeded past offers belong to no run), and tidy up as autovacuum would."""
     from django.db import connection
 
-    from contracts.models import CampaignRun, ConversionOffer
+    from offers.models import CampaignRun, ConversionOffer
 
     ConversionOffer.objects.filter(campaign_run__isnull=False).delete()
     CampaignRun.objects.all().delete()
@@ -977,88 +774,21 @@ def _forget_campaigns() -> None:
 
 
 # --- Parent: database, sink, worker, the run, the summary -----------------------------------------
-def _database_url(server_url: str, name: str) -> str:
-    parts = urlsplit(server_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def _admin(server_url: str, statement: str, name: str) -> bool:
-    import psycopg2  # type: ignore[import-untyped]
-    from psycopg2 import sql
-
-    conn = psycopg2.connect(_database_url(server_url, "postgres"))
-    conn.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
-    try:
-        with conn.cursor() as cursor:
-            if statement == "exists":
-                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-                return bool(cursor.fetchone())
-            cursor.execute(sql.SQL(statement).format(sql.Identifier(name)))
-            return True
-    finally:
-        conn.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _child(mode: str, env: dict[str, str], *extra: str) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, *extra]
-    child = subprocess.run(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False
-    )
-    found = None
-    for line in child.stdout.splitlines():
-        if line.startswith(RESULT_PREFIX):
-            found = json.loads(line.removeprefix(RESULT_PREFIX))
-        else:
-            print(line)
-    if child.returncode != 0 or found is None:
-        raise RuntimeError(f"bench child {mode!r} failed (exit {child.returncode})")
-    return found
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.smtp_port, self.control_port = _free_port(), _free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--sink",
-             "--smtp-port", str(self.smtp_port), "--control-port", str(self.control_port)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        if self.proc.stdout.readline().strip() != "SINK_READY":
-            raise RuntimeError("the SMTP sink did not start")
-
-    def __call__(self, command: str) -> Any:
-        return sink_call(self.control_port, command)
-
-    def stop(self) -> None:
-        try:
-            self("stop")
-            self.proc.wait(timeout=10)
-        except (OSError, EOFError, subprocess.TimeoutExpired):
-            self.proc.kill()
-
-
 # How the worker's batch function may be swapped for an A/B run (--variant); "app" is the app.
-VARIANTS = ("app", "marked-at-end", "synchronous-commit-off")
+# Only wrappers of the app's public offers_send_batch: a variant that changed how a batch claims
+# or marks its offers would have to copy the app's private steps.
+VARIANTS = ("app", "synchronous-commit-off")
 
 
 def run_worker_shim(variant: str, celery_args: list[str]) -> None:
     """Start a Celery worker whose offers_send_batch is a bench variant (inherited by the pool's
-    forked children; contracts.tasks looks the function up on the module at every call)."""
-    _setup_django()
+    forked children; offers.tasks looks the function up on the module at every call)."""
+    harness.setup_django()
     from celery.__main__ import main as celery_main
 
-    from contracts import delivery
+    from offers import delivery
 
-    if variant == "marked-at-end":
-        delivery.offers_send_batch = _batch_marked_at_end
-    elif variant == "synchronous-commit-off":
+    if variant == "synchronous-commit-off":
         delivery.offers_send_batch = without_flush_wait(delivery.offers_send_batch)
     sys.argv = ["celery", *celery_args]
     celery_main()
@@ -1100,7 +830,7 @@ class Worker:
         return "\n".join(text.splitlines()[-lines:])
 
     def pids(self) -> list[int]:
-        return process_group(self.proc.pid)
+        return harness.process_group(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -1141,10 +871,7 @@ class OtherDatabases:
     """Samples how many queries of other databases the PostgreSQL server is running."""
 
     def __init__(self, server_url: str, database: str) -> None:
-        import psycopg2
-
-        self.conn = psycopg2.connect(_database_url(server_url, "postgres"))
-        self.conn.autocommit = True
+        self.conn = harness.maintenance_connection(server_url)
         self.database = database
         self.samples: list[int] = []
 
@@ -1165,7 +892,7 @@ class OtherDatabases:
 
 def real_run(
     env: dict[str, str],
-    sink: Sink,
+    sink: harness.Sink,
     expected: set[str],
     log_path: Path,
     variant: str,
@@ -1180,12 +907,13 @@ def real_run(
         result.worker_ready_s = round(worker.wait_ready(), 1)
         sink("take")
         pids = worker.pids()
-        worker_cpu0, sink_cpu0 = process_cpu_s(pids), process_cpu_s([sink.proc.pid])
-        postgres_cpu0 = postgres_cpu_s()
-        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        busy0, total0 = machine_cpu()
+        worker_cpu0 = harness.process_cpu_s(pids)
+        sink_cpu0 = harness.process_cpu_s([sink.proc.pid])
+        postgres_cpu0 = harness.postgres_cpu_s()
+        children_cpu0 = harness.children_cpu_s()
+        busy0, total0 = harness.machine_cpu()
 
-        campaign = _child("campaign", env)
+        campaign = harness.run_child(__file__, "--child", "campaign", env=env)
         result.campaign = campaign
         started = campaign["started_at"]
         last_total, last_change = -1, time.monotonic()
@@ -1202,16 +930,14 @@ def real_run(
                 break
             time.sleep(0.1)
 
-        busy1, total1 = machine_cpu()
+        busy1, total1 = harness.machine_cpu()
         result.cpu_s = {
-            "worker": round(process_cpu_s(worker.pids()) - worker_cpu0, 1),
-            "sink": round(process_cpu_s([sink.proc.pid]) - sink_cpu0, 1),
+            "worker": round(harness.process_cpu_s(worker.pids()) - worker_cpu0, 1),
+            "sink": round(harness.process_cpu_s([sink.proc.pid]) - sink_cpu0, 1),
             # Every database on the server: other sessions' test databases too.
-            "postgres": round(postgres_cpu_s() - postgres_cpu0, 1),
+            "postgres": round(harness.postgres_cpu_s() - postgres_cpu0, 1),
             # The campaign child (the sink is still running, so it is not in RUSAGE_CHILDREN).
-            "campaign_child": round(
-                _children_cpu_s() - (children0.ru_utime + children0.ru_stime), 1
-            ),
+            "campaign_child": round(harness.children_cpu_s() - children_cpu0, 1),
             "machine_busy": round(busy1 - busy0, 1),
             "machine_capacity": round(total1 - total0, 1),
         }
@@ -1221,7 +947,7 @@ def real_run(
             1,
         )
         result.machine_busy_pct = round(100 * (busy1 - busy0) / max(total1 - total0, 1e-9), 1)
-        result.load_avg = round(os.getloadavg()[0], 2)
+        result.load_avg = harness.load_average()
         result.other_databases_active = others.average()
         inbox = sink("take")
     finally:
@@ -1312,12 +1038,15 @@ def report_repetition(n: int, eligible: int, run: dict[str, Any], after: dict[st
         )
     if profile := after.get("profile"):
         print(
-            f"== one batch of {BATCH} in one process against the sink ({profile['batches']} "
-            "batches per variant, interleaved; ms per batch):"
+            f"== one batch of {profile['batch_size']} in one process against the sink "
+            f"({profile['batches']} batches per variant, interleaved; ms per batch):"
         )
         for name, figures in profile["batch_ms"].items():
             print(f"   {name:<24} {figures}")
-        print("   the instrumented copy, piece by piece (ms per batch, wall / this process's CPU):")
+        print(
+            "   without_status_writes with a stopwatch on every step, and what the status writes"
+            " cost (ms per batch, wall / this process's CPU):"
+        )
         for piece, ms in profile["instrumented_ms_per_batch"].items():
             print(f"   {ms['wall']:7.1f} / {ms['cpu']:6.1f}  {piece}")
 
@@ -1369,6 +1098,7 @@ def _app_commit() -> str:
                 "--",
                 "clients",
                 "contracts",
+                "offers",
                 "tickets",
                 "consultancy",
             ],
@@ -1504,22 +1234,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--run-id", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--last", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--smtp-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--control-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    if args.sink:
-        run_sink(args.smtp_port, args.control_port)
-        return 0
     if args.child:
         runners: dict[str, Callable[[argparse.Namespace], Any]] = {
             "seed": run_seed,
             "campaign": run_campaign,
             "after": run_after,
         }
-        result = runners[args.child](args)
-        print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
+        harness.report_to_parent(runners[args.child](args))
         return 0
 
     # One bench at a time on this machine, from any checkout: a second one would drop the first
@@ -1531,42 +1256,40 @@ def main(argv: list[str] | None = None) -> int:
     except BlockingIOError:
         print("Another bench/campaign.py is running; try again when it has finished.")
         return 1
-    server_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER_URL)
+    server_url = harness.server_url()
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     database = f"{DATABASE_PREFIX}{args.population}"
-    database_url = _database_url(server_url, database)
-    if not (args.reuse and _admin(server_url, "exists", database)):
-        _admin(server_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", database)
-        _admin(server_url, "CREATE DATABASE {}", database)
-    sink = Sink()
-    env = django_env(database_url, redis_url, sink.smtp_port)
+    harness.create_database(server_url, database, reuse=args.reuse)
+    sink = harness.Sink()
+    env = django_env(harness.database_url(server_url, database), redis_url, sink.smtp_port)
     sizes = ["--eligible", str(args.eligible), "--population", str(args.population)]
     sizes += ["--tickets", str(args.tickets), "--eligibility-runs", str(args.eligibility_runs)]
     log_path = ROOT / "var" / "bench-campaign-worker.log"
     rows, after = [], {}
     try:
-        seed = _child("seed", env, *sizes)
+        seed = harness.run_child(__file__, "--child", "seed", *sizes, env=env)
         report_eligibility(seed)
         expected = set(seed["eligible_emails"])
         for n in range(1, max(args.repeat, 1) + 1):
             others = OtherDatabases(server_url, database)
             run = asdict(real_run(env, sink, expected, log_path, args.variant, others))
             last = ["--last"] if n == max(args.repeat, 1) else []
-            after = _child(
-                "after",
-                env,
+            after = harness.run_child(
+                __file__,
+                "--child", "after",
                 "--run-id", str(run["campaign"]["run_id"]),
                 "--smtp-port", str(sink.smtp_port),
                 "--control-port", str(sink.control_port),
                 "--profile-batches", str(args.profile_batches),
                 *last,
+                env=env,
             )  # fmt: skip
             report_repetition(n, len(expected), run, after)
             rows.append(repetition_row(len(expected), run, after))
     finally:
         sink.stop()
         if not (args.keep or args.reuse):
-            _admin(server_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", database)
+            harness.drop_database(server_url, database)
     summary = summarise(seed, rows, after, args.variant)
     print(
         "== per campaign run: "
@@ -1576,15 +1299,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows
         )
     )
-    for check, ok in summary["checks"].items():
-        print(f"{'ok  ' if ok else 'MISS'} {check}")
-    for note in summary["notes"]:
-        print(f"note: {note}")
-    if summary["pass"] is None:
-        print("Targets not judged: the worker ran a bench variant.")
-    else:
-        print(f"Targets {'MET' if summary['pass'] else 'MISSED'}.")
-    print(json.dumps(summary))
+    harness.print_summary(summary, not_judged="the worker ran a bench variant.")
     return 0
 
 

@@ -18,31 +18,26 @@ from pathlib import Path
 
 # Run as `python bench/queue.py`, Python puts bench/ first on sys.path, and this file would then
 # shadow the standard library's `queue` module (imported by kombu and celery). Swap that entry
-# for the project root before importing anything that might import `queue`.
+# for the project root before importing anything that might import `queue`; the shared
+# harness is then `bench.harness`.
 ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
 import re  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+from bench import harness  # noqa: E402
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 WARMUP = 20
 REQUESTS = 200
 PAGE_URL = "/queue/"
 USERNAME = "consultant"  # a demo consultant created by seed_demo
-DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/"
-RESULT_PREFIX = "BENCH_RESULT "
 # Targets from the issue, at 100,000 tickets.
 P95_100K_MS_MAX = 40.0
 RATIO_MAX = 1.5
@@ -77,48 +72,7 @@ class SizeResult:
     sql: str = ""
 
 
-def percentile(samples: list[float], pct: int) -> float:
-    """Return the pct-th percentile (inclusive method, so p95 of 200 samples is a real sample)."""
-    return statistics.quantiles(samples, n=100, method="inclusive")[pct - 1]
-
-
-def timed(
-    run: Callable[[], object], *, warmup: int, repeat: int
-) -> tuple[list[float], list[float]]:
-    """Time `repeat` runs after `warmup` untimed ones: (wall-clock ms, this process's CPU ms)."""
-    for _ in range(warmup):
-        run()
-    wall, cpu = [], []
-    for _ in range(repeat):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        run()
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-    return wall, cpu
-
-
 # --- Child: one database, one size -------------------------------------------------------------
-def _configure_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consultancy.settings")
-    # Time the page as production serves it: DEBUG off (no query log, cached templates).
-    os.environ["DJANGO_DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
-    # DEBUG off selects the manifest static storage, which needs `collectstatic` first; the
-    # TESTING switch keeps plain static URLs, which cost the same to render.
-    os.environ["DJANGO_TESTING"] = "true"
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
-    # Tickets opened to fill the line send their acknowledgements nowhere.
-    os.environ["EMAIL_URL"] = "dummymail://"
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
-    # WhiteNoise warns that STATIC_ROOT is missing; the bench never serves static files.
-    warnings.filterwarnings("ignore", message="No directory at")
-    import django
-
-    django.setup()
-
-
 def _queue_rows(html: bytes) -> int:
     """Count the ticket rows in the page's queue table body."""
     body = html.partition(b'id="queue-rows"')[2].partition(b"</tbody>")[0]
@@ -151,8 +105,9 @@ def _fill_line(wanted: int) -> int:
     return max(missing, 0)
 
 
-def run_child(tickets: int, clients: int, database_url: str, profile: bool) -> SizeResult:
-    _configure_django(database_url)
+def measure_size(tickets: int, clients: int, profile: bool) -> SizeResult:
+    # The parent set the environment (harness.django_env): this database, DEBUG off.
+    harness.setup_django()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
@@ -188,12 +143,10 @@ def run_child(tickets: int, clients: int, database_url: str, profile: bool) -> S
             f"queue page looks wrong: status {first.status_code}, {result.rows_shown} rows"
         )
 
-    samples, cpu_samples = timed(get_page, warmup=WARMUP, repeat=REQUESTS)
-    result.p50_ms = round(statistics.median(samples), 2)
-    result.p95_ms = round(percentile(samples, 95), 2)
-    result.cpu_p50_ms = round(statistics.median(cpu_samples), 2)
-    result.cpu_p95_ms = round(percentile(cpu_samples, 95), 2)
-    result.load_avg = round(os.getloadavg()[0], 2)
+    page = harness.timed(get_page, warmup=WARMUP, repeat=REQUESTS)
+    result.p50_ms, result.p95_ms = harness.p50_p95(page.wall_ms, 2)
+    result.cpu_p50_ms, result.cpu_p95_ms = harness.p50_p95(page.cpu_ms, 2)
+    result.load_avg = harness.load_average()
 
     with CaptureQueriesContext(connection) as captured:
         get_page()
@@ -216,9 +169,8 @@ def run_child(tickets: int, clients: int, database_url: str, profile: bool) -> S
             cursor.execute(result.sql)
             cursor.fetchall()
 
-        sql_samples, _ = timed(run_sql, warmup=WARMUP, repeat=REQUESTS)
-        result.sql_p50_ms = round(statistics.median(sql_samples), 3)
-        result.sql_p95_ms = round(percentile(sql_samples, 95), 3)
+        raw_sql = harness.timed(run_sql, warmup=WARMUP, repeat=REQUESTS)
+        result.sql_p50_ms, result.sql_p95_ms = harness.p50_p95(raw_sql.wall_ms, 3)
 
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {result.sql}")
         (plan_json,) = cursor.fetchone()
@@ -251,62 +203,25 @@ def _profile(get_page: Callable[[], None]) -> None:
 
 
 # --- Parent: databases and the summary ---------------------------------------------------------
-def _database_url(server_url: str, name: str) -> str:
-    parts = urlsplit(server_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def _maintenance_connection(server_url: str) -> Any:
-    import psycopg2  # type: ignore[import-untyped]
-
-    conn = psycopg2.connect(_database_url(server_url, "postgres"))
-    conn.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
-    return conn
-
-
-def _admin(server_url: str, statement: str, name: str) -> None:
-    from psycopg2 import sql
-
-    conn = _maintenance_connection(server_url)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql.SQL(statement).format(sql.Identifier(name)))
-    finally:
-        conn.close()
-
-
-def _exists(server_url: str, name: str) -> bool:
-    conn = _maintenance_connection(server_url)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            return bool(cursor.fetchone())
-    finally:
-        conn.close()
+def database_name(tickets: int) -> str:
+    return f"consultancy_bench_{tickets}"
 
 
 def run_size(server_url: str, tickets: int, *, reuse: bool, profile: bool) -> SizeResult:
-    name = f"consultancy_bench_{tickets}"
-    if not (reuse and _exists(server_url, name)):
-        # A fresh database each time: seed_demo only fills an empty one.
-        _admin(server_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-        _admin(server_url, "CREATE DATABASE {}", name)
+    name = database_name(tickets)
+    # A fresh database unless reusing a kept one: seed_demo only fills an empty one.
+    harness.create_database(server_url, name, reuse=reuse)
     clients = max(1, tickets // 10)
-    command = [sys.executable, str(Path(__file__).resolve()), "--child"]
-    command += ["--tickets", str(tickets), "--clients", str(clients)]
-    command += ["--database-url", _database_url(server_url, name)]
+    env = harness.django_env(
+        harness.database_url(server_url, name),
+        # Tickets opened to fill the line send their acknowledgements nowhere.
+        EMAIL_URL="dummymail://",
+        CELERY_TASK_ALWAYS_EAGER="true",
+    )
+    args = ["--child", "--tickets", str(tickets), "--clients", str(clients)]
     if profile:
-        command.append("--profile")
-    child = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    found = None
-    for line in child.stdout.splitlines():
-        if line.startswith(RESULT_PREFIX):
-            found = SizeResult(**json.loads(line.removeprefix(RESULT_PREFIX)))
-        else:
-            print(line)
-    if child.returncode != 0 or found is None:
-        raise SystemExit(f"bench child for {tickets} tickets failed (exit {child.returncode})")
-    return found
+        args.append("--profile")
+    return SizeResult(**harness.run_child(__file__, *args, env=env))
 
 
 def report(result: SizeResult) -> None:
@@ -416,15 +331,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tickets", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--clients", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        result = run_child(args.tickets, args.clients, args.database_url, args.profile)
-        print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
+        harness.report_to_parent(measure_size(args.tickets, args.clients, args.profile))
         return 0
 
-    server_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER_URL)
+    server_url = harness.server_url()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     results = []
     try:
@@ -435,25 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not (args.keep or args.reuse):
             for tickets in sizes:
-                _admin(
-                    server_url,
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    f"consultancy_bench_{tickets}",
-                )
+                harness.drop_database(server_url, database_name(tickets))
     summary = summarise(results)
     if summary["p95_ratio_100k_vs_10k"] is not None:
         print(f"p95 ratio 100k/10k (both 50 rows): {summary['p95_ratio_100k_vs_10k']:.2f}")
     if summary["cpu_p50_ratio_100k_vs_1k"] is not None:
         print(f"CPU p50 ratio 100k/1k: {summary['cpu_p50_ratio_100k_vs_1k']:.2f}")
-    for check, ok in summary["checks"].items():
-        print(f"{'ok  ' if ok else 'MISS'} {check}")
-    for note in summary["notes"]:
-        print(f"note: {note}")
-    if summary["pass"] is None:
-        print("Targets not judged: they need the 1,000 and 100,000-ticket sizes.")
-    else:
-        print(f"Targets {'MET' if summary['pass'] else 'MISSED'}.")
-    print(json.dumps(summary))
+    harness.print_summary(summary, not_judged="they need the 1,000 and 100,000-ticket sizes.")
     return 0
 
 
