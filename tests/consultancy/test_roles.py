@@ -5,10 +5,18 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 
-from consultancy.roles import CONSULTANTS, MANAGERS, is_consultant, is_manager
+from consultancy.roles import (
+    CONSULTANTS,
+    MANAGERS,
+    is_consultant,
+    is_manager,
+    role_permission_names,
+)
+from tests.conftest import _ensure_roles
 
 pytestmark = pytest.mark.django_db
 
@@ -156,14 +164,26 @@ def test_both_roles_read_the_client_history_and_nobody_writes_it():
         assert perms == {"clients.view_clientevent"}, group
 
 
-def test_the_test_suite_rebuilds_the_roles_exactly_as_the_migrations_made_them():
-    # transaction=True tests flush the groups; tests/conftest.py rebuilds them from the role
-    # migrations' GRANTS. A role migration it missed would leave later tests with less.
-    from tests.conftest import _ensure_roles
-
-    migrated = {name: _codenames(name) for name in (MANAGERS, CONSULTANTS)}
+def test_the_test_suite_rebuilds_the_roles_from_role_permissions():
+    # transaction=True tests flush the groups; tests/conftest.py rebuilds them from
+    # consultancy.roles.ROLE_PERMISSIONS, which the next test holds equal to the migrations.
     Group.objects.filter(name__in=[MANAGERS, CONSULTANTS]).delete()
 
     _ensure_roles()
 
-    assert {name: _codenames(name) for name in (MANAGERS, CONSULTANTS)} == migrated
+    for name in (MANAGERS, CONSULTANTS):
+        assert _codenames(name) == role_permission_names(name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_role_migrations_grant_exactly_role_permissions():
+    # Run the role migrations (and the move of offers after them) again from nothing: what they
+    # grant on a fresh database is what ROLE_PERMISSIONS says the roles hold.
+    executor = MigrationExecutor(connection)
+    executor.migrate([("consultancy", None)])
+    assert not Group.objects.filter(name__in=[MANAGERS, CONSULTANTS]).exists()
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    for name in (MANAGERS, CONSULTANTS):
+        assert _codenames(name) == role_permission_names(name), name
