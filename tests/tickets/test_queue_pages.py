@@ -1,4 +1,4 @@
-"""The priority queue: its order, filters, keyset pages, places in line and query budget."""
+"""The queue's keyset pages and cursor, places in line, and the query budget of a page."""
 
 from __future__ import annotations
 
@@ -23,174 +23,11 @@ from tests.factories import (
     PaidPriorityTicketFactory,
     TicketFactory,
 )
+from tests.tickets.queue_helpers import ANYTHING, contract_ticket_due
 from tickets.models import QueueTier, Ticket, TicketStatus
-from tickets.queue import PAGE_SIZE, Cursor, QueueFilters, _places, queue_page, queue_tickets
+from tickets.queue import PAGE_SIZE, Cursor, QueueFilters, _places, queue_page
 
 pytestmark = pytest.mark.django_db
-
-ANYTHING = QueueFilters()
-
-
-def _line(user: User, filters: QueueFilters = ANYTHING) -> list[Ticket]:
-    """The first page of the queue, as tickets (the rows carry only their pk)."""
-    by_pk = Ticket.objects.in_bulk()
-    return [by_pk[row.pk] for row in queue_page(filters, user).rows]
-
-
-def _contract_ticket(due_in: dt.timedelta, **fields: Any) -> Ticket:
-    due = NOW + due_in
-    return ContractTicketFactory(
-        response_due_at=due,
-        response_risk_at=due - HOUR,
-        resolution_due_at=due + DAY,
-        resolution_risk_at=due + DAY - HOUR,
-        **fields,
-    )
-
-
-# --- Order ------------------------------------------------------------------------------------
-def test_contract_ticket_is_served_before_older_transactional_ticket(
-    now: dt.datetime, consultant: User
-) -> None:
-    standard = TicketFactory(opened_at=NOW - 3 * DAY)
-    paid = PaidPriorityTicketFactory(opened_at=NOW - 2 * DAY)
-    contract = ContractTicketFactory(opened_at=NOW)
-
-    assert _line(consultant) == [contract, paid, standard]
-
-
-def test_contract_tickets_are_served_by_deadline_overdue_first(
-    now: dt.datetime, consultant: User
-) -> None:
-    later = _contract_ticket(2 * HOUR, opened_at=NOW - 3 * HOUR)
-    overdue = _contract_ticket(-HOUR, opened_at=NOW - HOUR)
-    sooner = _contract_ticket(HOUR / 2, opened_at=NOW - 2 * HOUR)
-
-    assert _line(consultant) == [overdue, sooner, later]
-
-
-def test_contract_tickets_due_at_the_same_moment_are_served_first_come(
-    now: dt.datetime, consultant: User
-) -> None:
-    newer = _contract_ticket(HOUR, opened_at=NOW - HOUR)
-    older = _contract_ticket(HOUR, opened_at=NOW - 2 * HOUR)
-
-    assert _line(consultant) == [older, newer]
-
-
-def test_paid_priority_tickets_come_after_contract_tickets_oldest_first(
-    now: dt.datetime, consultant: User
-) -> None:
-    newer_paid = PaidPriorityTicketFactory(opened_at=NOW - HOUR)
-    older_paid = PaidPriorityTicketFactory(opened_at=NOW - 2 * HOUR)
-    standard = TicketFactory(opened_at=NOW - 5 * DAY)
-
-    assert _line(consultant) == [older_paid, newer_paid, standard]
-
-
-def test_paid_priority_is_never_served_ahead_of_a_contract_ticket(
-    now: dt.datetime, consultant: User
-) -> None:
-    paid = PaidPriorityTicketFactory(opened_at=NOW - 7 * DAY)
-    relaxed_contract = _contract_ticket(3 * DAY, opened_at=NOW)
-
-    assert _line(consultant) == [relaxed_contract, paid]
-
-
-def test_standard_tickets_are_first_come_first_served(now: dt.datetime, consultant: User) -> None:
-    third = TicketFactory(opened_at=NOW - HOUR)
-    first = TicketFactory(opened_at=NOW - 3 * HOUR)
-    second = TicketFactory(opened_at=NOW - 2 * HOUR)
-    # Same arrival to the microsecond: the lower id was saved first.
-    tied = TicketFactory(opened_at=NOW - HOUR)
-
-    assert _line(consultant) == [first, second, third, tied]
-
-
-def test_waiting_on_client_tickets_are_not_in_the_working_line(
-    now: dt.datetime, consultant: User
-) -> None:
-    waiting = _contract_ticket(-HOUR, status=TicketStatus.WAITING_ON_CLIENT, sla_paused_at=NOW)
-    working = TicketFactory(status=TicketStatus.IN_PROGRESS)
-
-    assert _line(consultant) == [working]
-    assert _line(consultant, QueueFilters(waiting=True)) == [waiting]
-
-
-@pytest.mark.parametrize("status", [TicketStatus.RESOLVED, TicketStatus.CLOSED])
-def test_resolved_and_closed_tickets_are_not_shown(
-    now: dt.datetime, consultant: User, status: str
-) -> None:
-    _contract_ticket(-HOUR, status=status, resolved_at=NOW, closed_at=NOW)
-
-    assert _line(consultant) == []
-    assert _line(consultant, QueueFilters(waiting=True)) == []
-
-
-# --- Filters ----------------------------------------------------------------------------------
-def test_priority_filter(now: dt.datetime, consultant: User) -> None:
-    urgent = TicketFactory(priority=Priority.URGENT)
-    TicketFactory(priority=Priority.LOW)
-
-    assert _line(consultant, QueueFilters(priority=Priority.URGENT)) == [urgent]
-
-
-def test_tier_filter(now: dt.datetime, consultant: User) -> None:
-    contract = ContractTicketFactory()
-    paid = PaidPriorityTicketFactory()
-    standard = TicketFactory()
-
-    assert _line(consultant, QueueFilters(tier=QueueTier.CONTRACT)) == [contract]
-    assert _line(consultant, QueueFilters(tier=QueueTier.PAID_PRIORITY)) == [paid]
-    assert _line(consultant, QueueFilters(tier=QueueTier.STANDARD)) == [standard]
-
-
-def test_assignee_filter_mine_unassigned_and_by_person(
-    now: dt.datetime, consultant: User, other_consultant: User
-) -> None:
-    mine = TicketFactory(assignee=consultant, opened_at=NOW - 3 * HOUR)
-    carols = TicketFactory(assignee=other_consultant, opened_at=NOW - 2 * HOUR)
-    nobodys = TicketFactory(opened_at=NOW - HOUR)
-
-    assert _line(consultant, QueueFilters(assignee="me")) == [mine]
-    assert _line(other_consultant, QueueFilters(assignee="me")) == [carols]
-    assert _line(consultant, QueueFilters(assignee="none")) == [nobodys]
-    assert _line(consultant, QueueFilters(assignee=str(other_consultant.pk))) == [carols]
-
-
-def test_search_matches_subject_client_name_and_ticket_number(
-    now: dt.datetime, consultant: User
-) -> None:
-    toner = TicketFactory(subject="Toner smeared", opened_at=NOW - 3 * HOUR)
-    acme = TicketFactory(
-        client=ClientFactory(name="Acme Dental"), subject="Scanner", opened_at=NOW - 2 * HOUR
-    )
-    other = TicketFactory(subject="Email bounces", opened_at=NOW - HOUR)
-
-    assert _line(consultant, QueueFilters(q="toner")) == [toner]
-    assert _line(consultant, QueueFilters(q="ACME")) == [acme]
-    assert _line(consultant, QueueFilters(q=f"#{other.pk}")) == [other]
-    assert other in _line(consultant, QueueFilters(q=str(other.pk)))
-    assert _line(consultant, QueueFilters(q="nothing like it")) == []
-
-
-def test_waiting_filter_lists_waiting_tickets_in_queue_order(
-    now: dt.datetime, consultant: User
-) -> None:
-    newer = TicketFactory(status=TicketStatus.WAITING_ON_CLIENT, opened_at=NOW - HOUR)
-    older = TicketFactory(status=TicketStatus.WAITING_ON_CLIENT, opened_at=NOW - 2 * HOUR)
-    TicketFactory()
-
-    assert _line(consultant, QueueFilters(waiting=True)) == [older, newer]
-
-
-def test_filters_combine(now: dt.datetime, consultant: User) -> None:
-    wanted = TicketFactory(priority=Priority.HIGH, assignee=consultant, subject="Disk full")
-    TicketFactory(priority=Priority.HIGH, subject="Disk full")
-    TicketFactory(priority=Priority.LOW, assignee=consultant, subject="Disk full")
-
-    filters = QueueFilters(priority=Priority.HIGH, assignee="me", q="disk")
-    assert _line(consultant, filters) == [wanted]
 
 
 # --- Keyset pages -----------------------------------------------------------------------------
@@ -343,8 +180,8 @@ def test_places_in_line_unfiltered_are_positions_on_the_page(
 def test_places_in_line_filtered_count_every_ticket_ahead(
     now: dt.datetime, consultant: User
 ) -> None:
-    _contract_ticket(HOUR, priority=Priority.LOW)  # 1st in line
-    contract_high = _contract_ticket(2 * HOUR, priority=Priority.HIGH)  # 2nd
+    contract_ticket_due(HOUR, priority=Priority.LOW)  # 1st in line
+    contract_high = contract_ticket_due(2 * HOUR, priority=Priority.HIGH)  # 2nd
     paid_high = PaidPriorityTicketFactory(priority=Priority.HIGH, opened_at=NOW - HOUR)  # 3rd
     TicketFactory(priority=Priority.LOW, opened_at=NOW - 3 * HOUR)  # 4th
     TicketFactory(status=TicketStatus.WAITING_ON_CLIENT, opened_at=NOW - 4 * DAY)  # not in line
@@ -362,7 +199,7 @@ def test_places_in_line_filtered_count_every_ticket_ahead(
 
 
 def test_places_query_ranks_tickets_in_the_whole_working_line(now: dt.datetime) -> None:
-    contract = _contract_ticket(HOUR)
+    contract = contract_ticket_due(HOUR)
     standard = TicketFactory(opened_at=NOW - DAY)
     waiting = TicketFactory(status=TicketStatus.WAITING_ON_CLIENT, opened_at=NOW - 2 * DAY)
     paid = PaidPriorityTicketFactory(opened_at=NOW)
@@ -490,12 +327,3 @@ def test_htmx_show_more_returns_only_the_next_rows(
     assert 'id="queue-table"' not in html
     assert "#51 in line" in html
     assert "#52 in line" in html
-
-
-def test_queue_tickets_is_the_filtered_line_in_queue_order(
-    now: dt.datetime, consultant: User
-) -> None:
-    standard = TicketFactory(opened_at=NOW - DAY)
-    contract = ContractTicketFactory()
-
-    assert list(queue_tickets(ANYTHING, consultant)) == [contract, standard]
