@@ -71,9 +71,7 @@ def test_an_offer_email_carries_the_offers_own_figures_and_links(now, backend, m
     )
 
 
-def test_an_offer_email_states_the_terms_the_client_would_sign_up_to(
-    now, backend, mailoutbox
-):
+def test_an_offer_email_states_the_terms_the_client_would_sign_up_to(now, backend, mailoutbox):
     offer = PendingOfferFactory(
         plan=PlanFactory(
             name="Essentials",
