@@ -23,25 +23,39 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def browser_page(live_server: object) -> Iterator[object]:
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One browser for a module's tests (starting Chromium costs most of a second); each test
+    gets a context of its own, so no cookie or storage passes from one test to the next."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are still plain synchronous code.
+    # Playwright's sync API runs an event loop in this thread while the browser lives; the ORM
+    # calls the tests make between browser steps are still plain synchronous code. Every test
+    # of a module that uses this fixture is a browser test.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            # Inside Playwright's event loop the test body got a connection of its own; close
-            # it, or the test database cannot be dropped at the end of the run.
-            connections.close_all()
-            browser.close()
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def browser_page(chromium: Any, live_server: object) -> Iterator[object]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        # Inside Playwright's event loop the test body got a connection of its own; close it,
+        # or the test database cannot be dropped at the end of the run.
+        connections.close_all()
+        context.close()
 
 
 @pytest.fixture
