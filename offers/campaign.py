@@ -119,6 +119,18 @@ def count_rows(rows: QuerySet[Any]) -> Subquery:
     return Subquery(counted.values("n"), output_field=IntegerField())
 
 
+def client_tickets() -> QuerySet[Any]:
+    """All tickets, reached through the clients' reverse relation `tickets`.
+
+    Tickets live in an app above this one, so this module never imports them; the relation's
+    name is the seam (docs/architecture.md, "Seams"). Counting through the relation's model
+    reads the ticket index on (client, opened_at) alone: a filter across the relation
+    (`Client.objects.filter(tickets__...)`) joined the clients table again for every client.
+    """
+    tickets: Any = Client._meta.get_field("tickets").related_model
+    return tickets._default_manager.all()
+
+
 def with_trailing_figures(clients: QuerySet[Client], *, now: dt.datetime) -> QuerySet[Client]:
     """Annotate each client's last twelve months: labour, priority, spend, hours, purchases, tickets.
 
@@ -132,10 +144,7 @@ def with_trailing_figures(clients: QuerySet[Client], *, now: dt.datetime) -> Que
     row per client; offerable_clients() joins only the primary contact, which is unique.
     """
     since = trailing_year_start(now)
-    # Tickets sit in an app above this one: they are counted through the clients' reverse
-    # relation `tickets`, never imported (docs/architecture.md, "Seams"). The join reads the
-    # ticket index on (client, opened_at) for the one client of the outer row.
-    tickets = Client.objects.filter(pk=OuterRef("pk"), tickets__opened_at__gte=since)
+    tickets = client_tickets().filter(client=OuterRef("pk"), opened_at__gte=since)
     labour = Q(year_charges__kind__in=[ChargeKind.LABOUR, ChargeKind.OVERAGE])
     priority = Q(year_charges__kind=ChargeKind.PAID_PRIORITY)
     zero = Value(ZERO, output_field=MONEY)
