@@ -7,15 +7,13 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db import connection
 from django.test import Client as HttpClient
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.models import ClientEventKind
 from clients.services import client_event_record
 from contracts.models import ContractStatus, Holiday, RenewalMode, ServiceContract
-from tests.contracts.admin_helpers import CONTRACT_ADD, CONTRACTS, start_form
+from tests.admin_helpers import CONTRACT_ADD, CONTRACTS, changelist_queries, start_form
 from tests.factories import (
     CalendarFactory,
     ChargeFactory,
@@ -208,21 +206,11 @@ EXPECTED_QUERIES: dict[str, tuple[int, Callable[[int], None]]] = {
 @pytest.mark.parametrize("name", CHANGELISTS)
 def test_changelist_query_count_does_not_grow_with_rows(manager_client, name):
     expected, build_row = EXPECTED_QUERIES[name]
-    url = reverse(f"admin:{name}_changelist")
-    # Rows there before we build any (the migrations' default calendar, say).
-    already = manager_client.get(url).context["cl"].result_count  # also warms the caches
 
-    counts = []
-    built = 0
-    for rows in (3, 30):
-        while built < rows:
-            build_row(built)
-            built += 1
-        with CaptureQueriesContext(connection) as queries:
-            response = manager_client.get(url)
-        assert response.status_code == 200
-        assert response.context["cl"].result_count == already + rows
-        counts.append(len(queries))
+    (few, small), (many, large) = changelist_queries(
+        manager_client, reverse(f"admin:{name}_changelist"), build_row
+    )
 
-    assert counts[0] == counts[1], f"{name}: {counts[0]} queries for 3 rows, {counts[1]} for 30"
-    assert counts[0] == expected
+    assert (few, many) == (3, 30)
+    assert small == large, f"{name}: {small} queries for 3 rows, {large} for 30"
+    assert small == expected

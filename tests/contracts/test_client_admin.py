@@ -14,8 +14,8 @@ from django.urls import reverse
 from clients.models import Client, ClientEvent, ClientEventKind, ClientStatus
 from clients.services import client_drop, client_event_record
 from contracts.models import ServiceContract
+from tests.admin_helpers import admin_messages, changelist_rows, client_page_form
 from tests.conftest import NOW
-from tests.contracts.admin_helpers import admin_messages, changelist_rows, client_page_form
 from tests.factories import (
     ChargeFactory,
     ClientFactory,

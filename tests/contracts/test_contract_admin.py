@@ -15,14 +15,14 @@ from clients.models import ClientEventKind
 from clients.services import client_drop
 from contracts.models import ContractStatus, RenewalMode, ServiceContract
 from contracts.signals import contract_started
-from tests.conftest import NOW
-from tests.contracts.admin_helpers import (
+from tests.admin_helpers import (
     CONTRACT_ADD,
     CONTRACTS,
     admin_messages,
     changelist_rows,
     start_form,
 )
+from tests.conftest import NOW
 from tests.factories import ClientFactory, ContractFactory, EndedContractFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db

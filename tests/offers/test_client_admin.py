@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from clients.models import ClientEventKind
 from offers.models import OfferStatus
-from tests.contracts.admin_helpers import client_page_form
+from tests.admin_helpers import client_page_form
 from tests.factories import ClientFactory, OfferFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db import connection
 from django.test import Client as HttpClient
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from offers.models import CampaignSettings, ConversionOffer, OfferStatus
+from tests.admin_helpers import changelist_queries
 from tests.conftest import NOW
 from tests.factories import (
     CampaignRunFactory,
@@ -120,22 +119,12 @@ EXPECTED_QUERIES = {
 @pytest.mark.parametrize("url", [OFFERS, RUNS], ids=["offers", "campaign-runs"])
 def test_changelist_query_count_does_not_grow_with_rows(now, manager_client, url):
     expected, build_row = EXPECTED_QUERIES[url]
-    manager_client.get(url)  # warms the caches (content types, the session)
 
-    counts = []
-    built = 0
-    for rows in (3, 30):
-        while built < rows:
-            build_row(built)
-            built += 1
-        with CaptureQueriesContext(connection) as queries:
-            response = manager_client.get(url)
-        assert response.status_code == 200
-        assert len(_rows(response)) == rows
-        counts.append(len(queries))
+    (few, small), (many, large) = changelist_queries(manager_client, url, build_row)
 
-    assert counts[0] == counts[1], f"{counts[0]} queries for 3 rows, {counts[1]} for 30"
-    assert counts[0] == expected
+    assert (few, many) == (3, 30)
+    assert small == large, f"{small} queries for 3 rows, {large} for 30"
+    assert small == expected
 
 
 def test_campaign_runs_show_how_many_offers_were_accepted(now, manager_client):

@@ -1,10 +1,14 @@
-"""What the admin tests share (tests/contracts/test_*admin*.py, tests/offers/test_client_admin.py):
-the pages' addresses, reading a changelist's rows and messages, and the forms they post."""
+"""What the admin tests of every app share: the pages' addresses, reading a changelist's rows and
+messages, what a changelist costs in queries, and the forms they post."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.models import Client
@@ -20,6 +24,25 @@ def changelist_rows(response: Any) -> list[Any]:
 
 def admin_messages(response: Any) -> list[str]:
     return [str(m) for m in response.context["messages"]]
+
+
+def changelist_queries(
+    http: HttpClient, url: str, build_row: Callable[[int], object], sizes: tuple[int, ...] = (3, 30)
+) -> list[tuple[int, int]]:
+    """(rows listed, queries made) for the changelist at `url` after building each size of
+    rows with `build_row(n)`; the caches are warmed by a first request."""
+    already = http.get(url).context["cl"].result_count
+    measured = []
+    built = 0
+    for rows in sizes:
+        while built < rows:
+            build_row(built)
+            built += 1
+        with CaptureQueriesContext(connection) as queries:
+            response = http.get(url)
+        assert response.status_code == 200
+        measured.append((response.context["cl"].result_count - already, len(queries)))
+    return measured
 
 
 def start_form(client: Client, plan: Any, **overrides: Any) -> dict[str, Any]:
