@@ -220,9 +220,18 @@ class OfferClientAdmin(ContractClientAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         return fields if _manages(request) else [*fields, "customer_since"]
 
+    def get_form(
+        self, request: HttpRequest, obj: Client | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        # Only managers get the opt-out box: in anyone else's form the missing box would read
+        # as unticked, and saving the page would opt the client back in.
+        if not _manages(request):
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
     def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        if "opted_out" in form.changed_data:
+        if _manages(request) and "opted_out" in form.changed_data:
             client_opt_out_set(client=obj, opt_out=form.cleaned_data["opted_out"], by=request.user)
 
     @admin.action(description="Send a contract offer now", permissions=["change_offer"])

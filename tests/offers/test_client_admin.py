@@ -56,3 +56,33 @@ def test_saving_a_client_without_touching_the_opt_out_writes_no_history(manager_
     assert client.notes == "Prefers phone calls"
     assert client.offers_opt_out
     assert not client.events.exists()
+
+
+def test_a_consultant_saving_an_opted_out_clients_page_leaves_the_opt_out_alone(
+    consultant_client,
+):
+    client = ClientFactory(offers_opt_out=True, notes="")
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    page = consultant_client.get(url)
+    assert "opted_out" not in page.context["adminform"].form.fields
+
+    data = client_page_form(client, notes="Rang about the printer")
+    data.pop("opted_out")  # the consultant's page has no such box
+    response = consultant_client.post(url, data)
+
+    assert response.status_code == 302
+    client.refresh_from_db()
+    assert client.notes == "Rang about the printer"
+    assert client.offers_opt_out
+    assert not client.events.exists()
+
+
+def test_a_consultant_cannot_opt_a_client_in_by_posting_the_box_anyway(consultant_client):
+    client = ClientFactory(offers_opt_out=False)
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    consultant_client.post(url, client_page_form(client, opted_out="on"))
+
+    client.refresh_from_db()
+    assert not client.offers_opt_out
+    assert not client.events.exists()
