@@ -35,9 +35,13 @@ HISTORY_LINES = 20  # the newest lines of a client's history shown on its page
 
 # --- Actions that ask for a reason first (drop a client, cancel a contract) --------------------
 class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        max_length=300, required=True, widget=forms.TextInput(attrs={"size": 60})
-    )
+    """Why: as long as the field the service keeps it in (`max_length`)."""
+
+    def __init__(self, *args: Any, max_length: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"] = forms.CharField(
+            max_length=max_length, widget=forms.TextInput(attrs={"size": 60})
+        )
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class ReasonAction:
     done: str  # "Dropped {n} client(s)."
     apply: Callable[[Any, str, Actor], object]
     refusals: tuple[type[Exception], ...]
+    reason_length: int  # as long as the field the service keeps the reason in
     label: Callable[[Any], str] = str
     warning: Callable[[Any], str] = lambda obj: ""
 
@@ -71,7 +76,9 @@ def confirm_with_reason(
 ) -> HttpResponse | None:
     """Ask for a reason (listing the objects and any warning up front), then apply the action
     to each object and say what was done and what was refused."""
-    form = ReasonForm(request.POST if "confirm" in request.POST else None)
+    form = ReasonForm(
+        request.POST if "confirm" in request.POST else None, max_length=action.reason_length
+    )
     if form.is_bound and form.is_valid():
         done = 0
         for obj in queryset:
@@ -104,6 +111,13 @@ def confirm_with_reason(
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         },
     )
+
+
+def field_length(model: type[Any], name: str) -> int:
+    """The most characters a text field of `model` keeps."""
+    length = model._meta.get_field(name).max_length
+    assert isinstance(length, int)
+    return length
 
 
 # --- Clients -----------------------------------------------------------------------------------
@@ -223,6 +237,7 @@ class ClientAdmin(admin.ModelAdmin):
                 done="Dropped {n} client(s).",
                 apply=lambda client, reason, by: self.drop(client, reason, by),
                 refusals=(ClientError, *self.drop_refusals),
+                reason_length=field_length(Client, "drop_reason"),
                 label=lambda client: client.name,
                 warning=self.drop_warning,
             ),

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from clients.admin import ReasonAction, confirm_with_reason
+from clients.admin import ReasonAction, confirm_with_reason, field_length
 from clients.money import money, percent
 from contracts.models import ContractStatus, ServiceContract
 from contracts.services import (
@@ -233,6 +233,7 @@ class ServiceContractAdmin(admin.ModelAdmin):
                 done="Cancelled {n} contract(s).",
                 apply=_cancel,
                 refusals=(ContractError,),
+                reason_length=field_length(ServiceContract, "end_reason"),
                 label=lambda c: (
                     f"{c.client} — {c.plan}, {c.get_status_display()}, ends {c.ends_on}"
                 ),

@@ -156,6 +156,24 @@ def test_drop_action_refuses_clients_with_an_active_contract(manager_client, now
     assert "Dropped 1 client(s)." in messages
 
 
+def test_a_drop_reason_is_kept_as_long_as_the_client_keeps_it(manager_client, now):
+    client = ClientFactory()
+    reason = "Never converted; " + "x" * 483  # 500 characters, what drop_reason holds
+
+    manager_client.post(
+        CLIENTS,
+        {
+            "action": "drop_clients",
+            ACTION_CHECKBOX_NAME: [client.pk],
+            "confirm": "yes",
+            "reason": reason,
+        },
+    )
+
+    client.refresh_from_db()
+    assert client.drop_reason == reason
+
+
 def test_reinstate_action_brings_dropped_clients_back(manager_client, now):
     dropped = client_drop(client=ClientFactory(), reason="Went quiet")
     active = ClientFactory()

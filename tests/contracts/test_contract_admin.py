@@ -212,6 +212,25 @@ def test_cancel_confirmation_without_a_reason_cancels_nothing(manager_client, no
     assert contract.status == ContractStatus.ACTIVE
 
 
+def test_a_cancel_reason_longer_than_the_contract_keeps_is_refused(manager_client, now):
+    contract = ContractFactory()
+
+    response = manager_client.post(
+        CONTRACTS,
+        {
+            "action": "cancel_contracts",
+            ACTION_CHECKBOX_NAME: [contract.pk],
+            "confirm": "yes",
+            "reason": "x" * 301,  # end_reason holds 300
+        },
+    )
+
+    assert response.status_code == 200
+    assert "at most 300 characters" in str(response.context["form"].errors["reason"])
+    contract.refresh_from_db()
+    assert contract.status == ContractStatus.ACTIVE
+
+
 # --- Finding contracts ------------------------------------------------------------------------
 @pytest.fixture
 def renewal_pipeline(now: dt.datetime) -> dict[str, ServiceContract]:
