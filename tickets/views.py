@@ -73,9 +73,9 @@ def queue(request: WorkspaceRequest) -> HttpResponse:
         # Live refresh swaps the table body; "show more" appends rows after the last one.
         template += "#more-rows" if after else "#queue-table"
     response = render(request, template, context)
-    # One URL, two answers: a cache must not serve the fragment as the page, or the page as
-    # the fragment.
-    patch_vary_headers(response, ["HX-Request"])
+    # One URL, three answers (the page, a fragment, the page again for a history restore): a
+    # cache must key them apart.
+    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
     return response
 
 
