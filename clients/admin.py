@@ -25,6 +25,7 @@ from django.utils.http import urlencode
 
 from clients.models import Charge, Client, ClientEvent, ClientQuerySet, ClientStatus, Contact
 from clients.money import money
+from clients.people import staff_name
 from clients.services import ClientError, client_drop, client_reinstate
 
 if TYPE_CHECKING:
@@ -111,6 +112,29 @@ def confirm_with_reason(
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         },
     )
+
+
+def money_display(field: str, description: str) -> Callable[[Any, Any], str]:
+    """An admin column or read-only field that shows model field `field` as money ("$1,234.50"):
+    the admin's own display of a DecimalField is a bare "1234.50"."""
+
+    @admin.display(description=description, ordering=field)
+    def shown(model_admin: Any, obj: Any) -> str:
+        return money(getattr(obj, field))
+
+    return shown
+
+
+def staff_display(field: str, description: str) -> Callable[[Any, Any], str]:
+    """An admin column or read-only field naming the staff member in `field` as everywhere
+    else (clients.people), not by login as the admin's own display of a user does."""
+
+    @admin.display(description=description, ordering=field)
+    def shown(model_admin: Any, obj: Any) -> str:
+        person = getattr(obj, field)
+        return staff_name(person) if person is not None else "-"
+
+    return shown
 
 
 def field_length(model: type[Any], name: str) -> int:
@@ -259,7 +283,7 @@ class ClientAdmin(admin.ModelAdmin):
 class ClientEventAdmin(admin.ModelAdmin):
     """The practice's log of standing changes: drops, contracts, offers answered."""
 
-    list_display = ["at", "client", "kind", "summary", "by"]
+    list_display = ["at", "client", "kind", "summary", "by_name"]
     list_select_related = ["client", "by"]
     list_filter = ["kind"]
     search_fields = ["client__name", "summary"]
@@ -267,6 +291,9 @@ class ClientEventAdmin(admin.ModelAdmin):
     list_per_page = 50
     # The log only grows: one count of the filtered rows, not a second of the whole table.
     show_full_result_count = False
+    fields = ("at", "client", "kind", "summary", "by_name")
+    readonly_fields = fields
+    by_name = staff_display("by", "by")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -289,9 +316,7 @@ class ChargeAdmin(admin.ModelAdmin):
     readonly_fields = ["created_by"]
     list_per_page = 50
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj: Charge) -> str:
-        return money(obj.amount)
+    amount_display = money_display("amount", "Amount")
 
     def save_model(self, request: HttpRequest, obj: Charge, form: Any, change: bool) -> None:
         if not change and request.user.is_authenticated:

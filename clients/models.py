@@ -13,10 +13,11 @@ from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
+from clients.money import ZERO, money
+
 if TYPE_CHECKING:
     from typing import Self
 
-ZERO = Decimal("0.00")
 MONEY_FIELD: models.DecimalField[Decimal, Decimal] = models.DecimalField(
     max_digits=12, decimal_places=2
 )
@@ -181,7 +182,7 @@ class Charge(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} for {self.client_id}"
+        return f"{self.get_kind_display()} {money(self.amount)} for client {self.client_id}"
 
 
 class ClientEventKind(models.TextChoices):

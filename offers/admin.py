@@ -18,14 +18,23 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from clients.admin import money_display, staff_display
 from clients.models import Client
-from clients.money import money
+from clients.money import money, percent
 from contracts.admin import ContractClientAdmin, price_after_discount
 from contracts.staff import MANAGE_CONTRACTS
 from offers.models import CampaignRun, CampaignSettings, ConversionOffer, OfferStatus
 from offers.services import OfferError, client_opt_out_set, offer_send_now
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
+MONEY_FIELDS = (
+    "list_price",
+    "monthly_price",
+    "trailing_labour",
+    "trailing_priority",
+    "trailing_spend",
+    "contract_cost",
+)
 
 
 @admin.register(CampaignSettings)
@@ -90,8 +99,27 @@ class ConversionOfferAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
 
+    # The offer page is read-only: its fields in the model's order, the nonce left out (it is
+    # the secret half of the client's links) and amounts shown as money.
+    list_price_shown = money_display("list_price", "list price")
+    monthly_price_shown = money_display("monthly_price", "monthly price after discount")
+    trailing_labour_shown = money_display("trailing_labour", "labour, last 12 months")
+    trailing_priority_shown = money_display("trailing_priority", "priority surcharges")
+    trailing_spend_shown = money_display("trailing_spend", "spend, last 12 months")
+    contract_cost_shown = money_display("contract_cost", "the same 12 months on the contract")
+
+    @admin.display(description="discount")
+    def discount_shown(self, obj: ConversionOffer) -> str:
+        return percent(obj.discount_percent)
+
     def get_readonly_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
-        return [f.name for f in ConversionOffer._meta.concrete_fields if f.name != "nonce"]
+        shown = {"discount_percent": "discount_shown"}
+        shown |= {name: f"{name}_shown" for name in MONEY_FIELDS}
+        return [
+            shown.get(f.name, f.name)
+            for f in ConversionOffer._meta.concrete_fields
+            if f.name != "nonce"
+        ]
 
     def get_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
         return self.get_readonly_fields(request, obj)
@@ -128,16 +156,18 @@ class CampaignRunAdmin(admin.ModelAdmin):
         "accepted",
         "declined",
         "conversion",
-        "triggered_by",
+        "triggered_by_name",
     ]
     list_select_related = ["triggered_by"]
-    readonly_fields = [
+    readonly_fields = (
         "started_at",
         "trigger",
         "eligible_clients",
         "offers_created",
-        "triggered_by",
-    ]
+        "triggered_by_name",
+    )
+    fields = readonly_fields
+    triggered_by_name = staff_display("triggered_by", "triggered by")
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignRun]:

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from clients.admin import staff_display
 from tickets.models import Ticket, TicketEvent, TimeEntry
 
 
@@ -26,8 +27,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class TicketEventInline(admin.TabularInline):
     model = TicketEvent
     extra = 0
-    fields = ("created_at", "kind", "actor", "body", "from_value", "to_value")
+    fields = ("created_at", "kind", "actor_name", "body", "from_value", "to_value")
     readonly_fields = fields
+    actor_name = staff_display("actor", "by")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -46,7 +48,7 @@ class TicketAdmin(ReadOnlyAdmin):
         "priority",
         "status",
         "queue_tier",
-        "assignee",
+        "assignee_name",
         "opened_at",
         "response_due_at",
     ]
@@ -54,6 +56,7 @@ class TicketAdmin(ReadOnlyAdmin):
     list_filter = ["status", "priority", "queue_tier", "paid_priority"]
     search_fields = ["subject", "client__name"]
     inlines = [TicketEventInline]
+    assignee_name = staff_display("assignee", "assignee")
     list_per_page = 50
     show_full_result_count = False
 
@@ -63,13 +66,14 @@ class TimeEntryAdmin(ReadOnlyAdmin):
     list_display = [
         "work_date",
         "ticket",
-        "consultant",
+        "consultant_name",
         "minutes",
         "covered_minutes",
         "billable_minutes",
         "charge",
     ]
     list_select_related = ["ticket", "consultant", "charge"]
+    consultant_name = staff_display("consultant", "consultant")
     search_fields = ["ticket__subject", "ticket__client__name"]
     list_per_page = 50
     show_full_result_count = False

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from clients.admin import ClientAdmin
 from clients.models import Client
+from contracts.admin.contracts import price_after_discount
 from contracts.models import ServiceContract
 from contracts.services import ContractError, client_drop_unless_contracted
 
@@ -25,7 +26,7 @@ class ContractInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ("plan", "status", "starts_on", "ends_on", "monthly_price", "discount_percent")
+    fields = ("plan", "status", "starts_on", "ends_on", "price")
     readonly_fields = fields
     ordering = ["-starts_on"]
     verbose_name_plural = "Contracts (start one from Service contracts)"
@@ -35,6 +36,10 @@ class ContractInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceContract]:
         return super().get_queryset(request).select_related("plan")
+
+    @admin.display(description="Price a month")
+    def price(self, obj: ServiceContract) -> str:
+        return price_after_discount(obj.monthly_price, obj.discount_percent)
 
 
 class ContractHolderFilter(admin.SimpleListFilter):

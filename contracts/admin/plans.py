@@ -90,6 +90,10 @@ def _running(plan: ContractPlan | None) -> bool:
     return plan is not None and plan.terms_in_use()
 
 
+# A fixed term shown read-only through a display method instead of the bare field.
+_SHOWN = {"overage_hourly_rate": "overage_display"}
+
+
 @admin.register(ContractPlan)
 class ContractPlanAdmin(admin.ModelAdmin):
     list_display = [
@@ -121,7 +125,14 @@ class ContractPlanAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(super().get_readonly_fields(request, obj))
-        return fields + list(ContractPlan.RUNNING_TERMS) if _running(obj) else fields
+        if not _running(obj):
+            return fields
+        # Fixed terms are shown, not edited; the overage rate as the money it is.
+        return [*fields, *(_SHOWN.get(name, name) for name in ContractPlan.RUNNING_TERMS)]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = [str(name) for name in super().get_fields(request, obj)]
+        return [_SHOWN.get(name, name) for name in fields] if _running(obj) else fields
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)

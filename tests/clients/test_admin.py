@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from clients.models import Charge, ChargeKind, Client, Contact
-from tests.factories import ClientFactory, ContactFactory
+from clients.models import Charge, ChargeKind, Client, ClientEventKind, Contact
+from clients.services import client_event_record
+from tests.factories import ClientFactory, ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +134,20 @@ def _charge_form(client: Client, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def test_the_history_log_names_staff_as_the_workspace_does(manager_client):
+    casey = UserFactory(username="casey", first_name="Casey", last_name="Nguyen")
+    client_event_record(
+        client=ClientFactory(), kind=ClientEventKind.OPTED_IN, summary="Back in", by=casey
+    )
+
+    page = manager_client.get(reverse("admin:clients_clientevent_changelist")).content.decode()
+
+    assert '<td class="field-by_name">Casey Nguyen</td>' in page
+
+
+def test_a_charge_reads_as_money(db):
+    charge = Charge(client_id=7, kind=ChargeKind.LABOUR, amount=Decimal("1250"))
+
+    assert str(charge) == "Labour $1,250.00 for client 7"

@@ -295,3 +295,25 @@ def test_plan_and_contract_lists_show_money_as_money(manager_client):
     assert '<td class="field-price_display">$1,190.00</td>' in plans
     assert '<td class="field-overage_display">$95.00</td>' in plans
     assert '<td class="field-price_display">$1,071.00 (10% off)</td>' in contracts
+
+
+def test_contract_plan_and_client_pages_show_money_as_money(manager_client):
+    plan = PlanFactory(monthly_price=Decimal("1190.00"), overage_hourly_rate=Decimal("95.00"))
+    contract = ContractFactory(
+        plan=plan, monthly_price=Decimal("1071.00"), discount_percent=Decimal("10")
+    )
+
+    pages = [
+        manager_client.get(reverse(f"admin:{name}_change", args=[pk])).content.decode()
+        for name, pk in [
+            ("contracts_servicecontract", contract.pk),
+            ("clients_client", contract.client_id),
+            ("contracts_contractplan", plan.pk),  # in use: its overage rate is fixed
+        ]
+    ]
+
+    contract_page, client_page, plan_page = pages
+    assert "$1,071.00 (10% off)" in contract_page
+    assert "1071.00" not in contract_page
+    assert "$1,071.00 (10% off)" in client_page  # the contracts inline
+    assert "$95.00" in plan_page
