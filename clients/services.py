@@ -41,7 +41,7 @@ def client_event_record(
 
 
 def dropped_summary(reason: str) -> str:
-    """The history's line for a drop (the services, the demo and the backfill share it)."""
+    """The history's line for a drop (the services and the demo share it)."""
     return f"Dropped: {reason}" if reason else "Dropped"
 
 

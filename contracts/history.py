@@ -15,12 +15,16 @@ from clients.money import money, percent
 CANCELLED = "cancelled"  # ContractStatus.CANCELLED, as stored
 
 
+def discount_note(discount_percent: Decimal, label: str = "off") -> str:
+    """ " (8% off)" after a price; nothing without a discount."""
+    return f" ({percent(discount_percent)} {label})" if discount_percent else ""
+
+
 def price_terms(
     plan_name: str, monthly_price: Decimal, discount_percent: Decimal, label: str
 ) -> str:
-    """ "Standard at $450.80 a month (8% off)"; no brackets without a discount."""
-    discount = f" ({percent(discount_percent)} {label})" if discount_percent else ""
-    return f"{plan_name} at {money(monthly_price)} a month{discount}"
+    """ "Standard at $450.80 a month (8% off)"."""
+    return f"{plan_name} at {money(monthly_price)} a month{discount_note(discount_percent, label)}"
 
 
 def contract_terms(contract: Any) -> str:

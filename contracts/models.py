@@ -399,6 +399,10 @@ class ServiceContractQuerySet(models.QuerySet["ServiceContract"]):
         puts a client first in line and out of reach of offers and drops)."""
         return Exists(self.active().filter(client=OuterRef("pk")))
 
+    def held_by(self, client: Client) -> bool:
+        """Whether `client` holds an active contract (the same rule, for one client)."""
+        return self.active().for_client(client).exists()
+
 
 class ServiceContract(models.Model):
     """One term of a client's contract. A renewal ends this row and starts the next one."""

@@ -41,7 +41,7 @@ def contract_start_refusal(client: Client, plan: ContractPlan) -> str | None:
     """Why `client` cannot start a contract on `plan` now, or None (one rule: form and service)."""
     if client.is_dropped:
         return f"{client} has been dropped; reinstate the client first."
-    if ServiceContract.objects.active().for_client(client).exists():
+    if ServiceContract.objects.held_by(client):
         return f"{client} already has an active contract."
     if not plan.service_levels.exists():
         return f"The {plan} plan has no response targets; add them before selling it."
@@ -263,6 +263,6 @@ def client_drop_unless_contracted(*, client: Client, reason: str, by: Actor = No
     """Drop a client who holds no contract. (The rule lives here, in contracts, because "holds a
     contract" is a contracts question; the offers app withdraws open offers on `client_dropped`.)"""
     locked = Client.objects.select_for_update().get(pk=client.pk)
-    if ServiceContract.objects.active().for_client(locked).exists():
+    if ServiceContract.objects.held_by(locked):
         raise ContractError(f"{locked} holds an active contract; cancel it first.")
     return client_drop(client=locked, reason=reason, by=by)

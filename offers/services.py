@@ -199,7 +199,7 @@ def offer_refusal(client: Client) -> str:
         return "it has been dropped; reinstate it first."
     if client.offers_opt_out:
         return "it asked not to receive offers (opted out)."
-    if ServiceContract.objects.active().for_client(client).exists():
+    if ServiceContract.objects.held_by(client):
         return "it already holds a service contract."
     if (open_offer := ConversionOffer.objects.open().filter(client=client).first()) is not None:
         return (
@@ -290,10 +290,10 @@ def offer_accept(
     now = now or timezone.now()
     # The row lock makes a double click (or two tabs) queue up: the second sees ACCEPTED.
     locked = _lock_open_offer(offer, now)
-    if ServiceContract.objects.active().for_client(locked.client).exists():
+    if ServiceContract.objects.held_by(locked.client):
         raise OfferClosed("You already have a service contract with us.", reason="has_contract")
     # Accepted before the contract starts: contract_started withdraws the client's open offers
-    # (on_contract_started), and this one is no longer open.
+    # (offers.receivers.withdraw_open_offers), and this one is no longer open.
     locked.status = OfferStatus.ACCEPTED
     locked.responded_at = now
     locked.accepted_ip = ip

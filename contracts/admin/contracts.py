@@ -18,7 +18,8 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from clients.admin import ReasonAction, confirm_with_reason, field_length
-from clients.money import money, percent
+from clients.money import money
+from contracts.history import discount_note
 from contracts.models import ContractStatus, ServiceContract
 from contracts.services import (
     ContractError,
@@ -35,8 +36,7 @@ if TYPE_CHECKING:
 # --- Contracts ---------------------------------------------------------------------------------
 def price_after_discount(monthly_price: Decimal, discount_percent: Decimal) -> str:
     """ "$258.10 (11% off)" for the contract and offer lists."""
-    discount = f" ({percent(discount_percent)} off)" if discount_percent else ""
-    return f"{money(monthly_price)}{discount}"
+    return f"{money(monthly_price)}{discount_note(discount_percent)}"
 
 
 class EndMonthFilter(admin.SimpleListFilter):

@@ -1,6 +1,6 @@
 """The conversion engine moves out of `contracts` into its own app, keeping every row.
 
-Step 1 of 3 (with offers 0002, contracts 0006 and offers 0003): the offers app takes over the
+Step 1 of 4 (then offers 0002, contracts 0006 and offers 0003): the offers app takes over the
 campaign settings, campaign runs and offers in Django's state only, on the tables they already
 have; nothing in the database changes here. Like every migration it imports no app code.
 """

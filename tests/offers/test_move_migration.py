@@ -21,9 +21,9 @@ from django_celery_beat.models import PeriodicTask
 
 from contracts.models import ServiceContract
 from offers.models import CampaignRun, CampaignSettings, ConversionOffer, OfferStatus
+from tests.conftest import NOW
 
 BEFORE_THE_MOVE = [("contracts", "0005_client_history_backfill"), ("offers", None)]
-WHEN = dt.datetime(2025, 3, 10, 16, 0, tzinfo=dt.UTC)
 
 
 def _migrate(targets: list[tuple[str, str | None]]) -> Any:
@@ -51,8 +51,8 @@ def _offer(apps: Any, **fields: Any) -> Any:
         "trailing_tickets": 9,
         "priority_purchases": 2,
         "contract_cost": Decimal("5292.00"),
-        "created_at": WHEN,
-        "expires_at": WHEN + dt.timedelta(days=21),
+        "created_at": NOW,
+        "expires_at": NOW + dt.timedelta(days=21),
     }
     return apps.get_model("contracts", "ConversionOffer").objects.create(**terms, **fields)
 
@@ -74,7 +74,7 @@ def _old_practice(apps: Any) -> dict[str, Any]:
         client=acme, name="Ana Adams", email="ana@acme.example", is_primary=True
     )
     run = apps.get_model("contracts", "CampaignRun").objects.create(
-        started_at=WHEN, trigger="manual", eligible_clients=3, offers_created=3, triggered_by=user
+        started_at=NOW, trigger="manual", eligible_clients=3, offers_created=3, triggered_by=user
     )
     accepted = _offer(
         apps,
@@ -85,7 +85,7 @@ def _old_practice(apps: Any) -> dict[str, Any]:
         campaign_run=run,
         status="accepted",
         nonce="n-accepted",
-        responded_at=WHEN + dt.timedelta(days=2),
+        responded_at=NOW + dt.timedelta(days=2),
         accepted_ip="203.0.113.7",
     )
     declined = _offer(
