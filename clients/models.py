@@ -44,7 +44,11 @@ class ClientQuerySet(models.QuerySet["Client"]):
         # annotations without multiplying rows, and on a paginated list it runs only for the
         # rows shown, each an index range scan on (client, occurred_at).
         spend = (
-            Charge.objects.filter(client=OuterRef("pk"), occurred_at__gte=trailing_year_start(now))
+            Charge.objects.filter(
+                client=OuterRef("pk"),
+                occurred_at__gte=trailing_year_start(now),
+                kind__in=SPEND_KINDS,
+            )
             .order_by()
             .values("client")
             .annotate(total=Sum("amount"))
@@ -133,10 +137,16 @@ class Contact(models.Model):
 
 
 class ChargeKind(models.TextChoices):
+    CONTRACT_FEE = "contract_fee", "Contract fee"
+    OVERAGE = "overage", "Contract overage"
     LABOUR = "labour", "Labour"
     PAID_PRIORITY = "paid_priority", "Paid priority"
-    OVERAGE = "overage", "Contract overage"
     OTHER = "other", "Other"
+
+
+# What a client buys that a service contract would replace: its spend when we weigh an offer.
+# Contract fees are what it pays *for* a contract, and count nowhere in that.
+SPEND_KINDS = (ChargeKind.LABOUR, ChargeKind.OVERAGE, ChargeKind.PAID_PRIORITY, ChargeKind.OTHER)
 
 
 class ChargeQuerySet(models.QuerySet["Charge"]):
@@ -148,7 +158,11 @@ class ChargeQuerySet(models.QuerySet["Charge"]):
 
 
 class Charge(models.Model):
-    """Money billed to a client for work outside a contract: the input to "what did they spend"."""
+    """One line of the ledger: money a client owes the practice (a fee, work, a surcharge).
+
+    The billing app posts contract fees and overage and puts charges on invoices; once a charge
+    is on an issued invoice it never changes (a credit note corrects it).
+    """
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="charges")
     kind = models.CharField(max_length=16, choices=ChargeKind.choices)
@@ -162,6 +176,15 @@ class Charge(models.Model):
         null=True,
         blank=True,
         help_text="For labour and overage: the hours billed (how much work the client needed).",
+    )
+    rate = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="The rate this charge was priced at: per hour for labour and overage, the "
+        "monthly price for a contract fee, the surcharge for paid priority.",
     )
     occurred_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
@@ -179,6 +202,9 @@ class Charge(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="charge_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(rate__isnull=True) | Q(rate__gte=0), name="charge_rate_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:

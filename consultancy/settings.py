@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "clients",
     "contracts",
+    "billing",
     "offers",
     "tickets",
     "consultancy",

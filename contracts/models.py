@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, When
+from django.db.models.functions import Least, TruncDate
 from django.utils import timezone
 
 from clients.models import Client
@@ -19,6 +20,7 @@ from contracts.sla import (
     WorkingHours,
     add_covered_minutes,
     add_covered_time,
+    duration_words,
     risk_point,
 )
 from contracts.validators import validate_timezone
@@ -106,6 +108,12 @@ class BusinessCalendar(models.Model):
         return (
             f"{span}, {self.opens_at:%H:%M} to {self.closes_at:%H:%M} ({self.timezone} time), "
             "public holidays excepted"
+        )
+
+    def works_on(self, day: dt.date) -> bool:
+        """Return whether `day` is a working day: a working weekday and not a holiday."""
+        return (
+            day.weekday() in self.working_weekdays and not self.holidays.filter(date=day).exists()
         )
 
     def working_hours(self) -> WorkingHours:
@@ -308,24 +316,6 @@ class ContractPlan(models.Model):
         )
 
 
-def duration_words(minutes: int, *, business_hours: bool = False) -> str:
-    """A target in words: "2 hours", "1 day 4 hours"; in business hours, never in days.
-
-    A business-hours target counts covered minutes only, so 1,440 of them are 24 business
-    hours (about two and a half working days), not "1 day": saying days would promise more.
-    """
-    units: tuple[tuple[int, str], ...]
-    if business_hours:
-        hours, mins = divmod(minutes, 60)
-        units = ((hours, "business hour"), (mins, "minute"))
-    else:
-        days, rest = divmod(minutes, 24 * 60)
-        hours, mins = divmod(rest, 60)
-        units = ((days, "day"), (hours, "hour"), (mins, "minute"))
-    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in units if n]
-    return " ".join(parts) or "0 minutes"
-
-
 class ServiceLevel(models.Model):
     """A plan's response and resolution targets for tickets of one priority."""
 
@@ -398,6 +388,22 @@ class ServiceContractQuerySet(models.QuerySet["ServiceContract"]):
         """For a query over clients: whether the client holds an active contract (the rule that
         puts a client first in line and out of reach of offers and drops)."""
         return Exists(self.active().filter(client=OuterRef("pk")))
+
+    def with_last_day(self) -> Self:
+        """Annotate `covered_until`, the last day each term covers (the `last_day` rule in SQL)."""
+        return self.annotate(
+            covered_until=Case(
+                When(status=ContractStatus.CANCELLED, then=Least("ends_on", TruncDate("ended_at"))),
+                default=F("ends_on"),
+                output_field=models.DateField(),
+            )
+        )
+
+    def covering(self, first: dt.date, last: dt.date) -> Self:
+        """Terms that cover at least one day of [first, last], ended or not; newest first (a
+        term cancelled on the day a new one starts covers that day too: the new one wins)."""
+        terms = self.with_last_day().filter(starts_on__lte=last, covered_until__gte=first)
+        return terms.order_by("-starts_on", "-pk")
 
     def held_by(self, client: Client) -> bool:
         """Whether `client` holds an active contract (the same rule, for one client)."""
@@ -477,9 +483,16 @@ class ServiceContract(models.Model):
     def is_active(self) -> bool:
         return self.status == ContractStatus.ACTIVE
 
+    @property
+    def last_day(self) -> dt.date:
+        """The last day this term covers: the end of the term, or the day it was cancelled."""
+        if self.status == ContractStatus.CANCELLED and self.ended_at is not None:
+            return min(self.ends_on, timezone.localdate(self.ended_at))
+        return self.ends_on
+
     def covers(self, day: dt.date) -> bool:
-        """Return whether `day` falls inside this term of an active contract."""
-        return self.is_active and self.starts_on <= day <= self.ends_on
+        """Return whether this term covers work done on `day` (whatever its status now)."""
+        return self.starts_on <= day <= self.last_day
 
     def clean(self) -> None:
         if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:

@@ -215,3 +215,21 @@ class Deadlines:
     resolution_due_at: dt.datetime
     response_risk_at: dt.datetime
     resolution_risk_at: dt.datetime
+
+
+def duration_words(minutes: int, *, business_hours: bool = False) -> str:
+    """A target in words: "2 hours", "1 day 4 hours"; in business hours, never in days.
+
+    A business-hours target counts covered minutes only, so 1,440 of them are 24 business
+    hours (about two and a half working days), not "1 day": saying days would promise more.
+    """
+    units: tuple[tuple[int, str], ...]
+    if business_hours:
+        hours, mins = divmod(minutes, 60)
+        units = ((hours, "business hour"), (mins, "minute"))
+    else:
+        days, rest = divmod(minutes, 24 * 60)
+        hours, mins = divmod(rest, 60)
+        units = ((days, "day"), (hours, "hour"), (mins, "minute"))
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in units if n]
+    return " ".join(parts) or "0 minutes"

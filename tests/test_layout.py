@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("clients", "contracts", "offers", "tickets", "consultancy")
+APPS = ("clients", "contracts", "billing", "offers", "tickets", "consultancy")
 MIGRATIONS = sorted(p for app in APPS for p in (ROOT / app / "migrations").glob("0*.py"))
 # Files of our own a reader opens: code, tests, templates, our JavaScript and CSS.
 OWN_FILES = sorted(

@@ -11,13 +11,13 @@ from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.models import RateCard
 from clients.models import Client, Contact
 from clients.money import money
 from clients.people import staff_name
@@ -147,7 +147,7 @@ class TicketOpenForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        surcharge = money(settings.PAID_PRIORITY_SURCHARGE)
+        surcharge = money(RateCard.load().paid_priority_surcharge)
         self.fields["paid_priority"].label = f"Client pays {surcharge} for priority service"
         raw = self.data.get("client") if self.is_bound else self.initial.get("client")
         self.client_id = parse_id(raw)
@@ -341,6 +341,11 @@ class TimeForm(TicketActionForm):
     )
     work_date = forms.DateField(initial=timezone.localdate, widget=DateInput)
     note = forms.CharField(required=False, max_length=500)
+    after_hours = forms.BooleanField(
+        required=False,
+        label="After hours",
+        help_text="Done outside business hours (billed at the after-hours rate, if one is set).",
+    )
 
     def clean_work_date(self) -> dt.date:
         day: dt.date = self.cleaned_data["work_date"]
@@ -364,6 +369,7 @@ class TimeForm(TicketActionForm):
             Div("minutes", css_class="col-sm-3"),
             Div("work_date", css_class="col-sm-4"),
             Div("note", css_class="col-sm-5"),
+            Div("after_hours", css_class="col-12"),
             Div(
                 StrictButton("Log time", type="submit", css_class="btn-success"),
                 # A fixed sentence of ours, no user text: safe inside the template string.

@@ -313,14 +313,22 @@ class TimeEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="time_entries",
-        help_text="The contract whose included hours this work drew on, if any.",
+        help_text="The contract term in force on the work date, if any: its included hours "
+        "cover the work, and its overage rate prices what is beyond them.",
     )
     work_date = models.DateField()
     minutes = models.PositiveIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(MAX_MINUTES_PER_ENTRY)]
     )
     covered_minutes = models.PositiveIntegerField(default=0)
-    billable_minutes = models.PositiveIntegerField(default=0)
+    billable_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text="Break-fix labour, or under a contract the minutes beyond its included hours "
+        "(overage: the month's billing run charges them).",
+    )
+    after_hours = models.BooleanField(
+        default=False, help_text="Marked by the consultant as done outside business hours."
+    )
     charge = models.OneToOneField(
         Charge, null=True, blank=True, on_delete=models.PROTECT, related_name="time_entry"
     )

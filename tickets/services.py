@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from clients.models import Charge, ChargeKind, Client, Contact
-from clients.money import as_hours, for_minutes, money
+from billing.services import priority_charge, work_charge, work_contract, work_split
+from clients.models import Client, Contact
+from clients.money import money
 from clients.people import staff_name
 from contracts.models import ContractPlan, Priority, ServiceContract, ServiceLevel
 from contracts.sla import resume_deadline
@@ -179,14 +179,12 @@ def ticket_open(
 
 
 def _buy_priority(ticket: Ticket, actor: User | None) -> None:
-    surcharge = settings.PAID_PRIORITY_SURCHARGE
-    charge = Charge.objects.create(
+    charge = priority_charge(
         client_id=ticket.client_id,
-        kind=ChargeKind.PAID_PRIORITY,
-        amount=surcharge,
-        description=f"Paid priority for ticket #{ticket.pk}: {ticket.subject}"[:300],
-        created_by=actor,
+        description=f"Paid priority for ticket #{ticket.pk}: {ticket.subject}",
+        by=actor,
     )
+    surcharge = charge.amount
     ticket.paid_priority = True
     ticket.priority_charge = charge
     ticket.queue_tier = QueueTier.PAID_PRIORITY
@@ -364,8 +362,14 @@ def time_log(
     minutes: int,
     work_date: dt.date,
     note: str = "",
+    after_hours: bool = False,
 ) -> TimeEntry:
-    """Log work: minutes within the contract's included hours for that month are covered, the rest billed."""
+    """Log work: minutes the contract in force on the work date covers, the rest billed.
+
+    The contract is the one that covered `work_date`, not the one the client holds today: work
+    done before a contract started is break-fix labour, and work done under a contract that
+    has since ended still draws on that contract's hours.
+    """
     ticket = _locked(ticket)
     _require_open(ticket)
     if not 1 <= minutes <= MAX_MINUTES_PER_ENTRY:
@@ -377,17 +381,8 @@ def time_log(
         raise TicketError("Work cannot be logged for a day that has not happened yet.")
     if work_date < timezone.localdate(ticket.opened_at):
         raise TicketError("Work cannot be logged before the ticket was opened.")
-    # The client's active contract, the same one ticket_open asks about (the daily roll-over
-    # keeps "active" true to the term). Locked: two entries logged at once must not both
-    # spend the last included hour.
-    contract = (
-        ServiceContract.objects.active()
-        .for_client(ticket.client)
-        .select_related("plan")
-        .select_for_update(of=("self",))
-        .first()
-    )
-    covered = 0
+    contract = work_contract(client=ticket.client, work_date=work_date)
+    used = 0
     if contract is not None:
         first, last = _month_bounds(work_date)
         used = (
@@ -396,38 +391,34 @@ def time_log(
             )["used"]
             or 0
         )
-        allowance = int(contract.plan.included_hours * 60) - used
-        covered = max(0, min(minutes, allowance))
-    billable = minutes - covered
-    charge = None
-    rate = contract.plan.overage_hourly_rate if contract is not None else settings.HOURLY_RATE
-    billable_amount = for_minutes(rate, billable)
-    # A free hour (an all-inclusive plan's zero overage rate) is logged but never charged.
-    if billable_amount > 0:
-        charge = Charge.objects.create(
-            client_id=ticket.client_id,
-            kind=ChargeKind.OVERAGE if contract is not None else ChargeKind.LABOUR,
-            amount=billable_amount,
-            hours=as_hours(billable),
-            description=f"{billable} min on ticket #{ticket.pk}: {ticket.subject}"[:300],
-            created_by=consultant,
-        )
+    split = work_split(contract=contract, work_date=work_date, minutes=minutes, used=used)
+    charge = work_charge(
+        client_id=ticket.client_id,
+        split=split,
+        work_date=work_date,
+        after_hours=after_hours,
+        description=f"ticket #{ticket.pk}: {ticket.subject}",
+        by=consultant,
+    )
     entry = TimeEntry.objects.create(
         ticket=ticket,
         consultant=consultant,
-        contract=contract if covered else None,
+        contract=contract,
         work_date=work_date,
         minutes=minutes,
-        covered_minutes=covered,
-        billable_minutes=billable,
+        covered_minutes=split.covered,
+        billable_minutes=split.billable,
+        after_hours=after_hours,
         charge=charge,
         note=note.strip(),
     )
     summary = f"{minutes} min logged"
-    if covered:
-        summary += f", {covered} covered by the contract"
-    if billable:
-        summary += f", {billable} billable ({money(billable_amount)})"
+    if split.covered:
+        summary += f", {split.covered} covered by the contract"
+    if split.billable and charge is not None:
+        summary += f", {split.billable} billable ({money(charge.amount)})"
+    elif split.billable and contract is not None:
+        summary += f", {split.billable} beyond the included hours (overage, billed with the month)"
     _event(ticket, TicketEventKind.TIME, consultant, body=f"{summary}. {note.strip()}".strip())
     return entry
 

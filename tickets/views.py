@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import User
@@ -19,6 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from billing.models import RateCard
 from clients.money import money
 from clients.people import staff_name
 from offers.models import ConversionOffer
@@ -173,7 +173,7 @@ def _detail(
         "assign_form": forms.get("assign_form")
         or AssignForm(ticket=ticket, people=people, initial={"assignee": ticket.assignee_id}),
         "time_form": forms.get("time_form") or TimeForm(ticket=ticket),
-        "surcharge": settings.PAID_PRIORITY_SURCHARGE,
+        "surcharge": RateCard.load().paid_priority_surcharge,
         # A break-fix client with a contract offer in its inbox: worth a word from whoever
         # answers it (one query, and only for transactional tickets).
         "open_offer": None
@@ -275,12 +275,15 @@ def ticket_time(request: WorkspaceRequest, pk: int) -> HttpResponse:
             minutes=data["minutes"],
             work_date=data["work_date"],
             note=data["note"],
+            after_hours=data["after_hours"],
         )
         parts = [f"{entry.minutes} min logged"]
         if entry.covered_minutes:
             parts.append(f"{entry.covered_minutes} covered by the contract")
         if entry.charge:
             parts.append(f"{money(entry.charge.amount)} billed")
+        elif entry.billable_minutes and entry.contract_id:
+            parts.append(f"{entry.billable_minutes} overage, billed with the month")
         return ", ".join(parts) + "."
 
     ticket = _get_ticket(pk)
@@ -291,8 +294,8 @@ def ticket_time(request: WorkspaceRequest, pk: int) -> HttpResponse:
 @works_tickets
 def ticket_priority(request: WorkspaceRequest, pk: int) -> HttpResponse:
     def buy(t: Ticket, data: dict[str, Any]) -> str:
-        services.ticket_buy_priority(ticket=t, actor=request.user)
-        surcharge = money(settings.PAID_PRIORITY_SURCHARGE)
+        bought = services.ticket_buy_priority(ticket=t, actor=request.user)
+        surcharge = money(bought.priority_charge.amount if bought.priority_charge else None)
         return f"Paid priority added: {surcharge} charged to {t.client}."
 
     return _act(request, _get_ticket(pk), Form(request.POST), "priority_form", buy)

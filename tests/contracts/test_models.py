@@ -23,9 +23,9 @@ from contracts.models import (
     Priority,
     ServiceContract,
     ServiceLevel,
-    duration_words,
 )
 from contracts.services import ContractError, contract_start
+from contracts.sla import duration_words
 from tests.factories import (
     CalendarFactory,
     ChargeFactory,

@@ -312,7 +312,7 @@ def test_a_cancelled_client_can_start_again(now):
     assert again.monthly_price == Decimal("475.00")
 
 
-def test_contract_covers_the_days_of_its_term_only_while_active(now):
+def test_contract_covers_the_days_of_its_term_up_to_the_day_it_was_cancelled(now):
     contract = ContractFactory(starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2025, 12, 31))
 
     assert contract.covers(dt.date(2025, 1, 1))
@@ -320,7 +320,21 @@ def test_contract_covers_the_days_of_its_term_only_while_active(now):
     assert not contract.covers(dt.date(2024, 12, 31))
     assert not contract.covers(dt.date(2026, 1, 1))
     cancelled = contract_cancel(contract=contract)
-    assert not cancelled.covers(TODAY)
+    assert cancelled.last_day == TODAY
+    assert cancelled.covers(TODAY)
+    assert not cancelled.covers(TODAY + dt.timedelta(days=1))
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+def test_the_covering_query_agrees_with_last_day(now, cancel):
+    contract = ContractFactory(starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2025, 12, 31))
+    if cancel:
+        contract = contract_cancel(contract=contract)
+    terms = ServiceContract.objects.filter(pk=contract.pk)
+
+    for day in (dt.date(2024, 12, 31), dt.date(2025, 1, 1), TODAY, TODAY + dt.timedelta(days=1)):
+        assert terms.covering(day, day).exists() == contract.covers(day), day
+    assert terms.with_last_day().get().covered_until == contract.last_day
 
 
 # --- Locks (PostgreSQL) -------------------------------------------------------------------------

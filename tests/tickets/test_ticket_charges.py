@@ -74,7 +74,7 @@ def test_time_within_the_included_hours_is_covered(
     assert event.body == "180 min logged, 180 covered by the contract."
 
 
-def test_time_beyond_the_included_hours_is_billed_at_the_overage_rate(
+def test_time_beyond_the_included_hours_is_overage_left_for_the_monthly_run(
     now: dt.datetime, contract_ticket: Ticket, consultant: User
 ) -> None:
     time_log(ticket=contract_ticket, consultant=consultant, minutes=180, work_date=TODAY)
@@ -83,13 +83,17 @@ def test_time_beyond_the_included_hours_is_billed_at_the_overage_rate(
 
     assert (entry.covered_minutes, entry.billable_minutes) == (60, 60)
     assert entry.covered_minutes + entry.billable_minutes == entry.minutes
-    assert entry.charge.kind == ChargeKind.OVERAGE
-    assert entry.charge.amount == Decimal("110.00")
-    assert entry.charge.client == contract_ticket.client
+    assert entry.contract == contract_ticket.contract
+    # The month's billing run charges the overage, at the plan's rate, in one line.
+    assert entry.charge is None
+    assert not Charge.objects.exists()
+    assert contract_ticket.events.last().body == (
+        "120 min logged, 60 covered by the contract, 60 beyond the included hours "
+        "(overage, billed with the month)."
+    )
     # Once the hours are spent, all further work is overage.
     third = time_log(ticket=contract_ticket, consultant=consultant, minutes=30, work_date=TODAY)
     assert (third.covered_minutes, third.billable_minutes) == (0, 30)
-    assert third.charge.amount == Decimal("55.00")
 
 
 def test_included_hours_start_fresh_each_month(

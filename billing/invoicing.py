@@ -1,0 +1,280 @@
+"""Invoices: the drafts of a month, issuing them with gapless numbers, and credit notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
+
+from billing.models import (
+    NUMBER_PREFIX,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSequence,
+    RateCard,
+)
+from billing.periods import Period
+from clients.models import Charge, Client, Contact
+from clients.money import ZERO, cents
+
+if TYPE_CHECKING:
+    from clients.services import Actor
+
+from billing.services import BillingError, period_refusal, staff
+
+# Clients invoiced per transaction: a fixed number of queries each.
+BATCH_SIZE = 500
+
+
+@dataclass
+class DraftRow:
+    """One client's draft for a period: the totals by kind of what is not yet invoiced."""
+
+    client_id: int
+    client_name: str
+    totals: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    charges: int = 0
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.totals.values(), ZERO)
+
+
+def uninvoiced(period: Period) -> QuerySet[Charge]:
+    """Charges up to the end of `period` that are on no invoice yet."""
+    return Charge.objects.filter(occurred_at__lt=period.ends_at(), invoice_line__isnull=True)
+
+
+def _invoiced_clients(period: Period) -> QuerySet[Invoice, Any]:
+    return Invoice.objects.invoices().for_period(period).values("client_id")
+
+
+def drafts(period: Period, client_ids: Sequence[int] | None = None) -> list[DraftRow]:
+    """The drafts of `period`: per client not yet invoiced for it, what its invoice would hold."""
+    charges = uninvoiced(period).exclude(client__in=_invoiced_clients(period))
+    if client_ids is not None:
+        charges = charges.filter(client_id__in=client_ids)
+    rows = (
+        charges.order_by()
+        .values("client_id", "client__name", "kind")
+        .annotate(total=Sum("amount"), count=Count("pk"))
+        .order_by("client__name", "client_id")
+    )
+    by_client: dict[int, DraftRow] = {}
+    for row in rows:
+        draft = by_client.get(row["client_id"])
+        if draft is None:
+            draft = by_client[row["client_id"]] = DraftRow(
+                client_id=row["client_id"], client_name=row["client__name"]
+            )
+        draft.totals[row["kind"]] += row["total"]
+        draft.charges += row["count"]
+    return list(by_client.values())
+
+
+def _next_numbers(kind: str, year: int, count: int) -> range:
+    """Reserve `count` consecutive numbers of `kind` in `year`, under a lock held to commit.
+
+    Gapless: the numbers are taken in the same transaction as the invoices that carry them, so
+    a rollback gives them back.
+    """
+    InvoiceSequence.objects.get_or_create(kind=kind, year=year)
+    sequence = InvoiceSequence.objects.select_for_update().get(kind=kind, year=year)
+    first = sequence.last + 1
+    sequence.last += count
+    sequence.save(update_fields=["last"])
+    return range(first, first + count)
+
+
+def _number(kind: str, year: int, sequence: int) -> str:
+    return f"{NUMBER_PREFIX[InvoiceKind(kind)]}-{year}-{sequence:05d}"
+
+
+def invoices_issue(
+    *,
+    period: Period,
+    by: Actor = None,
+    client_ids: Iterable[int] | None = None,
+    today: dt.date | None = None,
+) -> int:
+    """Issue one invoice per client for `period` with everything not yet invoiced; return how many.
+
+    Raises BillingError for a period that has not ended, or one whose invoices are all issued.
+    """
+    today = today or timezone.localdate()
+    refusal = period_refusal(period, today)
+    if refusal:
+        raise BillingError(refusal)
+    wanted = None if client_ids is None else sorted(set(client_ids))
+    pending = clients_to_invoice(period, wanted)
+    if not pending:
+        issued = Invoice.objects.invoices().for_period(period)
+        if wanted is not None:
+            issued = issued.filter(client_id__in=wanted)
+        if issued.exists():
+            raise BillingError(
+                f"{period.label} is already invoiced; charges posted since then go on "
+                f"{period.next.label}'s invoices."
+            )
+        return 0
+    count = 0
+    for start in range(0, len(pending), BATCH_SIZE):
+        with transaction.atomic():
+            count += _issue_batch(pending[start : start + BATCH_SIZE], period, by, today)
+    return count
+
+
+def clients_to_invoice(period: Period, wanted: list[int] | None) -> list[int]:
+    charges = uninvoiced(period).exclude(client__in=_invoiced_clients(period))
+    if wanted is not None:
+        charges = charges.filter(client_id__in=wanted)
+    return list(charges.order_by("client_id").values_list("client_id", flat=True).distinct())
+
+
+def _issue_batch(client_ids: list[int], period: Period, by: Actor, today: dt.date) -> int:
+    kind = InvoiceKind.INVOICE
+    numbers = iter(_next_numbers(kind, today.year, len(client_ids)))
+    # Read after the sequence lock, which every issue takes: an issue that ran meanwhile has
+    # committed its invoices and lines, so nothing is billed twice (the OneToOne on the
+    # charge is the backstop).
+    done = set(
+        Invoice.objects.invoices()
+        .for_period(period)
+        .filter(client_id__in=client_ids)
+        .values_list("client_id", flat=True)
+    )
+    charges: dict[int, list[Charge]] = defaultdict(list)
+    for charge in (
+        uninvoiced(period)
+        .filter(client_id__in=client_ids)
+        .order_by("client_id", "occurred_at", "pk")
+    ):
+        if charge.client_id not in done:
+            charges[charge.client_id].append(charge)
+    clients = Client.objects.in_bulk(list(charges))
+    emails = dict(
+        Contact.objects.primary()
+        .filter(client_id__in=list(charges))
+        .values_list("client_id", "email")
+    )
+    due_on = today + dt.timedelta(days=RateCard.load().payment_terms_days)
+    invoices = []
+    for client_id, client_charges in charges.items():
+        sequence = next(numbers)
+        invoices.append(
+            Invoice(
+                kind=kind,
+                number=_number(kind, today.year, sequence),
+                year=today.year,
+                sequence=sequence,
+                client_id=client_id,
+                period=period.first_day,
+                issued_by=staff(by),
+                due_on=due_on,
+                bill_to=clients[client_id].name,
+                bill_to_email=emails.get(client_id, ""),
+                total=sum((c.amount for c in client_charges), ZERO),
+            )
+        )
+    _give_back_unused(kind, today.year, len(client_ids) - len(invoices))
+    Invoice.objects.bulk_create(invoices)
+    lines = [
+        _line_for(invoice, position, charge)
+        for invoice in invoices
+        for position, charge in enumerate(charges[invoice.client_id], start=1)
+    ]
+    InvoiceLine.objects.bulk_create(lines)
+    return len(invoices)
+
+
+def _give_back_unused(kind: str, year: int, unused: int) -> None:
+    # Numbers were reserved for every client of the batch; one invoiced meanwhile by another
+    # issue takes none, and the sequence must not skip.
+    if unused:
+        sequence = InvoiceSequence.objects.get(kind=kind, year=year)
+        sequence.last -= unused
+        sequence.save(update_fields=["last"])
+
+
+def _line_for(invoice: Invoice, position: int, charge: Charge) -> InvoiceLine:
+    hourly = charge.hours is not None and charge.rate is not None
+    return InvoiceLine(
+        invoice=invoice,
+        position=position,
+        charge=charge,
+        kind=charge.kind,
+        description=charge.description,
+        service_date=timezone.localdate(charge.occurred_at),
+        quantity=charge.hours if hourly and charge.hours is not None else Decimal(1),
+        unit_amount=charge.rate if hourly and charge.rate is not None else charge.amount,
+        amount=charge.amount,
+    )
+
+
+@transaction.atomic
+def credit_note_issue(
+    *, invoice: Invoice, line_ids: Iterable[int] | None = None, reason: str, by: Actor = None
+) -> Invoice:
+    """Correct an issued invoice: credit some of its lines (all when none are named)."""
+    reason = reason.strip()
+    if not reason:
+        raise BillingError("Say why the invoice is being credited; the client will read it.")
+    if invoice.is_credit_note:
+        raise BillingError("A credit note cannot itself be credited.")
+    lines = InvoiceLine.objects.filter(invoice=invoice, credit__isnull=True).order_by("position")
+    if line_ids is not None:
+        wanted = set(line_ids)
+        lines = lines.filter(pk__in=wanted)
+    chosen = list(lines)
+    if not chosen:
+        raise BillingError("Those lines are credited already; nothing is left to credit.")
+    today = timezone.localdate()
+    kind = InvoiceKind.CREDIT_NOTE
+    (sequence,) = _next_numbers(kind, today.year, 1)
+    note = Invoice(
+        kind=kind,
+        number=_number(kind, today.year, sequence),
+        year=today.year,
+        sequence=sequence,
+        client_id=invoice.client_id,
+        period=Period.of(today).first_day,
+        issued_by=staff(by),
+        due_on=today,
+        bill_to=invoice.bill_to,
+        bill_to_email=invoice.bill_to_email,
+        total=-sum((line.amount for line in chosen), ZERO),
+        credits=invoice,
+        reason=reason[:300],
+    )
+    note.save()
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=note,
+            position=position,
+            credited_line=line,
+            kind=line.kind,
+            description=f"Credit for {invoice.number} line {line.position}: {line.description}"[
+                :300
+            ],
+            service_date=line.service_date,
+            quantity=line.quantity,
+            unit_amount=-line.unit_amount,
+            amount=-line.amount,
+        )
+        for position, line in enumerate(chosen, start=1)
+    )
+    return note
+
+
+def invoice_balance(invoice: Invoice) -> Decimal:
+    """The invoice's total less what credit notes took off it."""
+    credited = invoice.credit_notes.aggregate(total=Sum("total"))["total"] or ZERO
+    return cents(invoice.total + credited)

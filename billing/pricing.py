@@ -1,0 +1,73 @@
+"""The one pricing rule for a contract month, shared by the billing run and the offers' replay.
+
+Pure functions, no ORM, so they can be property-tested. The rule (README, "Billing"):
+- A month the contract covers in full costs its monthly price. A month it covers in part costs
+  the same share of the price as the share of the month's days it covers, rounded to the cent;
+  the included hours shrink by the same share, rounded down to the minute.
+- Work on a day the contract covers draws on that month's included hours, first logged first
+  served; what is beyond them is overage, billed at the plan's overage rate.
+- Work on a day no contract covers is labour at the rate card's hourly rate (or its after-hours
+  rate, when one is set, for work outside the business calendar).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from clients.money import ZERO, cents, for_minutes
+
+
+def prorated(monthly_price: Decimal, days_covered: int, days_in_month: int) -> Decimal:
+    """The fee for `days_covered` of a month's days, rounded to the cent."""
+    if days_covered >= days_in_month:
+        return cents(monthly_price)
+    return cents(monthly_price * days_covered / days_in_month)
+
+
+def included_minutes(included_hours: Decimal, days_covered: int, days_in_month: int) -> int:
+    """The included minutes of a month the contract covers `days_covered` days of."""
+    full = int(included_hours * 60)
+    if days_covered >= days_in_month:
+        return full
+    return full * days_covered // days_in_month
+
+
+def split_minutes(minutes: int, *, allowance: int, used: int) -> tuple[int, int]:
+    """Split `minutes` of work into (covered, beyond) given the month's allowance and use so far."""
+    covered = max(0, min(minutes, allowance - used))
+    return covered, minutes - covered
+
+
+@dataclass(frozen=True)
+class ContractMonth:
+    """What one month of a contract costs: its fee and its overage."""
+
+    fee: Decimal
+    overage_minutes: int
+    overage: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.fee + self.overage
+
+
+def contract_month(
+    *,
+    monthly_price: Decimal,
+    included_hours: Decimal,
+    overage_rate: Decimal,
+    worked_minutes: int,
+    days_covered: int,
+    days_in_month: int,
+) -> ContractMonth:
+    """Price a month of work under a contract: the (prorated) fee plus the overage."""
+    if days_covered <= 0:
+        return ContractMonth(fee=ZERO, overage_minutes=0, overage=ZERO)
+    allowance = included_minutes(included_hours, days_covered, days_in_month)
+    _, beyond = split_minutes(worked_minutes, allowance=allowance, used=0)
+    return ContractMonth(
+        fee=prorated(monthly_price, days_covered, days_in_month),
+        overage_minutes=beyond,
+        overage=for_minutes(overage_rate, beyond),
+    )
