@@ -26,6 +26,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, str]]] = {
     MANAGERS: {
         "auth": {"user": "view"},
         "clients": {"client": ALL, "contact": ALL, "charge": ALL, "clientevent": "view"},
+        "billing": {
+            "ratecard": "change view",
+            "billingrun": "view",
+            "contractperiod": "view",
+            "invoice": "add view",
+            "invoiceline": "view",
+        },
         "contracts": {
             "businesscalendar": ALL,
             "holiday": ALL,
