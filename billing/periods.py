@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 # Not calendar.month_name: that follows the server's locale, and invoices are in English.
 MONTH_NAMES = (
     "January",

@@ -1,0 +1,237 @@
+"""The monthly run: each contract's fee (prorated by day) and overage, posted once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from billing.models import BillingRun, ContractPeriod, RunTrigger
+from billing.periods import Period
+from billing.run import billing_run, periods_due
+from billing.services import BillingError
+from billing.tasks import billing_run_task
+from clients.models import Charge, ChargeKind
+from tests.billing.conftest import FEBRUARY, contract, log
+
+pytestmark = pytest.mark.django_db
+
+
+def fees(kind: str = ChargeKind.CONTRACT_FEE) -> dict[str, Decimal]:
+    return {
+        c.client.name: c.amount for c in Charge.objects.filter(kind=kind).select_related("client")
+    }
+
+
+def test_the_run_posts_each_fee_prorated_by_day_and_the_overage(practice: dict[str, Any]) -> None:
+    result = billing_run(period=FEBRUARY)
+
+    full, joined, left = (practice[k].client.name for k in ("full", "joined", "left"))
+    assert fees() == {full: Decimal("600.00"), joined: Decimal("280.00"), left: Decimal("178.57")}
+    # 720 min worked against 600 included: 120 min at $100/h.
+    assert fees(ChargeKind.OVERAGE) == {full: Decimal("200.00")}
+    assert (result.contracts, result.fees, result.overage) == (
+        3,
+        Decimal("1058.57"),
+        Decimal("200.00"),
+    )
+    fee = Charge.objects.get(kind=ChargeKind.CONTRACT_FEE, client=practice["joined"].client)
+    plan = practice["joined"].plan.name
+    assert fee.description == f"{plan} contract, 15 to 28 February 2025: 14 of 28 days"
+    assert fee.rate == Decimal("560.00")
+    overage = Charge.objects.get(kind=ChargeKind.OVERAGE)
+    assert (overage.hours, overage.rate) == (Decimal("2.00"), Decimal("100.00"))
+    period = ContractPeriod.objects.get(contract=practice["joined"])
+    assert (period.days_covered, period.included_minutes) == (14, 240)
+    run = BillingRun.objects.get()
+    assert (run.contracts_billed, run.fees_total, run.overage_total) == (
+        3,
+        Decimal("1058.57"),
+        Decimal("200.00"),
+    )
+    assert run.finished_at is not None
+
+
+def test_a_second_run_of_the_period_posts_nothing(practice: dict[str, Any]) -> None:
+    billing_run(period=FEBRUARY)
+
+    again = billing_run(period=FEBRUARY)
+
+    assert (again.contracts, again.total) == (0, 0)
+    assert Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).count() == 3
+    assert ContractPeriod.objects.count() == 3
+
+
+def test_a_dry_run_reports_the_same_and_writes_nothing(practice: dict[str, Any]) -> None:
+    dry = billing_run(period=FEBRUARY, dry_run=True)
+
+    assert (dry.contracts, dry.fees, dry.overage) == (3, Decimal("1058.57"), Decimal("200.00"))
+    assert not Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).exists()
+    assert not BillingRun.objects.exists()
+    assert not ContractPeriod.objects.exists()
+
+
+@pytest.mark.parametrize("period", [Period(2025, 3), Period(2025, 4), Period(2030, 1)])
+def test_a_month_that_has_not_ended_cannot_be_billed(now: dt.datetime, period: Period) -> None:
+    with pytest.raises(BillingError, match="has not ended yet"):
+        billing_run(period=period)
+
+    assert not BillingRun.objects.exists()
+
+
+def test_contracts_outside_the_period_are_not_billed(now: dt.datetime) -> None:
+    contract("600.00", "10", starts_on=dt.date(2025, 3, 1))
+
+    assert billing_run(period=FEBRUARY).contracts == 0
+    assert not Charge.objects.exists()
+
+
+def test_a_renewal_inside_the_month_bills_each_term_its_days(now: dt.datetime) -> None:
+    old = contract("620.00", "10", starts_on=dt.date(2024, 2, 12))
+    old.ends_on = dt.date(2025, 2, 11)
+    old.save()
+    from contracts.services import contract_renew
+
+    contract_renew(contract=old)
+
+    billing_run(period=FEBRUARY)
+
+    # 11 days of the old term and 17 of the new: 620*11/28 = 243.57, 620*17/28 = 376.43.
+    amounts = sorted(
+        Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).values_list("amount", flat=True)
+    )
+    assert amounts == [Decimal("243.57"), Decimal("376.43")]
+    assert sum(amounts) == Decimal("620.00")
+
+
+def test_time_logged_for_a_month_already_billed_is_charged_at_once(
+    practice: dict[str, Any], consultant: User
+) -> None:
+    billing_run(period=FEBRUARY)
+
+    late = log(practice["full"].client, consultant, 30, dt.date(2025, 2, 27))
+
+    assert (late.covered_minutes, late.billable_minutes) == (0, 30)
+    assert late.charge.kind == ChargeKind.OVERAGE
+    assert late.charge.amount == Decimal("50.00")
+    assert late.charge.rate == Decimal("100.00")
+    # ... and a later run does not charge it again.
+    assert billing_run(period=FEBRUARY).overage == 0
+
+
+def test_overage_charged_one_entry_at_a_time_before_runs_existed_is_not_charged_again(
+    practice: dict[str, Any], consultant: User
+) -> None:
+    entry = practice["full"].time_entries.get(minutes=240)
+    entry.charge = Charge.objects.create(
+        client=practice["full"].client, kind=ChargeKind.OVERAGE, amount=Decimal("200.00")
+    )
+    entry.save()
+
+    billing_run(period=FEBRUARY)
+
+    assert list(
+        Charge.objects.filter(kind=ChargeKind.OVERAGE).values_list("amount", flat=True)
+    ) == [Decimal("200.00")]
+
+
+# --- The schedule --------------------------------------------------------------------------------
+def test_the_first_scheduled_run_bills_last_month_only(now: dt.datetime) -> None:
+    assert periods_due() == [FEBRUARY]
+
+
+def test_a_month_the_worker_missed_is_billed_by_the_next_run(practice: dict[str, Any]) -> None:
+    BillingRun.objects.create(
+        period=dt.date(2024, 12, 1),
+        trigger=RunTrigger.SCHEDULE,
+        finished_at=practice["full"].created_at,
+    )
+
+    assert billing_run_task() == ["2025-01", "2025-02"]
+
+    assert set(BillingRun.objects.values_list("period", flat=True)) == {
+        dt.date(2024, 12, 1),
+        dt.date(2025, 1, 1),
+        dt.date(2025, 2, 1),
+    }
+    # January: the full-month contract and the one cancelled in February.
+    assert ContractPeriod.objects.filter(period=dt.date(2025, 1, 1)).count() == 2
+    assert billing_run_task() == []
+
+
+# --- The command ---------------------------------------------------------------------------------
+def test_the_command_bills_a_period_and_says_what_it_posted(
+    practice: dict[str, Any], capsys: Any
+) -> None:
+    call_command("run_billing", "--period", "2025-02")
+
+    out = capsys.readouterr().out
+    assert "February 2025: posted 3 contract(s): fees $1,058.57, overage $200.00" in out
+    call_command("run_billing", "--period", "2025-02")
+    assert "Nothing new to post" in capsys.readouterr().out
+    assert Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).count() == 3
+
+
+def test_the_command_dry_run_lists_the_contracts_and_posts_nothing(
+    practice: dict[str, Any], capsys: Any
+) -> None:
+    call_command("run_billing", "--period", "2025-02", "--dry-run")
+
+    out = capsys.readouterr().out
+    assert "would post 3 contract(s)" in out
+    assert "Dry run: nothing was posted." in out
+    assert not Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--period", "2025-13"], "not a month"),
+        (["--period", "Feb"], "not a month"),
+        (["--period", "2025-03"], "has not ended yet"),
+        (["--dry-run", "--issue"], "cannot --issue"),
+    ],
+)
+def test_the_command_refuses_bad_input_and_changes_nothing(
+    now: dt.datetime, args: list[str], message: str
+) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("run_billing", *args)
+
+    assert not BillingRun.objects.exists()
+
+
+# --- Two runs at once (PostgreSQL) ----------------------------------------------------------------
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_post_each_fee_once(practice: dict[str, Any]) -> None:
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            billing_run(period=FEBRUARY)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).count() == 3
+    assert Charge.objects.filter(kind=ChargeKind.OVERAGE).count() == 1
+    assert ContractPeriod.objects.count() == 3
+    # Between them the two runs billed each contract once.
+    assert sum(BillingRun.objects.values_list("contracts_billed", flat=True)) == 3
