@@ -12,12 +12,17 @@ random number changes every row after it.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
+from billing.invoicing import invoices_issue
+from billing.models import RunTrigger
+from billing.periods import Period, months_between
+from billing.run import billing_run
 from clients.models import Client
 from consultancy.demo.practice import (
     create_client_history,
@@ -36,6 +41,7 @@ from consultancy.demo.samples import (
 )
 from consultancy.demo.timesheets import create_time_entries, log_work, save_charges_and_tickets
 from consultancy.demo.workload import create_ticket_events, draft_tickets
+from contracts.models import ServiceContract
 from tickets.models import OPEN_STATUSES, Ticket
 
 __all__ = [
@@ -59,6 +65,7 @@ class SeedReport:
     open_tickets: int = 0
     time_entries: int = 0
     charges: int = 0
+    invoices: int = 0
     users: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -76,8 +83,27 @@ def seed_demo(*, clients: int = 200, tickets: int = 3000, seed: int = 2026) -> S
         )
     with transaction.atomic():
         report = _build_practice(random.Random(seed), reference, clients, tickets)
+    report.invoices = bill_history()
     report.users = users
     return report
+
+
+def bill_history(today: dt.date | None = None) -> int:
+    """Bill and invoice every month of the demo's past except the last one; return the invoices.
+
+    Through the real run and issue, as the monthly schedule would have done; last month is left
+    for the manager to bill (the README's walk-through), this month has not ended.
+    """
+    last = Period.last_closed(today)
+    first_start = ServiceContract.objects.order_by("starts_on").values_list("starts_on", flat=True)
+    start = first_start.first()
+    if start is None:
+        return 0
+    invoices = 0
+    for period in months_between(Period.of(start), last.previous):
+        billing_run(period=period, trigger=RunTrigger.COMMAND, today=today)
+        invoices += invoices_issue(period=period)
+    return invoices
 
 
 def _build_practice(

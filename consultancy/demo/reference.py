@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from billing.models import RateCard
 from consultancy.demo.samples import DEMO_USERS, PLANS
 from contracts.models import BusinessCalendar, ContractPlan, Coverage, Holiday, ServiceLevel
 from contracts.sla import WorkingHours
@@ -32,10 +33,12 @@ class ReferenceData:
 
 @dataclass(frozen=True)
 class ServiceTerms:
-    """Each plan's targets by priority and the office hours, read once instead of per ticket."""
+    """Each plan's targets by priority, the office hours and the rate card, read once instead of
+    per ticket."""
 
     levels: dict[tuple[int, str], ServiceLevel]
     office_hours: WorkingHours
+    rates: RateCard
 
     def level(self, plan: ContractPlan, priority: str) -> ServiceLevel:
         return self.levels[(plan.pk, priority)]
@@ -136,4 +139,4 @@ def read_service_terms(reference: ReferenceData) -> ServiceTerms:
         (level.plan_id, level.priority): level
         for level in ServiceLevel.objects.filter(plan__in=reference.plans)
     }
-    return ServiceTerms(levels=levels, office_hours=office_hours)
+    return ServiceTerms(levels=levels, office_hours=office_hours, rates=RateCard.load())

@@ -1,14 +1,23 @@
-"""The demo's time sheets: each ticket's work, covered by its contract's monthly hours first, then billed."""
+"""The demo's time sheets: each ticket's work, covered by its contract's monthly hours first, then billed.
+
+The split follows the services' rule (billing.services.work_allowance): a contract's included
+hours per month in the practice's time zone, prorated in a part month; beyond them is overage,
+which the monthly billing run charges. Break-fix work is labour at the rate card's hourly rate.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from billing.models import RateCard
+from billing.pricing import split_minutes
+from billing.services import work_allowance
 from clients.models import Charge, ChargeKind
 from clients.money import as_hours, for_minutes
 from consultancy.demo.bulk import bulk_insert
@@ -21,50 +30,54 @@ class WorkLog:
     """One ticket's work, split into the minutes its contract covers and the minutes billed."""
 
     ticket: Ticket
+    work_date: dt.date
     covered_minutes: int
     billable_minutes: int
-    charge: Charge | None  # what the billable minutes cost; None when the contract covered all
+    charge: Charge | None  # the labour charge of break-fix work; overage waits for the run
 
 
 def log_work(drafts: list[TicketDraft]) -> list[WorkLog]:
     """Split each worked ticket's minutes into covered and billed, in the order the tickets came in."""
     # Oldest first: a month's included hours go to the month's earliest tickets.
     used: dict[tuple[int, int, int], int] = defaultdict(int)
+    hourly_rate = RateCard.load().hourly_rate
     logs = []
     for draft in sorted(drafts, key=lambda d: d.ticket.opened_at):
         ticket, minutes = draft.ticket, draft.work_minutes
         if not minutes:
             continue
+        work_date = timezone.localdate(ticket.first_response_at or ticket.opened_at)
         covered = 0
         if ticket.contract is not None:
-            plan = ticket.contract.plan
-            month = (ticket.contract.pk, ticket.opened_at.year, ticket.opened_at.month)
-            allowance = int(plan.included_hours * 60) - used[month]
-            covered = max(0, min(minutes, allowance))
+            month = (ticket.contract.pk, work_date.year, work_date.month)
+            covered, _ = split_minutes(
+                minutes, allowance=work_allowance(ticket.contract, work_date), used=used[month]
+            )
             used[month] += covered
         billable = minutes - covered
+        labour = ticket.contract is None and billable
         logs.append(
             WorkLog(
                 ticket=ticket,
+                work_date=work_date,
                 covered_minutes=covered,
                 billable_minutes=billable,
-                charge=_labour_charge(ticket, billable) if billable else None,
+                charge=_labour_charge(ticket, billable, work_date, hourly_rate) if labour else None,
             )
         )
     return logs
 
 
-def _labour_charge(ticket: Ticket, minutes: int) -> Charge:
-    """Bill `minutes` of work: at the plan's overage rate under a contract, else the hourly rate."""
-    contract = ticket.contract
-    rate = contract.plan.overage_hourly_rate if contract is not None else settings.HOURLY_RATE
+def _labour_charge(ticket: Ticket, minutes: int, work_date: dt.date, rate: Decimal) -> Charge:
+    """Bill `minutes` of break-fix work at the hourly rate, as time_log does."""
     return Charge(
         client=ticket.client,
-        kind=ChargeKind.OVERAGE if contract is not None else ChargeKind.LABOUR,
+        kind=ChargeKind.LABOUR,
         amount=for_minutes(rate, minutes),
+        rate=rate,
         hours=as_hours(minutes),
-        description=f"{minutes} min: {ticket.subject}"[:300],
-        occurred_at=ticket.first_response_at or ticket.opened_at,
+        description=f"Labour, {minutes} min: ticket {ticket.subject}"[:300],
+        occurred_at=timezone.make_aware(dt.datetime.combine(work_date, dt.time.min)),
     )
 
 
@@ -91,8 +104,8 @@ def create_time_entries(logs: list[WorkLog], consultants: list[User]) -> list[Ti
             TimeEntry(
                 ticket=ticket,
                 consultant=ticket.assignee or consultants[0],
-                contract=ticket.contract if log.covered_minutes else None,
-                work_date=timezone.localtime(worked_at).date(),
+                contract=ticket.contract,
+                work_date=log.work_date,
                 minutes=log.covered_minutes + log.billable_minutes,
                 covered_minutes=log.covered_minutes,
                 billable_minutes=log.billable_minutes,

@@ -11,7 +11,6 @@ import random
 from dataclasses import dataclass
 from itertools import accumulate
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
@@ -160,10 +159,12 @@ def _place_in_queue(
     if rng.random() < 0.12:
         ticket.paid_priority = True
         ticket.queue_tier = QueueTier.PAID_PRIORITY
+        surcharge = terms.rates.paid_priority_surcharge
         return Charge(
             client=ticket.client,
             kind=ChargeKind.PAID_PRIORITY,
-            amount=settings.PAID_PRIORITY_SURCHARGE,
+            amount=surcharge,
+            rate=surcharge,
             description="Paid priority service",
             occurred_at=ticket.opened_at,
         )

@@ -12,6 +12,10 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.utils import timezone
 
+from billing.invoicing import uninvoiced
+from billing.models import BillingRun, Invoice
+from billing.periods import Period
+from billing.run import billing_run, contracts_to_bill
 from clients.models import (
     Charge,
     ChargeKind,
@@ -92,9 +96,11 @@ def test_seeding_again_changes_nothing(demo):
     assert (Client.objects.count(), Ticket.objects.count(), ClientEvent.objects.count()) == before
 
 
-def test_demo_work_beyond_the_contracts_monthly_hours_is_billed_at_the_overage_rate():
+def test_demo_work_beyond_the_contracts_monthly_hours_is_overage_and_break_fix_is_labour():
     plan = ContractPlan(included_hours=Decimal("1"), overage_hourly_rate=Decimal("90.00"))
-    contract = ServiceContract(pk=1, plan=plan)
+    contract = ServiceContract(
+        pk=1, plan=plan, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31)
+    )
     client = Client(name="Harbor Dental LLC")
     march = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
 
@@ -124,13 +130,9 @@ def test_demo_work_beyond_the_contracts_monthly_hours_is_billed_at_the_overage_r
         (march + dt.timedelta(days=2), 0, 60),
         (march + dt.timedelta(days=31), 30, 0),
     ]
-    overage, labour = logs[1].charge, logs[2].charge
-    assert overage is not None
-    assert (overage.kind, overage.amount, overage.hours) == (
-        ChargeKind.OVERAGE,
-        Decimal("45.00"),
-        Decimal("0.50"),
-    )
+    # The overage waits for the month's billing run; break-fix labour is charged as logged.
+    assert logs[1].charge is None
+    labour = logs[2].charge
     assert labour is not None
     assert (labour.kind, labour.amount, labour.hours) == (
         ChargeKind.LABOUR,
@@ -139,3 +141,20 @@ def test_demo_work_beyond_the_contracts_monthly_hours_is_billed_at_the_overage_r
     )
     assert logs[0].charge is None
     assert logs[3].charge is None
+
+
+def test_the_demo_has_billed_its_past_but_leaves_last_month_to_the_manager(demo):
+    last = Period.last_closed()
+    billed = set(BillingRun.objects.values_list("period", flat=True))
+
+    assert billed
+    assert last.first_day not in billed
+    assert max(billed) == last.previous.first_day
+    assert Invoice.objects.filter(period=last.previous.first_day).exists()
+    # Every fee and overage the runs posted, and everything up to then, is on an invoice.
+    assert not uninvoiced(last.previous).exists()
+    # Last month is there to bill: its contracts are not billed yet, and a run bills them.
+    assert contracts_to_bill(last).exists()
+    due = contracts_to_bill(last).count()
+    assert billing_run(period=last).contracts == due
+    assert not contracts_to_bill(last).exists()

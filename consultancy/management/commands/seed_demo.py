@@ -40,7 +40,8 @@ class Command(BaseCommand):
                     f"Demo practice created in {time.monotonic() - started:.1f}s: "
                     f"{report.clients} clients, {report.contracts} on contracts, "
                     f"{report.tickets} tickets ({report.open_tickets} open), "
-                    f"{report.time_entries} time entries, {report.charges} charges."
+                    f"{report.time_entries} time entries, {report.charges} charges, "
+                    f"{report.invoices} invoices for the months before last."
                 )
             )
         else:
