@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from clients.models import Charge, Client, trailing_year_start
+from clients.models import Charge, ChargeKind, Client, trailing_year_start
 from tests.conftest import NOW
 from tests.factories import ChargeFactory, ClientFactory
 
@@ -34,6 +34,15 @@ def test_trailing_spend_counts_only_the_last_365_days(now):
         ChargeFactory(client=client, amount=Decimal(amount), occurred_at=NOW - ago)
 
     assert _spend(client) == Decimal("351.75")
+
+
+def test_trailing_spend_leaves_out_contract_fees(now):
+    # Spend is what a contract would replace; the fees of a contract held once are not.
+    client = ClientFactory()
+    ChargeFactory(client=client, kind=ChargeKind.LABOUR, amount=Decimal("250.00"))
+    ChargeFactory(client=client, kind=ChargeKind.CONTRACT_FEE, amount=Decimal("600.00"))
+
+    assert _spend(client) == Decimal("250.00")
 
 
 def test_trailing_spend_is_zero_for_a_client_who_was_never_billed(now):

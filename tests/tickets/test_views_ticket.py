@@ -431,3 +431,22 @@ def test_buying_priority_says_what_was_charged(ticket: Ticket, consultant_client
     response = consultant_client.post(reverse("tickets:priority", args=[ticket.pk]), follow=True)
 
     assert "Paid priority added: $75.00 charged to Bayside Dental." in response.content.decode()
+
+
+def test_overage_logged_on_the_page_says_it_is_billed_with_the_month(
+    now: dt.datetime, consultant_client: Any, contract: Any
+) -> None:
+    # The contract's plan includes 4 hours a month; 5 hours leave one for the monthly run.
+    ticket = ContractTicketFactory(contract=contract, opened_at=NOW - dt.timedelta(days=1))
+
+    response = consultant_client.post(
+        reverse("tickets:time", args=[ticket.pk]),
+        {"time-minutes": "300", "time-work_date": "2025-03-10", "time-after_hours": "on"},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "300 min logged, 240 covered by the contract, 60 overage, billed with the month." in page
+    assert "300 min after hours (240 covered) · 60 min overage, billed with the month" in page
+    entry = TimeEntry.objects.get()
+    assert (entry.after_hours, entry.charge) == (True, None)
