@@ -109,14 +109,17 @@ class RateCard(models.Model):
 
     @classmethod
     def load(cls) -> RateCard:
-        card, _ = cls.objects.get_or_create(
-            pk=1,
-            defaults={
-                "hourly_rate": settings.HOURLY_RATE,
-                "paid_priority_surcharge": settings.PAID_PRIORITY_SURCHARGE,
-                "calendar": BusinessCalendar.objects.order_by("pk").first(),
-            },
-        )
+        """The row (one query); seeded from the settings if a flushed database lost it."""
+        card = cls.objects.filter(pk=1).first()
+        if card is None:
+            card, _ = cls.objects.get_or_create(
+                pk=1,
+                defaults={
+                    "hourly_rate": settings.HOURLY_RATE,
+                    "paid_priority_surcharge": settings.PAID_PRIORITY_SURCHARGE,
+                    "calendar": BusinessCalendar.objects.order_by("pk").first(),
+                },
+            )
         return card
 
     def labour_rate(self, *, after_hours: bool) -> Decimal:

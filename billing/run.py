@@ -91,11 +91,9 @@ def billing_run(
         if not ids:
             break
         after = ids[-1]
-        if dry_run:
-            _bill_batch(ids, period, run=None, result=result)
-        else:
-            with transaction.atomic():
-                _bill_batch(ids, period, run=run, result=result)
+        # A dry run locks and reads the same rows (the locks need a transaction) and writes none.
+        with transaction.atomic():
+            _bill_batch(ids, period, run=run, result=result)
     if run is not None:
         run.contracts_billed = result.contracts
         run.fees_total = result.fees

@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.test import Client as HttpClient
 
+from billing.models import RateCard
 from consultancy.celery import app as celery_app
 from consultancy.roles import CONSULTANTS, MANAGERS, ROLE_PERMISSIONS, role_permission_names
 from tests.smtp import Inbox
@@ -62,6 +63,12 @@ def now(time_machine: Any) -> dt.datetime:
     """Stop the clock at NOW (tests move it on with time_machine.move_to)."""
     time_machine.move_to(NOW, tick=False)
     return NOW
+
+
+@pytest.fixture
+def rate_card(db: None) -> RateCard:
+    """The practice's rate card (its row comes from a migration); change it and save()."""
+    return RateCard.load()
 
 
 @pytest.fixture

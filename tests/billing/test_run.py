@@ -210,6 +210,16 @@ def test_the_command_refuses_bad_input_and_changes_nothing(
 # --- Two runs at once (PostgreSQL) ----------------------------------------------------------------
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_run_outside_any_transaction_takes_its_own(
+    practice: dict[str, Any], dry_run: bool
+) -> None:
+    # Its row locks need a transaction: the command and the task call it in autocommit.
+    assert billing_run(period=FEBRUARY, dry_run=dry_run).contracts == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_post_each_fee_once(practice: dict[str, Any]) -> None:
     start = threading.Barrier(2)
     errors: list[BaseException] = []

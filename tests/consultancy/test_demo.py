@@ -7,13 +7,12 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.utils import timezone
 
 from billing.invoicing import uninvoiced
-from billing.models import BillingRun, Invoice
+from billing.models import BillingRun, Invoice, RateCard
 from billing.periods import Period
 from billing.run import billing_run, contracts_to_bill
 from clients.models import (
@@ -136,7 +135,7 @@ def test_demo_work_beyond_the_contracts_monthly_hours_is_overage_and_break_fix_i
     assert labour is not None
     assert (labour.kind, labour.amount, labour.hours) == (
         ChargeKind.LABOUR,
-        settings.HOURLY_RATE,
+        RateCard.load().hourly_rate,
         Decimal("1.00"),
     )
     assert logs[0].charge is None

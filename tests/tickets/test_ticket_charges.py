@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 # --- ticket_buy_priority ----------------------------------------------------------------------
 def test_buying_priority_later_charges_and_moves_ticket_to_the_paid_tier(
-    now: dt.datetime, consultant: User, settings: Any
+    now: dt.datetime, consultant: User, rate_card: Any
 ) -> None:
     ticket = TicketFactory()
 
@@ -29,7 +29,8 @@ def test_buying_priority_later_charges_and_moves_ticket_to_the_paid_tier(
 
     ticket.refresh_from_db()
     assert ticket.queue_tier == QueueTier.PAID_PRIORITY
-    assert ticket.priority_charge.amount == settings.PAID_PRIORITY_SURCHARGE
+    assert ticket.priority_charge.amount == rate_card.paid_priority_surcharge
+    assert ticket.priority_charge.rate == rate_card.paid_priority_surcharge
     assert kinds(ticket) == [TicketEventKind.PAID_PRIORITY]
 
 
@@ -110,9 +111,10 @@ def test_included_hours_start_fresh_each_month(
 
 
 def test_transactional_time_is_all_billed_at_the_hourly_rate(
-    now: dt.datetime, consultant: User, settings: Any
+    now: dt.datetime, consultant: User, rate_card: Any
 ) -> None:
-    settings.HOURLY_RATE = Decimal("120.00")
+    rate_card.hourly_rate = Decimal("120.00")
+    rate_card.save()
     ticket = TicketFactory()
 
     entry = time_log(ticket=ticket, consultant=consultant, minutes=90, work_date=TODAY, note="x")
@@ -125,9 +127,10 @@ def test_transactional_time_is_all_billed_at_the_hourly_rate(
 
 
 def test_billed_time_is_rounded_to_the_cent(
-    now: dt.datetime, consultant: User, settings: Any
+    now: dt.datetime, consultant: User, rate_card: Any
 ) -> None:
-    settings.HOURLY_RATE = Decimal("125.00")
+    rate_card.hourly_rate = Decimal("125.00")
+    rate_card.save()
 
     entry = time_log(ticket=TicketFactory(), consultant=consultant, minutes=7, work_date=TODAY)
 

@@ -92,9 +92,10 @@ def test_ended_contract_does_not_make_a_contract_ticket(now: dt.datetime) -> Non
 
 
 def test_paid_priority_posts_the_surcharge_and_moves_the_ticket_up_a_tier(
-    now: dt.datetime, settings: Any, consultant: User
+    now: dt.datetime, rate_card: Any, consultant: User
 ) -> None:
-    settings.PAID_PRIORITY_SURCHARGE = Decimal("80.00")
+    rate_card.paid_priority_surcharge = Decimal("80.00")
+    rate_card.save()
     client = ClientFactory()
 
     ticket = ticket_open(client=client, subject="Urgent", paid_priority=True, opened_by=consultant)

@@ -177,9 +177,10 @@ def test_reply_is_sent_and_the_page_says_so(
 
 
 def test_logging_time_reports_what_was_billed(
-    ticket: Ticket, consultant_client: Any, settings: Any
+    ticket: Ticket, consultant_client: Any, rate_card: Any
 ) -> None:
-    settings.HOURLY_RATE = Decimal("120.00")
+    rate_card.hourly_rate = Decimal("120.00")
+    rate_card.save()
 
     response = consultant_client.post(
         reverse("tickets:time", args=[ticket.pk]),
@@ -415,10 +416,11 @@ def test_assigning_says_who_by_name(
 
 
 def test_amounts_on_the_page_are_money(
-    ticket: Ticket, consultant: User, consultant_client: Any, settings: Any
+    ticket: Ticket, consultant: User, consultant_client: Any, rate_card: Any
 ) -> None:
-    settings.HOURLY_RATE = Decimal("1234.50")
-    settings.PAID_PRIORITY_SURCHARGE = Decimal("1500")
+    rate_card.hourly_rate = Decimal("1234.50")
+    rate_card.paid_priority_surcharge = Decimal("1500")
+    rate_card.save()
     time_log(ticket=ticket, consultant=consultant, minutes=60, work_date=TODAY)
 
     html = consultant_client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
