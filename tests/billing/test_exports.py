@@ -267,12 +267,10 @@ def test_the_two_formats_are_exported_and_counted_apart(practice):
 
 
 def test_an_export_takes_a_fixed_number_of_queries(practice, django_assert_num_queries):
-    # Whatever the month holds (up to 1,000 invoices a mark UPDATE): the rate card (two:
-    # RateCard.load() looks up the first calendar for its defaults even when the row exists),
-    # the invoices locked with the invoice each credits joined, their lines, the marks, and the
+    # Whatever the month holds (up to 1,000 invoices a mark UPDATE): the rate card, the invoices locked with the invoice each credits joined, their lines, the marks, and the
     # credit notes left out (QuickBooks); plus the savepoint and its release, the export's
     # transaction inside the test's own.
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         export_invoices(period=FEBRUARY, export_format="quickbooks")
 
 
