@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django_celery_beat.models import PeriodicTask
 
 from billing.models import BillingRun, ContractPeriod, RunTrigger
 from billing.periods import Period
@@ -18,6 +19,8 @@ from billing.run import billing_run, periods_due
 from billing.services import BillingError
 from billing.tasks import billing_run_task
 from clients.models import Charge, ChargeKind
+from consultancy.celery import app
+from contracts.services import contract_renew
 from tests.billing.conftest import FEBRUARY, contract, log
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +99,6 @@ def test_a_renewal_inside_the_month_bills_each_term_its_days(now: dt.datetime) -
     old = contract("620.00", "10", starts_on=dt.date(2024, 2, 12))
     old.ends_on = dt.date(2025, 2, 11)
     old.save()
-    from contracts.services import contract_renew
 
     contract_renew(contract=old)
 
@@ -245,3 +247,10 @@ def test_two_runs_at_once_post_each_fee_once(practice: dict[str, Any]) -> None:
     assert ContractPeriod.objects.count() == 3
     # Between them the two runs billed each contract once.
     assert sum(BillingRun.objects.values_list("contracts_billed", flat=True)) == 3
+
+
+def test_the_monthly_run_is_on_the_beat_schedule_at_six_on_the_first(db: None) -> None:
+    task = PeriodicTask.objects.select_related("crontab").get(name="Monthly billing run")
+    assert task.task in app.tasks
+    assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_month) == ("0", "6", "1")
+    assert task.enabled
