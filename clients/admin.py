@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -23,7 +23,15 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from clients.models import Charge, Client, ClientEvent, ClientQuerySet, ClientStatus, Contact
+from clients.models import (
+    Charge,
+    ChargeKind,
+    Client,
+    ClientEvent,
+    ClientQuerySet,
+    ClientStatus,
+    Contact,
+)
 from clients.money import money
 from clients.people import staff_name
 from clients.services import ClientError, client_drop, client_reinstate
@@ -305,18 +313,119 @@ class ClientEventAdmin(admin.ModelAdmin):
         return False
 
 
+# --- The ledger --------------------------------------------------------------------------------
+# What a person may post by hand. Contract fees and overage are posted by the monthly billing run
+# (the app above this one), which keeps one of each per contract and month.
+MANUAL_KINDS = (ChargeKind.LABOUR, ChargeKind.PAID_PRIORITY, ChargeKind.OTHER)
+
+
+def is_invoiced(charge: Charge) -> bool:
+    """Whether the charge is on an issued invoice, and so can no longer change.
+
+    Invoices live in billing, above this app: the check follows the reverse relation
+    `invoice_line` by name (a seam, docs/architecture.md). The admin's queryset annotates it;
+    a charge loaded elsewhere asks the database once.
+    """
+    invoiced = getattr(charge, "invoiced", None)
+    if invoiced is None:
+        # RelatedObjectDoesNotExist is an AttributeError: hasattr() is False for no line.
+        invoiced = hasattr(charge, "invoice_line")
+    return bool(invoiced)
+
+
+class ManualChargeForm(forms.ModelForm):
+    """A charge added or corrected by hand: labour, paid priority or other, never a run's kind."""
+
+    class Meta:
+        model = Charge
+        fields = ["client", "kind", "amount", "description", "hours", "rate", "occurred_at"]
+        error_messages = {
+            "amount": {"min_value": "A charge must be more than $0.00."},
+            "rate": {"min_value": "A rate cannot be negative."},
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kind = self.fields.get("kind")  # absent when read-only (a charge the run posted)
+        if isinstance(kind, forms.ChoiceField):
+            kind.choices = [("", "---------"), *((k.value, k.label) for k in MANUAL_KINDS)]
+            kind.error_messages["invalid_choice"] = (
+                "Contract fees and overage are posted by the monthly billing run, not by hand: "
+                "choose labour, paid priority or other."
+            )
+
+
+class InvoicedFilter(admin.SimpleListFilter):
+    title = "invoiced"
+    parameter_name = "invoiced"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "On an invoice"), ("no", "Not invoiced yet")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Charge]) -> QuerySet[Charge] | None:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(invoice_line__isnull=self.value() == "no")
+        return None
+
+
 @admin.register(Charge)
 class ChargeAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "client", "kind", "amount_display", "description"]
+    """The ledger. A charge on an issued invoice is read-only: a credit note corrects it."""
+
+    form = ManualChargeForm
+    list_display = [
+        "occurred_at",
+        "client",
+        "kind",
+        "rate_display",
+        "amount_display",
+        "description",
+        "invoiced_display",
+    ]
     list_select_related = ["client"]
-    list_filter = ["kind"]
+    list_filter = ["kind", InvoicedFilter]
     search_fields = ["client__name", "description"]
     autocomplete_fields = ["client"]
     date_hierarchy = "occurred_at"
-    readonly_fields = ["created_by"]
     list_per_page = 50
 
     amount_display = money_display("amount", "Amount")
+
+    @admin.display(description="Rate", ordering="rate")
+    def rate_display(self, obj: Charge) -> str | None:
+        return money(obj.rate) if obj.rate is not None else None  # None reads as "-"
+
+    @admin.display(description="Invoiced", boolean=True, ordering="invoiced")
+    def invoiced_display(self, obj: Charge) -> bool:
+        return is_invoiced(obj)
+
+    @admin.display(description="On invoice")
+    def on_invoice(self, obj: Charge) -> str:
+        if not is_invoiced(obj):
+            return "Not yet: it goes on the client's next invoice."
+        return f"{obj.invoice_line}: issued, so a credit note corrects it, not a change here."
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Charge]:
+        # One EXISTS per row in the rows' own query, so the page costs the same at any length.
+        on_invoice = Charge.objects.filter(pk=OuterRef("pk"), invoice_line__isnull=False)
+        return super().get_queryset(request).annotate(invoiced=Exists(on_invoice))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Charge | None = None) -> Any:
+        if obj is None:
+            return ["created_by"]
+        if obj.kind not in MANUAL_KINDS:
+            return ["kind", "created_by", "on_invoice"]  # the run's kind stays the run's
+        return ["created_by", "on_invoice"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Charge | None = None) -> bool:
+        if obj is not None and is_invoiced(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Charge | None = None) -> bool:
+        if obj is not None and is_invoiced(obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Charge, form: Any, change: bool) -> None:
         if not change and request.user.is_authenticated:
