@@ -1,6 +1,7 @@
-"""Billing in the Django admin: the rate card, the runs and what they posted, issued invoices.
-Everything but the rate card is a record to read: runs and invoices are made on /billing/ and
-by `manage.py run_billing`, through billing's services."""
+"""Billing in the Django admin: the rate card, the runs and what they posted, issued invoices,
+and the client's invoices on its page (a subclass of contracts' client admin, registered in its
+place). Everything but the rate card is a record to read: runs and invoices are made on
+/billing/ and by `manage.py run_billing`, through billing's services."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -31,8 +33,11 @@ from billing.models import (
 )
 from billing.periods import Period, PeriodError
 from clients.admin import money_display, staff_display
-from clients.models import ChargeKind
+from clients.models import ChargeKind, Client
 from clients.money import as_hours, money
+from contracts.admin import ContractClientAdmin
+
+CLIENT_INVOICES = 12  # the newest invoices and credit notes shown on a client's page
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -386,3 +391,43 @@ class InvoiceAdmin(ReadOnlyAdmin):
             return reverse("billing:invoice", args=[obj.pk])
         except NoReverseMatch:
             return None
+
+
+# --- The client page, with its invoices --------------------------------------------------------
+class BillingClientAdmin(ContractClientAdmin):
+    """The client list and page with the client's invoices and credit notes."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Client | None = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), "invoices"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Client | None = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and request.user.has_perm("billing.view_invoice"):
+            fieldsets.append(("Invoices", {"fields": ["invoices"]}))
+        return fieldsets
+
+    @admin.display(description="Latest invoices")
+    def invoices(self, obj: Client) -> str:
+        """The client's newest invoices and credit notes, and a link to all of them.
+
+        A read-only field, not an inline: an inline would bring every invoice ever issued into
+        the client's form. One query, whatever the number.
+        """
+        newest = list(
+            Invoice.objects.filter(client=obj)
+            .select_related("credits")
+            .order_by("-issued_at", "-pk")[: CLIENT_INVOICES + 1]
+        )
+        everything = reverse("admin:billing_invoice_changelist")
+        return render_to_string(
+            "admin/billing/client_invoices.html",
+            {
+                "invoices": newest[:CLIENT_INVOICES],
+                "more": len(newest) > CLIENT_INVOICES,
+                "all_url": f"{everything}?{urlencode({'client__id__exact': obj.pk})}",
+            },
+        )
+
+
+admin.site.unregister(Client)
+admin.site.register(Client, BillingClientAdmin)

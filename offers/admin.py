@@ -1,5 +1,5 @@
 """The conversion engine in the Django admin: campaign rules, runs and offers, and the offer
-actions and opt-out on the client page (a subclass of contracts' client admin, registered in
+actions and opt-out on the client page (a subclass of billing's client admin, registered in
 its place). Every change goes through offers.services."""
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from billing.admin import BillingClientAdmin
 from clients.admin import money_display, staff_display
 from clients.models import Client
 from clients.money import money, percent
-from contracts.admin import ContractClientAdmin, price_after_discount
+from contracts.admin import price_after_discount
 from contracts.staff import MANAGE_CONTRACTS
 from offers.models import CampaignRun, CampaignSettings, ConversionOffer, OfferStatus
 from offers.services import OfferError, client_opt_out_set, offer_send_now
@@ -232,11 +233,11 @@ def _manages(request: HttpRequest) -> bool:
     return request.user.has_perm(MANAGE_CONTRACTS)
 
 
-class OfferClientAdmin(ContractClientAdmin):
+class OfferClientAdmin(BillingClientAdmin):
     """The client list and page with "send an offer now" and the opt-out."""
 
     form = ClientOptOutForm
-    actions = ["send_offer_now", *ContractClientAdmin.actions]
+    actions = ["send_offer_now", *BillingClientAdmin.actions]
 
     def get_fields(self, request: HttpRequest, obj: Client | None = None) -> Any:
         # Tenure drives the loyalty discount and the opt-out is the client's own word: only
