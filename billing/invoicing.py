@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from billing.models import (
@@ -22,7 +22,7 @@ from billing.models import (
     RateCard,
 )
 from billing.periods import Period
-from clients.models import Charge, Client, Contact
+from clients.models import Charge, ChargeKind, Client, Contact
 from clients.money import ZERO, cents
 
 if TYPE_CHECKING:
@@ -57,11 +57,29 @@ def _invoiced_clients(period: Period) -> QuerySet[Invoice, Any]:
     return Invoice.objects.invoices().for_period(period).values("client_id")
 
 
-def drafts(period: Period, client_ids: Sequence[int] | None = None) -> list[DraftRow]:
-    """The drafts of `period`: per client not yet invoiced for it, what its invoice would hold."""
+def drafts(
+    period: Period,
+    client_ids: Sequence[int] | None = None,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[DraftRow]:
+    """The drafts of `period`: per client not yet invoiced for it, what its invoice would hold.
+
+    With `limit`, one page of them in client-name order, still in one query: the page's clients
+    are a sliced subquery on the clients table, so the query count stays the same whatever the
+    number of drafts (10,000 clients in the benchmark).
+    """
     charges = uninvoiced(period).exclude(client__in=_invoiced_clients(period))
     if client_ids is not None:
         charges = charges.filter(client_id__in=client_ids)
+    if limit is not None:
+        page = (
+            Client.objects.filter(pk__in=charges.values("client_id"))
+            .order_by("name", "pk")
+            .values("pk")[offset : offset + limit]
+        )
+        charges = charges.filter(client_id__in=page)
     rows = (
         charges.order_by()
         .values("client_id", "client__name", "kind")
@@ -78,6 +96,30 @@ def drafts(period: Period, client_ids: Sequence[int] | None = None) -> list[Draf
         draft.totals[row["kind"]] += row["total"]
         draft.charges += row["count"]
     return list(by_client.values())
+
+
+@dataclass(frozen=True)
+class DraftTotals:
+    """All the drafts of a period together: how many clients, and the totals by kind."""
+
+    clients: int
+    totals: dict[str, Decimal]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.totals.values(), ZERO)
+
+
+def draft_totals(period: Period) -> DraftTotals:
+    """Count and add up the drafts of `period` in one query (the page of drafts shows a slice)."""
+    charges = uninvoiced(period).exclude(client__in=_invoiced_clients(period))
+    # Aliases prefixed: "contract_fee" is also the name of a reverse relation on Charge.
+    sums = {f"sum_{kind}": Sum("amount", filter=Q(kind=kind)) for kind in ChargeKind.values}
+    row = charges.aggregate(clients=Count("client_id", distinct=True), **sums)
+    return DraftTotals(
+        clients=row["clients"],
+        totals={kind: row[f"sum_{kind}"] or ZERO for kind in ChargeKind.values},
+    )
 
 
 def _next_numbers(kind: str, year: int, count: int) -> range:
