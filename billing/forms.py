@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
@@ -10,8 +11,9 @@ from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.urls import reverse
 
-from billing.models import ExportFormat
+from billing.models import ExportFormat, Invoice, InvoiceKind, InvoiceLine
 from billing.periods import Period, PeriodError
+from clients.money import money
 
 MAX_ID = 2**63 - 1  # the largest primary key the database can hold
 
@@ -99,3 +101,99 @@ class ExportForm(forms.Form):
         self.helper.layout = Layout(*buttons, Div("include_exported", css_class="ms-2"))
         # The form has a button per format; without JavaScript a press still names its format.
         self.helper.form_action = reverse("billing:export", args=[str(period), "xero"])
+
+
+EXPORTED_CHOICES = [
+    ("", "Any export state"),
+    ("xero", "Exported to Xero"),
+    ("not-xero", "Not yet exported to Xero"),
+    ("quickbooks", "Exported to QuickBooks"),
+    ("not-quickbooks", "Not yet exported to QuickBooks"),
+]
+
+
+class InvoiceFilterForm(forms.Form):
+    """The issued list's filters (GET); an invalid filter is ignored and said so."""
+
+    period = PeriodField(label="Month", required=False)
+    kind = forms.ChoiceField(
+        choices=[("", "Invoices and credit notes"), *InvoiceKind.choices], required=False
+    )
+    q = forms.CharField(
+        required=False, max_length=100, strip=True, label="Client", widget=forms.SearchInput
+    )
+    exported = forms.ChoiceField(choices=EXPORTED_CHOICES, required=False, label="Export")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "invoice-filters"
+        self.helper.form_method = "get"
+        self.helper.form_action = reverse("billing:invoices")
+        self.helper.form_class = "row g-2 align-items-end mb-3"
+        self.helper.form_show_errors = False
+        self.helper.layout = Layout(
+            Div(Field("period", css_class="form-control-sm"), css_class="col-6 col-md-2"),
+            Div(Field("kind", css_class="form-select-sm"), css_class="col-6 col-md-3"),
+            Div(
+                Field("q", css_class="form-control-sm", placeholder="Name"),
+                css_class="col-6 col-md-3",
+            ),
+            Div(Field("exported", css_class="form-select-sm"), css_class="col-6 col-md-2"),
+            Div(
+                StrictButton("Filter", type="submit", css_class="btn btn-sm btn-secondary"),
+                HTML(
+                    '<a class="btn btn-sm btn-link" href="{% url "billing:invoices" %}">Clear</a>'
+                ),
+                css_class="col-auto mb-3",
+            ),
+        )
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters that are set; an invalid one is left out (the page says so)."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()  # cleaned_data then holds the fields that are valid
+        return {name: value for name, value in self.cleaned_data.items() if value}
+
+    def query_string(self) -> str:
+        """The valid filters as a query string, for the page links."""
+        params = {k: str(v) for k, v in self.filters().items() if v}
+        return urlencode(params)
+
+
+class CreditNoteForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        label="Reason",
+        help_text="Printed on the credit note: the client reads it.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why the invoice is being credited."},
+    )
+    lines = forms.MultipleChoiceField(
+        required=False,
+        label="Lines to credit",
+        help_text="None ticked: every line not yet credited.",
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(
+        self, *args: Any, invoice: Invoice, open_lines: list[InvoiceLine], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lines"].choices = [  # type: ignore[attr-defined]
+            (str(line.pk), f"{line.position}. {line.description} ({money(line.amount)})")
+            for line in open_lines
+        ]
+        self.helper = FormHelper()
+        self.helper.form_id = "credit-form"
+        self.helper.form_action = reverse("billing:credit", args=[invoice.number])
+        self.helper.layout = Layout(
+            "reason",
+            "lines",
+            StrictButton("Issue credit note", type="submit", css_class="btn btn-outline-danger"),
+        )
+
+    def line_ids(self) -> list[int] | None:
+        """The ticked lines, or None for all of them."""
+        return [int(pk) for pk in self.cleaned_data["lines"]] or None
