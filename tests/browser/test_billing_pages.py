@@ -1,0 +1,216 @@
+"""A manager's month end, in a real browser: sign in, post last month's contract fees, issue the
+invoices, open one and print it. The pages run under a strict Content-Security-Policy (no
+inline script or style, as tests/browser/test_strict_csp.py sets it), printed the invoice is the
+sheet alone, and axe-core finds no serious accessibility failure on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from billing.models import Invoice
+from billing.periods import Period
+from clients.models import Charge, ChargeKind
+from tests.factories import (
+    ChargeFactory,
+    ClientFactory,
+    ContactFactory,
+    ContractFactory,
+    PlanFactory,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+STATIC = Path(settings.BASE_DIR) / "static"
+AXE = STATIC / "vendor" / "axe-core-4.14.1.min.js"
+BLOCKING = ("serious", "critical")
+
+
+def _screenshots(tmp_path: Path) -> Path:
+    """Where the test saves its screenshots: the test's own folder, or the one named by
+    SAVE_SCREENSHOTS_TO (docs/screenshots, to refresh the docs' pictures)."""
+    folder = Path(os.environ.get("SAVE_SCREENSHOTS_TO") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(browser_page: Any) -> Iterator[Any]:
+    """The browser with every page served under CSP and window.print() counted, not opened;
+    yields, then checks that the browser refused nothing and no script failed."""
+    refused: list[str] = []
+
+    def with_policy(route: Any) -> None:
+        # Redirects handed back as they come: the browser follows them itself, so after a POST
+        # it lands on (and shows the URL of) the page it was sent to.
+        response = route.fetch(max_redirects=0)
+        route.fulfill(
+            response=response, headers={**response.headers, "content-security-policy": CSP}
+        )
+
+    browser_page.route(
+        lambda url: True,
+        lambda route: (
+            with_policy(route) if route.request.resource_type == "document" else route.continue_()
+        ),
+    )
+    browser_page.add_init_script("window.printed = 0; window.print = () => { window.printed++; };")
+    browser_page.on(
+        "console",
+        lambda message: refused.append(message.text) if message.type == "error" else None,
+    )
+    browser_page.on("pageerror", lambda error: refused.append(str(error)))
+    yield browser_page
+    assert refused == []
+
+
+def _under_policy(page: Any) -> None:
+    """Load the page the browser is on again, under the policy. Playwright routes only the first
+    request of a redirect chain, so a page reached by redirect (after every POST here) came
+    without it; reloaded, it is checked like any other."""
+    page.reload()
+    page.wait_for_load_state()
+
+
+def _blocking_violations(page: Any, live_server: Any) -> list[str]:
+    """Run axe on the page as it is now; one line per serious or critical failure. axe is
+    loaded from our own static files (static/vendor/README.md), which the policy allows."""
+    page.add_script_tag(url=f"{live_server.url}{settings.STATIC_URL}{AXE.relative_to(STATIC)}")
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['impact']} {v['id']} ({v['help']}) at {node['target']}: {node['html']}"
+        for v in results["violations"]
+        if v["impact"] in BLOCKING
+        for node in v["nodes"]
+    ]
+
+
+def _last_month() -> Period:
+    """The month the billing page opens on: the last one that has ended, by the real clock (a
+    frozen clock would stop the browser's timers too)."""
+    period = Period.last_closed()
+    harbor = ClientFactory(name="Harbor Dental Group")
+    ContactFactory(client=harbor, email="ana@harbor.example")
+    ContractFactory(
+        client=harbor, plan=PlanFactory(monthly_price=Decimal("450.00")), starts_on=period.first_day
+    )
+    bakery = ClientFactory(name="Corner Bakery")
+    ContactFactory(client=bakery, email="owner@bakery.example")
+    ChargeFactory(
+        client=bakery,
+        amount=Decimal("187.50"),
+        rate=Decimal("125.00"),
+        hours=Decimal("1.50"),
+        description="Labour, 90 min: till printer jams",
+        occurred_at=timezone.make_aware(dt.datetime.combine(period.first_day, dt.time(11))),
+    )
+    return period
+
+
+def _sign_in(page: Any, live_server: Any, user: User, password: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/queue/")
+
+
+def test_manager_posts_the_month_issues_and_prints_an_invoice(
+    page: Any, live_server: Any, manager: User, password: str, tmp_path: Path
+) -> None:
+    period = _last_month()
+    shots = _screenshots(tmp_path)
+
+    _sign_in(page, live_server, manager, password)
+    page.click("nav.navbar >> text=Billing")
+    page.wait_for_url(f"**/billing/{period}/")
+    _under_policy(page)
+    assert page.locator("#no-runs").is_visible()
+
+    page.click("#run-billing")
+    page.get_by_text(f"Posted 1 contract fee for {period.label}").wait_for()
+    assert page.locator("#runs tbody tr").count() == 1
+    drafts = page.locator("#drafts tbody tr")
+    assert drafts.count() == 2
+    assert "$450.00" in drafts.filter(has_text="Harbor Dental Group").inner_text()
+    assert "$637.50" in page.locator("#grand-totals").inner_text()
+    page.screenshot(path=shots / "billing-period.png", full_page=True)
+    _under_policy(page)
+    violations = _blocking_violations(page, live_server)
+    assert not violations, "\n".join(violations)
+
+    page.click("#run-billing")
+    page.get_by_text(f"Nothing new to post for {period.label}").wait_for()
+    assert Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).count() == 1
+
+    page.locator("#drafts tr", has_text="Corner Bakery").get_by_role("button").click()
+    page.get_by_text(f"Issued 1 invoice for {period.label}").wait_for()
+    page.click("#issue-all")
+    page.get_by_text(f"Issued 1 invoice for {period.label}").wait_for()
+    assert page.locator("#no-drafts").is_visible()
+    assert Invoice.objects.count() == 2
+
+    # Through billing/exports.py for real: the file downloads and the invoices are marked.
+    with page.expect_download() as download:
+        page.click("#export-xero")
+    assert download.value.suggested_filename == f"xero-invoices-{period}.csv"
+    assert "INV-" in Path(download.value.path()).read_text()
+    assert not Invoice.objects.filter(exported_to_xero_at=None).exists()
+
+    page.click("#issued-link")
+    page.click("#invoices >> text=INV-")
+    page.locator("#invoice").wait_for()
+    sheet = page.locator("#invoice").inner_text()
+    assert "Bill to".upper() in sheet.upper()
+    assert period.label in sheet
+    violations = _blocking_violations(page, live_server)
+    assert not violations, "\n".join(violations)
+    page.screenshot(path=shots / "billing-invoice.png", full_page=True)
+
+    page.click("#print-invoice")
+    assert page.evaluate("window.printed") == 1
+
+    page.emulate_media(media="print")
+    assert page.locator("#invoice").is_visible()
+    for hidden in ("nav.navbar", "#print-invoice", "#credit-note", ".billing-tabs"):
+        assert page.locator(hidden).is_hidden(), hidden
+    page.screenshot(path=shots / "billing-invoice-print.png", full_page=True)
+
+
+def test_a_credit_note_is_issued_from_the_invoice_page(
+    page: Any, live_server: Any, manager: User, password: str, tmp_path: Path
+) -> None:
+    period = _last_month()
+    _sign_in(page, live_server, manager, password)
+    page.goto(f"{live_server.url}/billing/{period}/")
+    page.click("#issue-all")
+    page.get_by_text(f"Issued 1 invoice for {period.label}").wait_for()
+    invoice = Invoice.objects.get()
+
+    page.goto(f"{live_server.url}/billing/invoices/{invoice.number}/")
+    page.click("#credit-form button[type=submit]")  # no reason: the browser asks for one
+    assert page.locator("#id_reason:invalid").count() == 1
+    assert Invoice.objects.count() == 1
+    page.fill("#id_reason", "Printer was under warranty")
+    page.click("#credit-form button[type=submit]")
+    page.get_by_text("Credit note CN-").first.wait_for()
+
+    assert "Printer was under warranty" in page.locator("#credit-of").inner_text()
+    assert invoice.number in page.locator("#credit-of").inner_text()
+    page.screenshot(path=_screenshots(tmp_path) / "billing-credit-note.png", full_page=True)
+    _under_policy(page)
+    violations = _blocking_violations(page, live_server)
+    assert not violations, "\n".join(violations)
