@@ -154,11 +154,15 @@ def export_invoices(
 
 
 def exports_pending(period: Period) -> dict[str, int]:
-    """Per format, how many invoices issued in `period` an export would write now."""
+    """Per format, how many invoices issued in `period` an export would write now; and under
+    "credit_notes", the month's credit notes (QuickBooks takes them by hand)."""
     counts = Invoice.objects.for_period(period).aggregate(
-        **{layout.format.value: Count("pk", filter=_pending(layout)) for layout in LAYOUTS.values()}
+        credit_notes=Count("pk", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
+        **{
+            layout.format.value: Count("pk", filter=_pending(layout)) for layout in LAYOUTS.values()
+        },
     )
-    return {name: counts[name] for name in LAYOUTS}
+    return {name: counts[name] for name in [*LAYOUTS, "credit_notes"]}
 
 
 def _pending(layout: Layout) -> Q:

@@ -98,6 +98,16 @@ class ExportForm(forms.Form):
                     f'<span class="small text-body-secondary me-2">{count} not yet exported</span>'
                 )
             )
+        credit_notes = pending.get("credit_notes", 0)
+        if credit_notes:
+            # Our own sentence and a number: safe inside the template string.
+            buttons.append(
+                HTML(
+                    '<p class="small text-body-secondary w-100 mb-0">QuickBooks Online cannot '
+                    f"import credit notes: enter this month's {credit_notes} by hand there "
+                    "(the Xero file holds them).</p>"
+                )
+            )
         self.helper.layout = Layout(*buttons, Div("include_exported", css_class="ms-2"))
         # The form has a button per format; without JavaScript a press still names its format.
         self.helper.form_action = reverse("billing:export", args=[str(period), "xero"])

@@ -256,14 +256,14 @@ def test_include_exported_marks_what_was_not_exported_yet(practice, now, time_ma
 
 
 def test_the_two_formats_are_exported_and_counted_apart(practice):
-    assert exports_pending(FEBRUARY) == {"xero": 3, "quickbooks": 2}
+    assert exports_pending(FEBRUARY) == {"xero": 3, "quickbooks": 2, "credit_notes": 1}
 
     export_invoices(period=FEBRUARY, export_format="xero")
-    assert exports_pending(FEBRUARY) == {"xero": 0, "quickbooks": 2}
+    assert exports_pending(FEBRUARY) == {"xero": 0, "quickbooks": 2, "credit_notes": 1}
     assert export_invoices(period=FEBRUARY, export_format="quickbooks").invoices == 2
     # The credit note never counts as pending for QuickBooks: it is never exported there.
-    assert exports_pending(FEBRUARY) == {"xero": 0, "quickbooks": 0}
-    assert exports_pending(JANUARY) == {"xero": 1, "quickbooks": 1}
+    assert exports_pending(FEBRUARY) == {"xero": 0, "quickbooks": 0, "credit_notes": 1}
+    assert exports_pending(JANUARY) == {"xero": 1, "quickbooks": 1, "credit_notes": 0}
 
 
 def test_an_export_takes_a_fixed_number_of_queries(practice, django_assert_num_queries):

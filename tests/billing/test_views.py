@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from billing import views
 from billing.exports import InvoiceExport
+from billing.invoicing import credit_note_issue
 from billing.models import BillingRun, ContractPeriod, Invoice, RunTrigger
 from billing.staff import MANAGE_BILLING
 from clients.models import Charge, ChargeKind
@@ -29,15 +30,6 @@ pytestmark = pytest.mark.django_db
 PERIOD_URL = reverse("billing:period", args=["2025-02"])
 RUN_URL = reverse("billing:run", args=["2025-02"])
 ISSUE_URL = reverse("billing:issue", args=["2025-02"])
-
-
-@pytest.fixture(autouse=True)
-def pending_exports(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """billing/exports.py is the exports' own (tests/billing/test_exports.py): the page only
-    shows the counts it is given."""
-    pending = {"xero": 3, "quickbooks": 2}
-    monkeypatch.setattr(views, "exports_pending", lambda period: pending)
-    return pending
 
 
 # --- Who may use it ---------------------------------------------------------------------------
@@ -323,8 +315,9 @@ def test_the_month_page_costs_the_same_queries_for_2_or_30_drafts(
 
     # The session and the user; the user's and the groups' permissions; the draft totals and
     # count (one aggregate); the page of drafts (one grouped query, its clients a subquery);
-    # the month's runs with who ran them; the count of invoices issued for the month.
-    with django_assert_num_queries(8):
+    # the month's runs with who ran them; the count of invoices issued for the month; the
+    # invoices waiting for each export (one aggregate).
+    with django_assert_num_queries(9):
         response = manager_client.get(PERIOD_URL)
 
     assert len(response.context["rows"]) == clients
@@ -341,7 +334,7 @@ def test_more_drafts_than_a_page_are_paged_in_client_order_at_the_same_cost(
     for n in range(25):
         break_fix_client(f"Client {n:03d}", "100.00")
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         second = manager_client.get(PERIOD_URL, {"page": 2})
     last = manager_client.get(PERIOD_URL, {"page": 99})  # past the end: the last page
 
@@ -380,15 +373,40 @@ def exported(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def test_the_month_page_offers_both_exports_with_what_is_pending(
     now: dt.datetime, manager_client: Any
 ) -> None:
+    for n in range(3):
+        break_fix_client(f"Client {n:03d}", "100.00")
+    manager_client.post(ISSUE_URL)
+    manager_client.post(reverse("billing:export", args=["2025-02", "quickbooks"]))
+    break_fix_client("Late Client", "100.00")
+    manager_client.post(ISSUE_URL)
+
     page = manager_client.get(PERIOD_URL).content.decode()
 
     assert "Export for Xero (CSV)" in page
     assert "Export for QuickBooks (CSV)" in page
     assert 'formaction="/billing/2025-02/export/xero/"' in page
     assert 'formaction="/billing/2025-02/export/quickbooks/"' in page
-    assert "3 not yet exported" in page
-    assert "2 not yet exported" in page
+    assert "4 not yet exported" in page  # Xero: none exported yet
+    assert "1 not yet exported" in page  # QuickBooks: the invoice issued since
     assert 'name="include_exported"' in page
+    assert "QuickBooks Online cannot import credit notes" not in page
+
+
+def test_the_month_page_says_quickbooks_takes_its_credit_notes_by_hand(
+    now: dt.datetime, manager: User, manager_client: Any, time_machine: Any
+) -> None:
+    break_fix_client("Acme Dental", "100.00")
+    manager_client.post(ISSUE_URL)
+    # February's invoice credited on 10 March: the credit note belongs to March's exports.
+    credit_note_issue(invoice=Invoice.objects.get(), reason="Billed twice")
+    time_machine.move_to(dt.datetime(2025, 4, 2, 15, 0, tzinfo=dt.UTC), tick=False)
+
+    manager_client.force_login(manager)  # three weeks on, the session has expired
+
+    page = manager_client.get(reverse("billing:period", args=["2025-03"])).content.decode()
+
+    assert "QuickBooks Online cannot import credit notes: enter this month" in page
+    assert "1 by hand there (the Xero file holds them)" in page
 
 
 def test_an_export_is_a_csv_attachment(
