@@ -28,7 +28,7 @@ from clients.money import ZERO, cents
 if TYPE_CHECKING:
     from clients.services import Actor
 
-from billing.services import BillingError, period_refusal, staff
+from billing.services import BillingError, contracts_to_bill, period_refusal, staff
 
 # Clients invoiced per transaction: a fixed number of queries each.
 BATCH_SIZE = 500
@@ -145,17 +145,27 @@ def invoices_issue(
     period: Period,
     by: Actor = None,
     client_ids: Iterable[int] | None = None,
-    today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
     """Issue one invoice per client for `period` with everything not yet invoiced; return how many.
 
-    Raises BillingError for a period that has not ended, or one whose invoices are all issued.
+    Raises BillingError for a period that has not ended, one whose contracts the run has not
+    billed yet (their invoices would lack the fee), or one whose invoices are all issued.
+    `now` is the moment of issue: the invoices' date, their year's numbers and their due date.
     """
-    today = today or timezone.localdate()
-    refusal = period_refusal(period, today)
+    now = now or timezone.now()
+    refusal = period_refusal(period, timezone.localdate(now))
     if refusal:
         raise BillingError(refusal)
     wanted = None if client_ids is None else sorted(set(client_ids))
+    unbilled = contracts_to_bill(period)
+    if wanted is not None:
+        unbilled = unbilled.filter(client_id__in=wanted)
+    if unbilled.exists():
+        raise BillingError(
+            f"Post the contract fees and overage for {period.label} first: a client's invoice "
+            "would go out without its contract fee."
+        )
     pending = clients_to_invoice(period, wanted)
     if not pending:
         issued = Invoice.objects.invoices().for_period(period)
@@ -170,7 +180,7 @@ def invoices_issue(
     count = 0
     for start in range(0, len(pending), BATCH_SIZE):
         with transaction.atomic():
-            count += _issue_batch(pending[start : start + BATCH_SIZE], period, by, today)
+            count += _issue_batch(pending[start : start + BATCH_SIZE], period, by, now)
     return count
 
 
@@ -181,8 +191,9 @@ def clients_to_invoice(period: Period, wanted: list[int] | None) -> list[int]:
     return list(charges.order_by("client_id").values_list("client_id", flat=True).distinct())
 
 
-def _issue_batch(client_ids: list[int], period: Period, by: Actor, today: dt.date) -> int:
+def _issue_batch(client_ids: list[int], period: Period, by: Actor, now: dt.datetime) -> int:
     kind = InvoiceKind.INVOICE
+    today = timezone.localdate(now)
     numbers = iter(_next_numbers(kind, today.year, len(client_ids)))
     # Read after the sequence lock, which every issue takes: an issue that ran meanwhile has
     # committed its invoices and lines, so nothing is billed twice (the OneToOne on the
@@ -219,6 +230,7 @@ def _issue_batch(client_ids: list[int], period: Period, by: Actor, today: dt.dat
                 sequence=sequence,
                 client_id=client_id,
                 period=period.first_day,
+                issued_at=now,
                 issued_by=staff(by),
                 due_on=due_on,
                 bill_to=clients[client_id].name,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from billing.models import (
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from clients.services import Actor
 
 from billing.invoicing import clients_to_invoice, invoices_issue
-from billing.services import BillingError, period_refusal, staff
+from billing.services import BillingError, contracts_to_bill, period_refusal, staff
 
 # Contracts billed per transaction: a fixed number of queries each.
 BATCH_SIZE = 500
@@ -50,15 +50,6 @@ class RunResult:
         return self.fees + self.overage
 
 
-def contracts_to_bill(period: Period) -> QuerySet[ServiceContract]:
-    """Terms that cover a day of `period` and have not been billed for it."""
-    return (
-        ServiceContract.objects.covering(period.first_day, period.last_day)
-        .exclude(billed_periods__period=period.first_day)
-        .order_by("pk")
-    )
-
-
 def billing_run(
     *,
     period: Period,
@@ -66,22 +57,24 @@ def billing_run(
     by: Actor = None,
     dry_run: bool = False,
     issue: bool = False,
-    today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> RunResult:
     """Post each contract's fee and overage for `period` to the ledger; then issue, if asked.
 
     Idempotent: a contract billed for the period already is skipped, and a concurrent run blocks
     on the contract rows and then skips what the other posted. Each batch is its own
     transaction, so a run that dies keeps what it posted and the next one finishes the rest.
+    `now` is when the run happens (the demo bills its past as of then).
     """
-    refusal = period_refusal(period, today)
+    now = now or timezone.now()
+    refusal = period_refusal(period, timezone.localdate(now))
     if refusal:
         raise BillingError(refusal)
     result = RunResult(period=period, dry_run=dry_run)
     run = None
     if not dry_run:
         run = BillingRun.objects.create(
-            period=period.first_day, trigger=trigger, triggered_by=staff(by)
+            period=period.first_day, trigger=trigger, triggered_by=staff(by), started_at=now
         )
     after = 0
     while True:
@@ -100,9 +93,9 @@ def billing_run(
         run.overage_total = result.overage
         # A second run with nothing new to invoice is not an error: it issues nothing.
         if issue and clients_to_invoice(period, None):
-            result.invoices = invoices_issue(period=period, by=by, today=today)
+            result.invoices = invoices_issue(period=period, by=by, now=now)
             run.invoices_issued = result.invoices
-        run.finished_at = timezone.now()
+        run.finished_at = max(timezone.now(), now)
         run.save()
     return result
 

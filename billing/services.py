@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing.models import (
@@ -42,6 +43,15 @@ def period_refusal(period: Period, today: dt.date | None = None) -> str | None:
     if not period.has_ended(today):
         return f"{period.label} has not ended yet; bill it from 1 {period.next.label} onwards."
     return None
+
+
+def contracts_to_bill(period: Period) -> QuerySet[ServiceContract]:
+    """Terms that cover a day of `period` and have not been billed for it."""
+    return (
+        ServiceContract.objects.covering(period.first_day, period.last_day)
+        .exclude(billed_periods__period=period.first_day)
+        .order_by("pk")
+    )
 
 
 # --- Work: the split of logged time and its charge (called by tickets.time_log) ---------------

@@ -101,8 +101,10 @@ def bill_history(today: dt.date | None = None) -> int:
         return 0
     invoices = 0
     for period in months_between(Period.of(start), last.previous):
-        billing_run(period=period, trigger=RunTrigger.COMMAND, today=today)
-        invoices += invoices_issue(period=period)
+        # As the schedule would have: at 06:00 on the 1st, and issued straight after.
+        on_the_first = period.ends_at() + dt.timedelta(hours=6)
+        billing_run(period=period, trigger=RunTrigger.COMMAND, now=on_the_first)
+        invoices += invoices_issue(period=period, now=on_the_first)
     return invoices
 
 

@@ -13,7 +13,7 @@ from billing.models import BillingRun, Invoice, InvoiceKind
 from billing.periods import Period
 from billing.run import billing_run
 from clients.models import Client
-from tests.conftest import DAY, NOW, TODAY
+from tests.conftest import DAY, NOW
 from tests.factories import ChargeFactory, ClientFactory, ContractFactory, PlanFactory, UserFactory
 
 FEBRUARY = Period(2025, 2)  # the last month that has ended on the suite's clock (10 March)
@@ -25,7 +25,7 @@ def issued_invoice(client: Client | None = None, *amounts: str) -> Invoice:
     client = client or ClientFactory()
     for amount in amounts or ("125.00",):
         ChargeFactory(client=client, amount=Decimal(amount), occurred_at=NOW - 30 * DAY)
-    invoices_issue(period=FEBRUARY, client_ids=[client.pk], today=TODAY)
+    invoices_issue(period=FEBRUARY, client_ids=[client.pk], now=NOW)
     return Invoice.objects.get(client=client, kind=InvoiceKind.INVOICE)
 
 
@@ -33,7 +33,7 @@ def billed_run(contracts: int = 1) -> BillingRun:
     """Bill February for `contracts` new contracts ($500.00 a month each), run by a staff member."""
     for _ in range(contracts):
         ContractFactory(plan=PlanFactory(), starts_on=dt.date(2025, 1, 1))
-    billing_run(period=FEBRUARY, by=UserFactory(), today=TODAY)
+    billing_run(period=FEBRUARY, by=UserFactory(), now=NOW)
     return BillingRun.objects.latest("pk")
 
 

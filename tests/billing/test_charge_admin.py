@@ -14,7 +14,7 @@ from billing.invoicing import invoices_issue
 from clients.models import Charge, ChargeKind, Client
 from tests.admin_helpers import changelist_queries, changelist_rows
 from tests.billing.billing_helpers import FEBRUARY
-from tests.conftest import DAY, NOW, TODAY
+from tests.conftest import DAY, NOW
 from tests.factories import ChargeFactory, ClientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def _form(client: Client, **overrides: Any) -> dict[str, Any]:
 def _invoiced(**fields: Any) -> Charge:
     """A charge on the client's issued February invoice."""
     charge = ChargeFactory(occurred_at=NOW - 30 * DAY, **fields)
-    invoices_issue(period=FEBRUARY, client_ids=[charge.client_id], today=TODAY)
+    invoices_issue(period=FEBRUARY, client_ids=[charge.client_id], now=NOW)
     return charge
 
 

@@ -118,6 +118,22 @@ def test_a_charge_posted_after_the_invoice_goes_on_the_next_months(billed: dict[
     assert (march.client_id, march.total) == (late.client_id, Decimal("40.00"))
 
 
+def test_a_month_cannot_be_invoiced_before_its_contract_fees_are_posted(
+    practice: dict[str, Any],
+) -> None:
+    ChargeFactory(client=practice["full"].client, kind=ChargeKind.LABOUR, occurred_at=FEB_20)
+
+    with pytest.raises(BillingError, match="Post the contract fees and overage for February"):
+        invoices_issue(period=FEBRUARY)
+    with pytest.raises(BillingError, match="first"):
+        invoices_issue(period=FEBRUARY, client_ids=[practice["full"].client_id])
+
+    assert not Invoice.objects.exists()
+    # A client without a contract can be invoiced on its own meanwhile.
+    other = ChargeFactory(kind=ChargeKind.LABOUR, occurred_at=FEB_20)
+    assert invoices_issue(period=FEBRUARY, client_ids=[other.client_id]) == 1
+
+
 def test_a_month_that_has_not_ended_cannot_be_invoiced(now: dt.datetime) -> None:
     with pytest.raises(BillingError, match="has not ended yet"):
         invoices_issue(period=Period(2025, 3))

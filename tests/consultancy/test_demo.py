@@ -14,7 +14,8 @@ from django.utils import timezone
 from billing.invoicing import uninvoiced
 from billing.models import BillingRun, Invoice, RateCard
 from billing.periods import Period
-from billing.run import billing_run, contracts_to_bill
+from billing.run import billing_run
+from billing.services import contracts_to_bill
 from clients.models import (
     Charge,
     ChargeKind,
