@@ -43,6 +43,7 @@ format: install
 bench: install
 	$(BIN)/python bench/queue.py
 	$(BIN)/python bench/campaign.py
+	$(BIN)/python bench/billing.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-*
