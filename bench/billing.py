@@ -344,7 +344,10 @@ class Practice:
         from tickets.models import QueueTier, Ticket, TicketStatus, TimeEntry
 
         rate, surcharge = self.card.hourly_rate, self.card.paid_priority_surcharge
-        tickets, charges, entries = [], [], []
+        tickets: list[Ticket] = []
+        charges: list[Charge] = []
+        # (ticket, its labour charge or None, work date, minutes, covered minutes, contract)
+        entries: list[tuple[Ticket, Charge | None, dt.date, int, int, Any]] = []
         for kind, client, day, *rest in self._work:
             opened = _at(day, 9, self.rng.randint(0, 59))
             ticket = Ticket(
@@ -619,21 +622,22 @@ def batches(captured: list[dict[str, str]]) -> tuple[list[list[str]], int, list[
     """Split captured statements by transaction: the statements of each batch (BEGIN and COMMIT
     left out), the count outside any batch, and every statement with its seconds."""
     per_batch: list[list[str]] = []
-    outside, inside = 0, None
+    outside = 0
+    inside_batch: list[str] | None = None
     timed = []
     for query in captured:
         sql = query["sql"]
         if sql == "BEGIN":
-            inside = []
+            inside_batch = []
         elif sql == "COMMIT":
-            per_batch.append(inside or [])
-            inside = None
+            per_batch.append(inside_batch or [])
+            inside_batch = None
         else:
             timed.append((float(query["time"]), sql))
-            if inside is None:
+            if inside_batch is None:
                 outside += 1
             else:
-                inside.append(sql)
+                inside_batch.append(sql)
     return per_batch, outside, timed
 
 
