@@ -446,8 +446,10 @@ def populate(clients: int, period: Any, history_months: int) -> dict[str, Any]:
         with transaction.atomic():
             expected = practice.month_of_work(month)
         if month != period:
-            billing_run(period=month, today=month.next.first_day)
-            invoices_issue(period=month, today=month.next.first_day)
+            # As of the morning after the month: the invoices' date and year are then.
+            as_of = _at(month.next.first_day, 6)
+            billing_run(period=month, now=as_of)
+            invoices_issue(period=month, now=as_of)
     with transaction.atomic():
         practice.late_work(timezone.localdate())
     return {
