@@ -96,6 +96,7 @@ class RateCardForm(forms.ModelForm):
             "after_hours_rate",
             "calendar",
             "paid_priority_surcharge",
+            "bills_from",
             "payment_terms_days",
             "issue_after_run",
             "sales_account_code",
@@ -113,6 +114,11 @@ class RateCardForm(forms.ModelForm):
             },
             "payment_terms_days": {"max_value": "Payment terms are at most 365 days."},
         }
+
+    def clean_bills_from(self) -> dt.date | None:
+        day: dt.date | None = self.cleaned_data["bills_from"]
+        # A month, named by its first day: any day of it is read as the month.
+        return None if day is None else day.replace(day=1)
 
 
 @admin.register(RateCard)
@@ -133,7 +139,7 @@ class RateCardAdmin(admin.ModelAdmin):
                 "description": NEW_WORK_ONLY,
             },
         ),
-        ("Invoices", {"fields": ["payment_terms_days", "issue_after_run"]}),
+        ("Invoices", {"fields": ["bills_from", "payment_terms_days", "issue_after_run"]}),
         ("Accounting export", {"fields": ["sales_account_code", "tax_type"]}),
     ]
 

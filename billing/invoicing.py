@@ -28,7 +28,7 @@ from clients.money import ZERO, cents
 if TYPE_CHECKING:
     from clients.services import Actor
 
-from billing.services import BillingError, contracts_to_bill, period_refusal, staff
+from billing.services import BillingError, acting_staff, contracts_to_bill, period_refusal
 
 # Clients invoiced per transaction: a fixed number of queries each.
 BATCH_SIZE = 500
@@ -231,7 +231,7 @@ def _issue_batch(client_ids: list[int], period: Period, by: Actor, now: dt.datet
                 client_id=client_id,
                 period=period.first_day,
                 issued_at=now,
-                issued_by=staff(by),
+                issued_by=acting_staff(by),
                 due_on=due_on,
                 bill_to=clients[client_id].name,
                 bill_to_email=emails.get(client_id, ""),
@@ -283,6 +283,8 @@ def credit_note_issue(
         raise BillingError("Say why the invoice is being credited; the client will read it.")
     if invoice.is_credit_note:
         raise BillingError("A credit note cannot itself be credited.")
+    # Locked: two credit notes at once must not both credit the same line.
+    Invoice.objects.select_for_update().get(pk=invoice.pk)
     lines = InvoiceLine.objects.filter(invoice=invoice, credit__isnull=True).order_by("position")
     if line_ids is not None:
         wanted = set(line_ids)
@@ -300,7 +302,7 @@ def credit_note_issue(
         sequence=sequence,
         client_id=invoice.client_id,
         period=Period.of(today).first_day,
-        issued_by=staff(by),
+        issued_by=acting_staff(by),
         due_on=today,
         bill_to=invoice.bill_to,
         bill_to_email=invoice.bill_to_email,

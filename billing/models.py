@@ -62,6 +62,13 @@ class RateCard(models.Model):
         help_text="What a client without a contract pays to move its ticket ahead of other "
         "break-fix work.",
     )
+    bills_from = models.DateField(
+        "bill from",
+        null=True,
+        blank=True,
+        help_text="Optional: the first month billed here (its first day). Earlier months were "
+        "billed elsewhere, and no run or invoice reaches back to them.",
+    )
     payment_terms_days = models.PositiveIntegerField(
         "payment terms (days)",
         default=14,

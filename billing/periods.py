@@ -81,11 +81,11 @@ class Period:
 
     def starts_at(self) -> dt.datetime:
         """Midnight at the start of the month, in the practice's time zone."""
-        return _midnight(self.first_day)
+        return day_start(self.first_day)
 
     def ends_at(self) -> dt.datetime:
         """Midnight at the start of the next month: the period is [starts_at, ends_at)."""
-        return _midnight(self.next.first_day)
+        return day_start(self.next.first_day)
 
     def has_ended(self, today: dt.date | None = None) -> bool:
         return self.last_day < (today or timezone.localdate())
@@ -105,7 +105,8 @@ class Period:
         return f"{MONTH_NAMES[self.month - 1]} {self.year}"
 
 
-def _midnight(day: dt.date) -> dt.datetime:
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight at the start of `day`, in the practice's time zone."""
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 

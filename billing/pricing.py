@@ -44,6 +44,7 @@ class ContractMonth:
     """What one month of a contract costs: its fee and its overage."""
 
     fee: Decimal
+    included_minutes: int
     overage_minutes: int
     overage: Decimal
 
@@ -60,14 +61,21 @@ def contract_month(
     worked_minutes: int,
     days_covered: int,
     days_in_month: int,
+    charged_minutes: int = 0,
 ) -> ContractMonth:
-    """Price a month of work under a contract: the (prorated) fee plus the overage."""
+    """Price a month of work under a contract: the (prorated) fee plus the overage.
+
+    `charged_minutes` of the overage were charged already, one entry at a time (time logged
+    before billing runs existed), and are not charged again.
+    """
     if days_covered <= 0:
-        return ContractMonth(fee=ZERO, overage_minutes=0, overage=ZERO)
+        return ContractMonth(fee=ZERO, included_minutes=0, overage_minutes=0, overage=ZERO)
     allowance = included_minutes(included_hours, days_covered, days_in_month)
     _, beyond = split_minutes(worked_minutes, allowance=allowance, used=0)
+    overage_minutes = max(0, beyond - charged_minutes)
     return ContractMonth(
         fee=prorated(monthly_price, days_covered, days_in_month),
-        overage_minutes=beyond,
-        overage=for_minutes(overage_rate, beyond),
+        included_minutes=allowance,
+        overage_minutes=overage_minutes,
+        overage=for_minutes(overage_rate, overage_minutes),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -16,17 +17,23 @@ from billing.models import (
     ContractPeriod,
     RunTrigger,
 )
-from billing.periods import Period, months_between
-from billing.pricing import contract_month, included_minutes
+from billing.periods import Period, day_start, months_between
+from billing.pricing import contract_month
 from clients.models import Charge, ChargeKind
-from clients.money import ZERO, as_hours, for_minutes, money
+from clients.money import ZERO, as_hours, money
 from contracts.models import ServiceContract
 
 if TYPE_CHECKING:
     from clients.services import Actor
 
 from billing.invoicing import clients_to_invoice, invoices_issue
-from billing.services import BillingError, contracts_to_bill, period_refusal, staff
+from billing.services import (
+    BillingError,
+    acting_staff,
+    contracts_to_bill,
+    first_billed_month,
+    period_refusal,
+)
 
 # Contracts billed per transaction: a fixed number of queries each.
 BATCH_SIZE = 500
@@ -44,6 +51,14 @@ class RunResult:
     overage_minutes: int = 0
     invoices: int = 0
     lines: list[str] = field(default_factory=list)
+    nothing_covers: bool = False  # no contract term covers a day of the month
+
+    @property
+    def summary(self) -> str:
+        """What happened, in a sentence, when nothing was posted."""
+        if self.nothing_covers:
+            return f"No contract covers {self.period.label}: there is nothing to post."
+        return f"Nothing new to post for {self.period.label}: every contract that covers it is billed already."
 
     @property
     def total(self) -> Decimal:
@@ -64,7 +79,8 @@ def billing_run(
     Idempotent: a contract billed for the period already is skipped, and a concurrent run blocks
     on the contract rows and then skips what the other posted. Each batch is its own
     transaction, so a run that dies keeps what it posted and the next one finishes the rest.
-    `now` is when the run happens (the demo bills its past as of then).
+    A run that posts nothing leaves no trace. `now` is when the run happens (the demo bills
+    its past as of then).
     """
     clock = timezone.now()
     now = now or clock
@@ -72,11 +88,23 @@ def billing_run(
     if refusal:
         raise BillingError(refusal)
     result = RunResult(period=period, dry_run=dry_run)
-    run = None
-    if not dry_run:
-        run = BillingRun.objects.create(
-            period=period.first_day, trigger=trigger, triggered_by=staff(by), started_at=now
-        )
+    result.nothing_covers = not ServiceContract.objects.covering(
+        period.first_day, period.last_day
+    ).exists()
+    run: BillingRun | None = None
+
+    def the_run() -> BillingRun:
+        # Made with the first batch that posts something, in that batch's transaction.
+        nonlocal run
+        if run is None:
+            run = BillingRun.objects.create(
+                period=period.first_day,
+                trigger=trigger,
+                triggered_by=acting_staff(by),
+                started_at=now,
+            )
+        return run
+
     after = 0
     while True:
         ids = list(
@@ -87,22 +115,27 @@ def billing_run(
         after = ids[-1]
         # A dry run locks and reads the same rows (the locks need a transaction) and writes none.
         with transaction.atomic():
-            _bill_batch(ids, period, run=run, result=result)
+            _bill_batch(ids, period, the_run=None if dry_run else the_run, result=result)
+    # A second run with nothing new to invoice is not an error: it issues nothing.
+    if issue and not dry_run and clients_to_invoice(period, None):
+        result.invoices = invoices_issue(period=period, by=by, now=now)
+        the_run()
     if run is not None:
         run.contracts_billed = result.contracts
         run.fees_total = result.fees
         run.overage_total = result.overage
-        # A second run with nothing new to invoice is not an error: it issues nothing.
-        if issue and clients_to_invoice(period, None):
-            result.invoices = invoices_issue(period=period, by=by, now=now)
-            run.invoices_issued = result.invoices
+        run.invoices_issued = result.invoices
         run.finished_at = now + (timezone.now() - clock)
         run.save()
     return result
 
 
 def _bill_batch(
-    ids: list[int], period: Period, *, run: BillingRun | None, result: RunResult
+    ids: list[int],
+    period: Period,
+    *,
+    the_run: Callable[[], BillingRun] | None,
+    result: RunResult,
 ) -> None:
     contracts = list(
         ServiceContract.objects.filter(pk__in=ids)
@@ -120,27 +153,26 @@ def _bill_batch(
     fees: list[Charge] = []
     overages: list[Charge] = []
     periods: list[ContractPeriod] = []
-    starts_at = period.starts_at()
     for contract in contracts:
         days = period.days_within(contract.starts_on, contract.last_day)
         if contract.pk in billed or days <= 0:
             continue
         worked, charged = work.get(contract.pk, (0, 0))
+        plan = contract.plan
         month = contract_month(
             monthly_price=contract.monthly_price,
-            included_hours=contract.plan.included_hours,
-            overage_rate=contract.plan.overage_hourly_rate,
+            included_hours=plan.included_hours,
+            overage_rate=plan.overage_hourly_rate,
             worked_minutes=worked,
             days_covered=days,
             days_in_month=period.days,
+            charged_minutes=charged,
         )
-        # Minutes already charged one by one (time logged before billing runs existed) are not
-        # charged again.
-        overage_minutes = max(0, month.overage_minutes - charged)
-        overage = for_minutes(contract.plan.overage_hourly_rate, overage_minutes)
-        name = f"{contract.plan.name} contract"
-        when = period.label if days == period.days else _days_text(period, contract)
-        fee = None
+        # Dated the first day the term covers in the month (the 1st for a whole month).
+        first_day = day_start(max(contract.starts_on, period.first_day))
+        name = f"{plan.name} contract"
+        when = period.label if days == period.days else _days_text(period, contract, days)
+        fee = over = None
         if month.fee > 0:
             fee = Charge(
                 client_id=contract.client_id,
@@ -148,57 +180,53 @@ def _bill_batch(
                 amount=month.fee,
                 rate=contract.monthly_price,
                 description=f"{name}, {when}",
-                occurred_at=starts_at,
+                occurred_at=first_day,
             )
             fees.append(fee)
-        over = None
-        if overage > 0:
+        if month.overage > 0:
+            hours = as_hours(month.overage_minutes)
             over = Charge(
                 client_id=contract.client_id,
                 kind=ChargeKind.OVERAGE,
-                amount=overage,
-                rate=contract.plan.overage_hourly_rate,
-                hours=as_hours(overage_minutes),
-                description=(
-                    f"{name} overage, {period.label}: {as_hours(overage_minutes)} h beyond the "
-                    f"{as_hours(included_minutes(contract.plan.included_hours, days, period.days))} h included"
-                ),
-                occurred_at=starts_at,
+                amount=month.overage,
+                rate=plan.overage_hourly_rate,
+                hours=hours,
+                description=f"{name} overage, {period.label}: {hours} h beyond the "
+                f"{as_hours(month.included_minutes)} h included",
+                occurred_at=first_day,
             )
             overages.append(over)
         result.contracts += 1
-        result.fees += fee.amount if fee else ZERO
-        result.overage += overage
-        result.overage_minutes += overage_minutes
+        result.fees += month.fee
+        result.overage += month.overage
+        result.overage_minutes += month.overage_minutes
         result.lines.append(
             f"{contract.client.name}: fee {money(month.fee)} ({when})"
-            + (f", overage {money(overage)} ({overage_minutes} min)" if overage else "")
+            + (f", overage {money(month.overage)} ({month.overage_minutes} min)" if over else "")
         )
-        if run is not None:
-            periods.append(
-                ContractPeriod(
-                    contract=contract,
-                    period=period.first_day,
-                    days_covered=days,
-                    included_minutes=included_minutes(
-                        contract.plan.included_hours, days, period.days
-                    ),
-                    overage_minutes=overage_minutes,
-                    fee=fee,
-                    overage=over,
-                    run=run,
-                )
+        periods.append(
+            ContractPeriod(
+                contract=contract,
+                period=period.first_day,
+                days_covered=days,
+                included_minutes=month.included_minutes,
+                overage_minutes=month.overage_minutes,
+                fee=fee,
+                overage=over,
             )
-    if run is None:
+        )
+    if the_run is None or not periods:
         return
+    run = the_run()
+    for billed_period in periods:
+        billed_period.run = run
     Charge.objects.bulk_create(fees + overages)
     ContractPeriod.objects.bulk_create(periods)
 
 
-def _days_text(period: Period, contract: ServiceContract) -> str:
+def _days_text(period: Period, contract: ServiceContract, days: int) -> str:
     first = max(contract.starts_on, period.first_day)
     last = min(contract.last_day, period.last_day)
-    days = (last - first).days + 1
     return f"{first.day} to {last.day} {period.label}: {days} of {period.days} days"
 
 
@@ -227,13 +255,15 @@ def _month_work(ids: list[int], period: Period) -> dict[int, tuple[int, int]]:
 
 
 def periods_due(today: dt.date | None = None) -> list[Period]:
-    """The periods the scheduled run bills: every month since the last run, up to last month.
+    """The months the scheduled run bills: each month up to last month with a term not billed.
 
-    A month the worker missed (it was down on the 1st) is billed by the next run. The first run
-    ever bills last month only, not the practice's whole past.
+    From the rate card's "Bill from" month, or else the first month a run ever billed (last
+    month, before any run): a month the worker missed, or a term backdated into a billed
+    month, is billed by the next run.
     """
     last = Period.last_closed(today)
-    latest = BillingRun.objects.filter(finished_at__isnull=False).order_by("-period").first()
-    if latest is None:
-        return [last]
-    return months_between(Period.of(latest.period).next, last) or []
+    first = first_billed_month()
+    if first is None:
+        earliest = BillingRun.objects.order_by("period").values_list("period", flat=True).first()
+        first = last if earliest is None else Period.of(earliest)
+    return [period for period in months_between(first, last) if contracts_to_bill(period).exists()]

@@ -18,11 +18,11 @@ from billing.models import (
     ContractPeriod,
     RateCard,
 )
-from billing.periods import Period
+from billing.periods import Period, day_start
 from billing.pricing import included_minutes, split_minutes
 from clients.models import Charge, ChargeKind, Client
 from clients.money import as_hours, for_minutes
-from contracts.models import ServiceContract
+from contracts.models import RenewalMode, ServiceContract
 
 if TYPE_CHECKING:
     from clients.services import Actor
@@ -32,17 +32,29 @@ class BillingError(Exception):
     """A billing action the rules do not allow; the message is for the user."""
 
 
-def staff(by: Actor) -> User | None:
+def acting_staff(by: Actor) -> User | None:
     """The staff member to record, or None for the client or a scheduled task."""
     return by if isinstance(by, User) else None
 
 
 def period_refusal(period: Period, today: dt.date | None = None) -> str | None:
-    """Why `period` cannot be billed yet, or None."""
+    """Why `period` cannot be billed or invoiced, or None."""
     today = today or timezone.localdate()
     if not period.has_ended(today):
         return f"{period.label} has not ended yet; bill it from 1 {period.next.label} onwards."
+    first = first_billed_month()
+    if first is not None and period < first:
+        return (
+            f"{period.label} is before {first.label}, the first month billed here (the rate "
+            "card's “Bill from”); earlier months were billed elsewhere."
+        )
     return None
+
+
+def first_billed_month() -> Period | None:
+    """The rate card's "Bill from" month, if the practice set one."""
+    bills_from = RateCard.load().bills_from
+    return None if bills_from is None else Period.of(bills_from)
 
 
 def contracts_to_bill(period: Period) -> QuerySet[ServiceContract]:
@@ -67,19 +79,25 @@ class WorkSplit:
 def work_contract(*, client: Client, work_date: dt.date) -> ServiceContract | None:
     """The client's contract term in force on `work_date`, locked (None: break-fix work).
 
-    Locked: two entries logged at once must not both spend the month's last included hour, and
-    a billing run of that month must not post the overage while an entry is being added.
+    Call it inside the transaction that logs the work. Locked: two entries logged at once must
+    not both spend the month's last included hour, and a billing run of that month must not
+    post the overage while an entry is being added. An automatic term whose end has passed
+    but which the daily roll-over has not renewed yet still covers: the client is on contract
+    without a gap, and the renewal will say so.
     """
-    return (
-        ServiceContract.objects.for_client(client)
-        .covering(work_date, work_date)
-        .select_related("plan")
-        .select_for_update(of=("self",))
-        .first()
+    terms = ServiceContract.objects.for_client(client).select_related("plan")
+    in_force = terms.covering(work_date, work_date)
+    awaiting_renewal = terms.active().filter(
+        renewal=RenewalMode.AUTOMATIC, starts_on__lte=work_date, ends_on__lt=work_date
     )
+    for candidates in (in_force, awaiting_renewal):
+        term = candidates.select_for_update(of=("self",)).first()
+        if term is not None:
+            return term
+    return None
 
 
-def work_allowance(contract: ServiceContract, work_date: dt.date) -> int:
+def work_allowance(contract: ServiceContract, *, work_date: dt.date) -> int:
     """The included minutes of the month of `work_date` under `contract` (prorated by day)."""
     period = Period.of(work_date)
     days = period.days_within(contract.starts_on, contract.last_day)
@@ -93,12 +111,12 @@ def work_split(
     if contract is None:
         return WorkSplit(contract=None, covered=0, billable=minutes)
     covered, beyond = split_minutes(
-        minutes, allowance=work_allowance(contract, work_date), used=used
+        minutes, allowance=work_allowance(contract, work_date=work_date), used=used
     )
     return WorkSplit(contract=contract, covered=covered, billable=beyond)
 
 
-def is_after_hours(card: RateCard, work_date: dt.date, *, marked: bool) -> bool:
+def is_after_hours(card: RateCard, *, work_date: dt.date, marked: bool) -> bool:
     """Whether break-fix work is billed at the after-hours rate."""
     if card.after_hours_rate is None:
         return False
@@ -135,7 +153,7 @@ def work_charge(
         label = "Overage (month already billed)"
     else:
         card = RateCard.load()
-        late = is_after_hours(card, work_date, marked=after_hours)
+        late = is_after_hours(card, work_date=work_date, marked=after_hours)
         kind, rate = ChargeKind.LABOUR, card.labour_rate(after_hours=late)
         label = "After-hours labour" if late else "Labour"
     amount = for_minutes(rate, split.billable)
@@ -148,8 +166,8 @@ def work_charge(
         rate=rate,
         hours=as_hours(split.billable),
         description=f"{label}, {split.billable} min: {description}"[:300],
-        occurred_at=_day_start(work_date),
-        created_by=staff(by),
+        occurred_at=day_start(work_date),
+        created_by=acting_staff(by),
     )
 
 
@@ -162,9 +180,5 @@ def priority_charge(*, client_id: int, description: str, by: Actor = None) -> Ch
         amount=surcharge,
         rate=surcharge,
         description=description[:300],
-        created_by=staff(by),
+        created_by=acting_staff(by),
     )
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

@@ -159,11 +159,7 @@ def run(request: BillingRequest, period: str) -> HttpResponse:
             f"fees {money(result.fees)}, overage {money(result.overage)}.",
         )
     else:
-        messages.info(
-            request,
-            f"Nothing new to post for {chosen.label}: every contract that covers it is "
-            "billed already.",
-        )
+        messages.info(request, result.summary)
     return _back_to(chosen)
 
 

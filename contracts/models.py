@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, When
-from django.db.models.functions import Least, TruncDate
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from clients.models import Client
@@ -389,20 +389,20 @@ class ServiceContractQuerySet(models.QuerySet["ServiceContract"]):
         puts a client first in line and out of reach of offers and drops)."""
         return Exists(self.active().filter(client=OuterRef("pk")))
 
-    def with_last_day(self) -> Self:
-        """Annotate `covered_until`, the last day each term covers (the `last_day` rule in SQL)."""
-        return self.annotate(
-            covered_until=Case(
-                When(status=ContractStatus.CANCELLED, then=Least("ends_on", TruncDate("ended_at"))),
-                default=F("ends_on"),
-                output_field=models.DateField(),
-            )
-        )
-
     def covering(self, first: dt.date, last: dt.date) -> Self:
-        """Terms that cover at least one day of [first, last], ended or not; newest first (a
-        term cancelled on the day a new one starts covers that day too: the new one wins)."""
-        terms = self.with_last_day().filter(starts_on__lte=last, covered_until__gte=first)
+        """Terms that cover at least one day of [first, last], ended or not; newest first.
+
+        The `last_day` rule in SQL: a term covers from its start to its end, and a cancelled
+        one up to the day before it was cancelled (so a term started that day does not share
+        it, and a term cancelled before it began covers nothing).
+        """
+        cancelled_on = TruncDate("ended_at")
+        terms = (
+            self.annotate(cancelled_on=cancelled_on)
+            .filter(starts_on__lte=last, ends_on__gte=first)
+            .exclude(status=ContractStatus.CANCELLED, cancelled_on__lte=first)
+            .exclude(status=ContractStatus.CANCELLED, cancelled_on__lte=F("starts_on"))
+        )
         return terms.order_by("-starts_on", "-pk")
 
     def held_by(self, client: Client) -> bool:
@@ -485,9 +485,10 @@ class ServiceContract(models.Model):
 
     @property
     def last_day(self) -> dt.date:
-        """The last day this term covers: the end of the term, or the day it was cancelled."""
+        """The last day this term covers: the end of the term, or the day before it was
+        cancelled (before its start, for a term cancelled before it began)."""
         if self.status == ContractStatus.CANCELLED and self.ended_at is not None:
-            return min(self.ends_on, timezone.localdate(self.ended_at))
+            return min(self.ends_on, timezone.localdate(self.ended_at) - dt.timedelta(days=1))
         return self.ends_on
 
     def covers(self, day: dt.date) -> bool:

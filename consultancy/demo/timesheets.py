@@ -51,7 +51,9 @@ def log_work(drafts: list[TicketDraft]) -> list[WorkLog]:
         if ticket.contract is not None:
             month = (ticket.contract.pk, work_date.year, work_date.month)
             covered, _ = split_minutes(
-                minutes, allowance=work_allowance(ticket.contract, work_date), used=used[month]
+                minutes,
+                allowance=work_allowance(ticket.contract, work_date=work_date),
+                used=used[month],
             )
             used[month] += covered
         billable = minutes - covered

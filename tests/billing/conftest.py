@@ -47,7 +47,8 @@ def practice(now: dt.datetime, consultant: User, time_machine: Any) -> dict[str,
 
     - full: all month, $600 with 10 h included at $100/h overage; 12 h worked -> 2 h overage.
     - joined: started 15 February, $560 with 8 h; 14 of 28 days -> $280 and 4 h included.
-    - left: $500 since June 2024, cancelled on 10 February -> 10 of 28 days = $178.57.
+    - left: $500 since June 2024, cancelled on 10 February, so covered to the 9th -> 9 of 28
+      days = $160.71.
     """
     full = contract("600.00", "10", starts_on=dt.date(2025, 1, 1))
     log(full.client, consultant, 480, dt.date(2025, 2, 3))

@@ -72,7 +72,8 @@ def practice(now: dt.datetime, time_machine: Any, consultant: User, manager: Use
     3 February; February's on 10 March (NOW).
 
     By hand, February:
-    - Harbor's fee covers 11-28 Feb, 18 of 28 days: 600.00 x 18 / 28 = 385.714... = 385.71.
+    - Harbor's fee covers 11-28 Feb, 18 of 28 days: 600.00 x 18 / 28 = 385.714... = 385.71,
+      dated (its service date) the first day it covers, 11 Feb, as is its overage.
       Included: 240 min x 18 // 28 = 154 min (2.57 h); worked 250, so 96 min over:
       96 / 60 = 1.60 h x 110.00 = 176.00 (1.60 x 110.00 is 176.00: exported as it is).
     - Bayside's labour: 95 min x 125.00 / 60 = 197.916... = 197.92, recorded as 1.58 h;

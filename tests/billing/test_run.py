@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
+from billing.invoicing import invoices_issue
 from billing.models import BillingRun, ContractPeriod, RunTrigger
 from billing.periods import Period
 from billing.run import billing_run, periods_due
@@ -20,7 +21,7 @@ from billing.services import BillingError
 from billing.tasks import billing_run_task
 from clients.models import Charge, ChargeKind
 from consultancy.celery import app
-from contracts.services import contract_renew
+from contracts.services import contract_cancel, contract_renew, contract_start
 from tests.billing.conftest import FEBRUARY, contract, log
 
 pytestmark = pytest.mark.django_db
@@ -36,12 +37,12 @@ def test_the_run_posts_each_fee_prorated_by_day_and_the_overage(practice: dict[s
     result = billing_run(period=FEBRUARY)
 
     full, joined, left = (practice[k].client.name for k in ("full", "joined", "left"))
-    assert fees() == {full: Decimal("600.00"), joined: Decimal("280.00"), left: Decimal("178.57")}
+    assert fees() == {full: Decimal("600.00"), joined: Decimal("280.00"), left: Decimal("160.71")}
     # 720 min worked against 600 included: 120 min at $100/h.
     assert fees(ChargeKind.OVERAGE) == {full: Decimal("200.00")}
     assert (result.contracts, result.fees, result.overage) == (
         3,
-        Decimal("1058.57"),
+        Decimal("1040.71"),
         Decimal("200.00"),
     )
     fee = Charge.objects.get(kind=ChargeKind.CONTRACT_FEE, client=practice["joined"].client)
@@ -55,7 +56,7 @@ def test_the_run_posts_each_fee_prorated_by_day_and_the_overage(practice: dict[s
     run = BillingRun.objects.get()
     assert (run.contracts_billed, run.fees_total, run.overage_total) == (
         3,
-        Decimal("1058.57"),
+        Decimal("1040.71"),
         Decimal("200.00"),
     )
     assert run.finished_at is not None
@@ -74,7 +75,7 @@ def test_a_second_run_of_the_period_posts_nothing(practice: dict[str, Any]) -> N
 def test_a_dry_run_reports_the_same_and_writes_nothing(practice: dict[str, Any]) -> None:
     dry = billing_run(period=FEBRUARY, dry_run=True)
 
-    assert (dry.contracts, dry.fees, dry.overage) == (3, Decimal("1058.57"), Decimal("200.00"))
+    assert (dry.contracts, dry.fees, dry.overage) == (3, Decimal("1040.71"), Decimal("200.00"))
     assert not Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).exists()
     assert not BillingRun.objects.exists()
     assert not ContractPeriod.objects.exists()
@@ -88,11 +89,56 @@ def test_a_month_that_has_not_ended_cannot_be_billed(now: dt.datetime, period: P
     assert not BillingRun.objects.exists()
 
 
-def test_contracts_outside_the_period_are_not_billed(now: dt.datetime) -> None:
+def test_a_month_no_contract_covers_says_so_and_leaves_no_trace(now: dt.datetime) -> None:
     contract("600.00", "10", starts_on=dt.date(2025, 3, 1))
 
-    assert billing_run(period=FEBRUARY).contracts == 0
+    for period in (FEBRUARY, Period(1999, 1)):
+        result = billing_run(period=period)
+        assert result.summary == f"No contract covers {period.label}: there is nothing to post."
+
     assert not Charge.objects.exists()
+    assert not BillingRun.objects.exists()
+
+
+def test_a_month_before_the_rate_cards_bill_from_is_refused(
+    practice: dict[str, Any], rate_card: Any
+) -> None:
+    rate_card.bills_from = dt.date(2025, 3, 1)
+    rate_card.save()
+
+    with pytest.raises(BillingError, match="before March 2025, the first month billed here"):
+        billing_run(period=FEBRUARY)
+
+    assert not BillingRun.objects.exists()
+
+
+def test_a_contract_cancelled_before_it_began_is_never_billed_nor_blocks_invoicing(
+    now: dt.datetime, time_machine: Any
+) -> None:
+    never = contract("600.00", "10", starts_on=dt.date(2025, 2, 20))
+    time_machine.move_to(dt.datetime(2025, 2, 10, 17, 0, tzinfo=dt.UTC), tick=False)
+    contract_cancel(contract=never, reason="Changed their mind")
+    time_machine.move_to(now, tick=False)
+    contract("300.00", "4", starts_on=dt.date(2025, 1, 1))
+
+    assert billing_run(period=FEBRUARY).contracts == 1
+    assert invoices_issue(period=FEBRUARY) == 1
+
+
+def test_a_term_cancelled_and_restarted_the_same_day_is_not_billed_for_it_twice(
+    now: dt.datetime, time_machine: Any
+) -> None:
+    old = contract("280.00", "10", starts_on=dt.date(2024, 6, 1))
+    time_machine.move_to(dt.datetime(2025, 2, 10, 17, 0, tzinfo=dt.UTC), tick=False)
+    contract_cancel(contract=old, reason="Moving to the bigger plan")
+    contract_start(client=old.client, plan=old.plan, discount_percent=Decimal(0))
+    time_machine.move_to(now, tick=False)
+
+    billing_run(period=FEBRUARY)
+
+    # 1 to 9 February on the old term, 10 to 28 on the new: 90.00 + 190.00, the month's price.
+    amounts = Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).values_list("amount", flat=True)
+    assert sorted(amounts) == [Decimal("90.00"), Decimal("190.00")]
 
 
 def test_a_renewal_inside_the_month_bills_each_term_its_days(now: dt.datetime) -> None:
@@ -144,16 +190,13 @@ def test_overage_charged_one_entry_at_a_time_before_runs_existed_is_not_charged_
 
 
 # --- The schedule --------------------------------------------------------------------------------
-def test_the_first_scheduled_run_bills_last_month_only(now: dt.datetime) -> None:
+def test_the_first_scheduled_run_bills_last_month_only(practice: dict[str, Any]) -> None:
+    # The contracts ran since 2024; the practice starts billing here with last month.
     assert periods_due() == [FEBRUARY]
 
 
 def test_a_month_the_worker_missed_is_billed_by_the_next_run(practice: dict[str, Any]) -> None:
-    BillingRun.objects.create(
-        period=dt.date(2024, 12, 1),
-        trigger=RunTrigger.SCHEDULE,
-        finished_at=practice["full"].created_at,
-    )
+    billing_run(period=Period(2024, 12), trigger=RunTrigger.SCHEDULE)
 
     assert billing_run_task() == ["2025-01", "2025-02"]
 
@@ -167,6 +210,36 @@ def test_a_month_the_worker_missed_is_billed_by_the_next_run(practice: dict[str,
     assert billing_run_task() == []
 
 
+def test_a_term_backdated_into_a_billed_month_is_billed_by_the_next_run(
+    practice: dict[str, Any],
+) -> None:
+    billing_run(period=FEBRUARY)
+    late = contract("450.00", "4", starts_on=dt.date(2025, 2, 1))
+
+    assert billing_run_task() == ["2025-02"]
+
+    assert Charge.objects.get(kind=ChargeKind.CONTRACT_FEE, client=late.client).amount == Decimal(
+        "450.00"
+    )
+
+
+def test_a_month_that_fails_is_logged_and_the_next_months_still_run(
+    practice: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    billing_run(period=Period(2024, 12), trigger=RunTrigger.SCHEDULE)
+    real = billing_run
+
+    def fail_january(*, period: Period, **kwargs: Any) -> Any:
+        if period == Period(2025, 1):
+            raise BillingError("the database said no")
+        return real(period=period, **kwargs)
+
+    monkeypatch.setattr("billing.tasks.billing_run", fail_january)
+
+    assert billing_run_task() == ["2025-02"]
+    assert "The billing run for 2025-01 did not complete: the database said no" in caplog.text
+
+
 # --- The command ---------------------------------------------------------------------------------
 def test_the_command_bills_a_period_and_says_what_it_posted(
     practice: dict[str, Any], capsys: Any
@@ -174,9 +247,10 @@ def test_the_command_bills_a_period_and_says_what_it_posted(
     call_command("run_billing", "--period", "2025-02")
 
     out = capsys.readouterr().out
-    assert "February 2025: posted 3 contract(s): fees $1,058.57, overage $200.00" in out
+    assert "February 2025: posted 3 contract(s): fees $1,040.71, overage $200.00" in out
     call_command("run_billing", "--period", "2025-02")
-    assert "Nothing new to post" in capsys.readouterr().out
+    assert "Nothing new to post for February 2025" in capsys.readouterr().out
+    assert BillingRun.objects.count() == 1  # the second run left no trace
     assert Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).count() == 3
 
 

@@ -312,7 +312,7 @@ def test_a_cancelled_client_can_start_again(now):
     assert again.monthly_price == Decimal("475.00")
 
 
-def test_contract_covers_the_days_of_its_term_up_to_the_day_it_was_cancelled(now):
+def test_contract_covers_the_days_of_its_term_up_to_the_day_before_it_was_cancelled(now):
     contract = ContractFactory(starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2025, 12, 31))
 
     assert contract.covers(dt.date(2025, 1, 1))
@@ -320,21 +320,47 @@ def test_contract_covers_the_days_of_its_term_up_to_the_day_it_was_cancelled(now
     assert not contract.covers(dt.date(2024, 12, 31))
     assert not contract.covers(dt.date(2026, 1, 1))
     cancelled = contract_cancel(contract=contract)
-    assert cancelled.last_day == TODAY
-    assert cancelled.covers(TODAY)
-    assert not cancelled.covers(TODAY + dt.timedelta(days=1))
+    assert cancelled.last_day == TODAY - dt.timedelta(days=1)
+    assert cancelled.covers(TODAY - dt.timedelta(days=1))
+    assert not cancelled.covers(TODAY)
 
 
-@pytest.mark.parametrize("cancel", [False, True])
-def test_the_covering_query_agrees_with_last_day(now, cancel):
-    contract = ContractFactory(starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2025, 12, 31))
+@pytest.mark.parametrize(
+    ("starts_on", "cancel"),
+    [
+        (dt.date(2025, 1, 1), False),
+        (dt.date(2025, 1, 1), True),
+        (TODAY, True),  # cancelled the day it began: it covers nothing
+        (TODAY + dt.timedelta(days=10), True),  # cancelled before it began
+    ],
+)
+def test_the_covering_query_agrees_with_last_day(now, starts_on, cancel):
+    contract = ContractFactory(starts_on=starts_on, ends_on=dt.date(2026, 6, 30))
     if cancel:
         contract = contract_cancel(contract=contract)
     terms = ServiceContract.objects.filter(pk=contract.pk)
 
-    for day in (dt.date(2024, 12, 31), dt.date(2025, 1, 1), TODAY, TODAY + dt.timedelta(days=1)):
-        assert terms.covering(day, day).exists() == contract.covers(day), day
-    assert terms.with_last_day().get().covered_until == contract.last_day
+    for first, last in [
+        (dt.date(2024, 12, 1), dt.date(2024, 12, 31)),
+        (dt.date(2025, 1, 1), dt.date(2025, 1, 31)),
+        (TODAY - dt.timedelta(days=1), TODAY - dt.timedelta(days=1)),
+        (TODAY, TODAY),
+        (TODAY, dt.date(2025, 3, 31)),
+        (dt.date(2025, 3, 1), dt.date(2025, 3, 31)),
+        (dt.date(2025, 4, 1), dt.date(2025, 4, 30)),
+    ]:
+        days = (last - first).days + 1
+        expected = any(contract.covers(first + dt.timedelta(days=d)) for d in range(days))
+        assert terms.covering(first, last).exists() == expected, (first, last)
+
+
+def test_a_term_started_the_day_another_was_cancelled_is_the_only_one_covering_it(now):
+    old = ContractFactory(starts_on=dt.date(2024, 6, 1))
+    client = old.client
+    contract_cancel(contract=old)
+    new = contract_start(client=client, plan=old.plan, discount_percent=Decimal(0))
+
+    assert list(ServiceContract.objects.for_client(client).covering(TODAY, TODAY)) == [new]
 
 
 # --- Locks (PostgreSQL) -------------------------------------------------------------------------

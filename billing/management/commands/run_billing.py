@@ -52,7 +52,12 @@ class Command(BaseCommand):
         )
         if result.dry_run:
             self.stdout.write("Dry run: nothing was posted.")
-        elif options["issue"]:
+        elif options["issue"] and result.invoices:
             self.stdout.write(f"Issued {result.invoices} invoice(s) for {period.label}.")
-        if not result.dry_run and not result.contracts:
-            self.stdout.write("Nothing new to post: every contract of the month is billed.")
+        elif options["issue"]:
+            self.stdout.write(
+                f"Nothing new to invoice for {period.label}: its invoices are issued; charges "
+                f"posted since go on {period.next.label}'s."
+            )
+        if not result.contracts:
+            self.stdout.write(result.summary)
