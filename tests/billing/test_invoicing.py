@@ -242,3 +242,34 @@ def test_two_issues_at_once_invoice_each_charge_once_with_gapless_numbers(
     assert sorted(Invoice.objects.values_list("sequence", flat=True)) == [1, 2, 3, 4]
     assert InvoiceSequence.objects.get().last == 4
     assert not Charge.objects.filter(invoice_line__isnull=True).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_credit_notes_at_once_credit_each_line_once(billed: dict[str, Any]) -> None:
+    invoices_issue(period=FEBRUARY)
+    invoice = Invoice.objects.get(bill_to="Acme Dental")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def credit() -> None:
+        try:
+            start.wait()
+            credit_note_issue(invoice=invoice, reason="Billed twice")
+            outcomes.append("credited")
+        except BillingError:
+            outcomes.append("refused")  # the other got there first: nothing left to credit
+        except BaseException as error:
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=credit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["credited", "refused"]
+    assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 1
+    assert invoice_balance(invoice) == 0

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from billing.models import RateCard
 from clients.models import ChargeKind
+from contracts.models import RenewalMode
 from contracts.services import contract_cancel
 from tests.billing.conftest import contract, log
 from tests.conftest import TODAY
@@ -142,3 +143,27 @@ def test_logged_time_splits_by_the_term_in_force_on_each_work_date(
         else:
             assert covered == min(worked, 600)
             assert all(e.contract == held for e in logged)
+
+
+def test_an_automatic_term_awaiting_the_nightly_renewal_still_covers_work(
+    now: dt.datetime, consultant: User
+) -> None:
+    # The term ended yesterday; the roll-over that renews it has not run yet today.
+    held = contract("600.00", "10", starts_on=dt.date(2024, 3, 10))
+    held.ends_on = TODAY - dt.timedelta(days=1)
+    held.save()
+
+    entry = log(held.client, consultant, 60, TODAY)
+
+    assert (entry.contract, entry.covered_minutes, entry.charge) == (held, 60, None)
+
+
+def test_a_manual_term_past_its_end_does_not_cover_work(now: dt.datetime, consultant: User) -> None:
+    held = contract("600.00", "10", starts_on=dt.date(2024, 3, 10))
+    held.ends_on = TODAY - dt.timedelta(days=1)
+    held.renewal = RenewalMode.MANUAL
+    held.save()
+
+    entry = log(held.client, consultant, 60, TODAY)
+
+    assert (entry.contract, entry.charge.kind) == (None, ChargeKind.LABOUR)
