@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from billing.models import ExportFormat, Invoice, InvoiceKind, InvoiceLine, RateCard
 from billing.periods import Period
-from clients.money import cents, money
+from billing.pricing import priced_as
+from clients.money import cents
 
 # Both products read dates in the organisation's region format; the practice is in the US. A
 # practice whose Xero organisation is set up elsewhere (UK, AU, NZ) would change this to
@@ -96,8 +97,6 @@ LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 # Invoices whose marks are set per UPDATE: the ids go in the statement, and SQLite caps them.
 MARK_BATCH = 1000
-
-ONE = Decimal("1.00")
 
 
 @dataclass(frozen=True)
@@ -199,21 +198,6 @@ def _mark(invoices: Sequence[Invoice], mark: str) -> None:
 
 
 # --- The layouts ------------------------------------------------------------------------------
-def priced_as(
-    quantity: Decimal, unit_amount: Decimal, amount: Decimal, description: str
-) -> tuple[Decimal, Decimal, str]:
-    """The quantity, unit amount and description to export for a line of `amount`.
-
-    The importing software multiplies quantity by unit amount and rounds by its own rule. Hours
-    are rounded to the cent of an hour while the amount was priced from the minutes (95 min is
-    1.58 h, 1.58 x 125.00 = 197.50, but the line is 197.92), so unless the product is the amount
-    exactly, the line goes out as 1 x amount with the hours and the rate in the description.
-    """
-    if quantity * unit_amount == amount:
-        return quantity, unit_amount, description
-    return ONE, amount, f"{description} ({quantity} h at {money(abs(unit_amount))}/h)"
-
-
 def _date(day: dt.date) -> str:
     return day.strftime(DATE_FORMAT)
 

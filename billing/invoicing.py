@@ -22,6 +22,7 @@ from billing.models import (
     RateCard,
 )
 from billing.periods import Period
+from billing.pricing import priced_as
 from clients.models import Charge, ChargeKind, Client, Contact
 from clients.money import ZERO, cents
 
@@ -260,15 +261,21 @@ def _give_back_unused(kind: str, year: int, unused: int) -> None:
 
 def _line_for(invoice: Invoice, position: int, charge: Charge) -> InvoiceLine:
     hourly = charge.hours is not None and charge.rate is not None
+    quantity, unit_amount, description = priced_as(
+        charge.hours if hourly and charge.hours is not None else Decimal(1),
+        charge.rate if hourly and charge.rate is not None else charge.amount,
+        charge.amount,
+        charge.description,
+    )
     return InvoiceLine(
         invoice=invoice,
         position=position,
         charge=charge,
         kind=charge.kind,
-        description=charge.description,
+        description=description[:300],
         service_date=timezone.localdate(charge.occurred_at),
-        quantity=charge.hours if hourly and charge.hours is not None else Decimal(1),
-        unit_amount=charge.rate if hourly and charge.rate is not None else charge.amount,
+        quantity=quantity,
+        unit_amount=unit_amount,
         amount=charge.amount,
     )
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from clients.money import ZERO, cents, for_minutes
+from clients.money import ZERO, cents, for_minutes, money
+
+ONE = Decimal("1.00")
 
 
 def prorated(monthly_price: Decimal, days_covered: int, days_in_month: int) -> Decimal:
@@ -79,3 +81,19 @@ def contract_month(
         overage_minutes=overage_minutes,
         overage=for_minutes(overage_rate, overage_minutes),
     )
+
+
+def priced_as(
+    quantity: Decimal, unit_amount: Decimal, amount: Decimal, description: str
+) -> tuple[Decimal, Decimal, str]:
+    """The quantity, unit amount and description an invoice line of `amount` shows.
+
+    Whoever reads the line (the client, or accounting software importing it) multiplies quantity
+    by unit amount, and software rounds by its own rule. Hours
+    are rounded to the cent of an hour while the amount was priced from the minutes (95 min is
+    1.58 h, 1.58 x 125.00 = 197.50, but the line is 197.92), so unless the product is the amount
+    exactly, the line goes out as 1 x amount with the hours and the rate in the description.
+    """
+    if quantity * unit_amount == amount:
+        return quantity, unit_amount, description
+    return ONE, amount, f"{description} ({quantity} h at {money(abs(unit_amount))}/h)"

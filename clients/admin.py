@@ -32,7 +32,7 @@ from clients.models import (
     ClientStatus,
     Contact,
 )
-from clients.money import money
+from clients.money import cents, money
 from clients.people import staff_name
 from clients.services import ClientError, client_drop, client_reinstate
 
@@ -319,6 +319,21 @@ class ClientEventAdmin(admin.ModelAdmin):
 MANUAL_KINDS = (ChargeKind.LABOUR, ChargeKind.PAID_PRIORITY, ChargeKind.OTHER)
 
 
+# What the app posted, by the reverse names of what posted it (tickets' time entries and paid
+# priority, billing's monthly run): a seam, docs/architecture.md.
+POSTED_BY = ("time_entry", "priority_ticket", "contract_fee", "contract_overage")
+
+
+def is_posted_by_the_app(charge: Charge) -> bool:
+    """Whether logged time, a ticket's paid priority or the monthly run posted the charge.
+
+    Such a charge stays as it was posted: editing it would part it from the work or the month
+    it prices. A mistake is corrected by a credit note once it is invoiced.
+    """
+    # RelatedObjectDoesNotExist is an AttributeError: hasattr() is False for none.
+    return charge.kind not in MANUAL_KINDS or any(hasattr(charge, name) for name in POSTED_BY)
+
+
 def is_invoiced(charge: Charge) -> bool:
     """Whether the charge is on an issued invoice, and so can no longer change.
 
@@ -344,9 +359,27 @@ class ManualChargeForm(forms.ModelForm):
             "rate": {"min_value": "A rate cannot be negative."},
         }
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        hours, rate, amount = data.get("hours"), data.get("rate"), data.get("amount")
+        if hours is not None and hours <= 0:
+            self.add_error(
+                "hours", "Hours must be more than 0; leave them empty for a fixed price."
+            )
+        elif hours is not None and rate is not None and amount is not None and amount > 0:
+            # The invoice line shows hours x rate: it must come to the amount charged.
+            priced = cents(hours * rate)
+            if priced != amount:
+                self.add_error(
+                    "amount",
+                    f"{hours} h at {money(rate)}/h is {money(priced)}; make the amount that, "
+                    "or leave the hours or the rate empty.",
+                )
+        return data
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        kind = self.fields.get("kind")  # absent when read-only (a charge the run posted)
+        kind = self.fields.get("kind")  # absent when read-only
         if isinstance(kind, forms.ChoiceField):
             kind.choices = [("", "---------"), *((k.value, k.label) for k in MANUAL_KINDS)]
             kind.error_messages["invalid_choice"] = (
@@ -413,17 +446,15 @@ class ChargeAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Charge | None = None) -> Any:
         if obj is None:
             return ["created_by"]
-        if obj.kind not in MANUAL_KINDS:
-            return ["kind", "created_by", "on_invoice"]  # the run's kind stays the run's
         return ["created_by", "on_invoice"]
 
     def has_change_permission(self, request: HttpRequest, obj: Charge | None = None) -> bool:
-        if obj is not None and is_invoiced(obj):
+        if obj is not None and (is_invoiced(obj) or is_posted_by_the_app(obj)):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Charge | None = None) -> bool:
-        if obj is not None and is_invoiced(obj):
+        if obj is not None and (is_invoiced(obj) or is_posted_by_the_app(obj)):
             return False
         return super().has_delete_permission(request, obj)
 

@@ -15,7 +15,13 @@ from clients.models import Charge, ChargeKind, Client
 from tests.admin_helpers import changelist_queries, changelist_rows
 from tests.billing.billing_helpers import FEBRUARY
 from tests.conftest import DAY, NOW
-from tests.factories import ChargeFactory, ClientFactory, UserFactory
+from tests.factories import (
+    ChargeFactory,
+    ClientFactory,
+    PaidPriorityTicketFactory,
+    TimeEntryFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -98,13 +104,47 @@ def test_manager_charges_labour_by_hand_with_its_rate(now, manager_client, manag
     assert charge.created_by == manager
 
 
-def test_a_charge_the_run_posted_keeps_its_kind_until_invoiced(now, manager_client):
-    fee = ChargeFactory(kind=ChargeKind.CONTRACT_FEE, amount=Decimal("500.00"))
+@pytest.mark.parametrize("posted_by", ["run", "time entry", "paid priority"])
+def test_a_charge_the_app_posted_is_read_only_before_it_is_invoiced_too(
+    now, manager_client, posted_by
+):
+    if posted_by == "run":
+        charge = ChargeFactory(kind=ChargeKind.CONTRACT_FEE, amount=Decimal("500.00"))
+    elif posted_by == "time entry":
+        charge = TimeEntryFactory(charge=ChargeFactory(kind=ChargeKind.LABOUR)).charge
+    else:
+        charge = PaidPriorityTicketFactory().priority_charge
+    before = (charge.amount, charge.client_id, charge.occurred_at)
 
-    response = manager_client.get(_charge_page(fee))
+    response = manager_client.get(_charge_page(charge))
+    manager_client.post(_charge_page(charge), {**_form(charge.client), "amount": "1.00"})
 
-    assert "kind" not in response.context["adminform"].form.fields
+    assert response.context["adminform"].form.fields == {}
+    assert not response.context["has_delete_permission"]
     assert "Not yet: it goes on the client" in response.content.decode()
+    charge.refresh_from_db()
+    assert (charge.amount, charge.client_id, charge.occurred_at) == before
+
+
+@pytest.mark.parametrize(
+    ("hours", "rate", "amount", "message"),
+    [
+        ("-2", "125.00", "250.00", "Hours must be more than 0"),
+        ("0", "125.00", "250.00", "Hours must be more than 0"),
+        ("2", "125.00", "400.00", "2 h at $125.00/h is $250.00; make the amount that"),
+    ],
+)
+def test_hours_and_rate_by_hand_must_come_to_the_amount(
+    now, manager_client, hours, rate, amount, message
+):
+    client = ClientFactory()
+
+    response = manager_client.post(
+        CHARGE_ADD, {**_form(client), "hours": hours, "rate": rate, "amount": amount}
+    )
+
+    assert message in response.content.decode()
+    assert not Charge.objects.exists()
 
 
 def test_consultant_cannot_charge_by_hand(now, consultant_client):
@@ -147,11 +187,12 @@ def test_an_invoiced_charge_cannot_be_changed_or_deleted(now, manager_client):
 def test_a_charge_not_yet_invoiced_can_still_be_corrected(now, manager_client):
     charge = ChargeFactory(amount=Decimal("125.00"))
 
-    response = manager_client.post(_charge_page(charge), _form(charge.client, amount="150.00"))
+    # Two hours at $125.00, not the one it said.
+    response = manager_client.post(_charge_page(charge), _form(charge.client, amount="250.00"))
 
     assert response.status_code == 302
     charge.refresh_from_db()
-    assert charge.amount == Decimal("150.00")
+    assert charge.amount == Decimal("250.00")
 
 
 def test_the_ledger_shows_rates_and_filters_by_invoiced(now, manager_client):
