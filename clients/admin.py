@@ -360,7 +360,7 @@ class ManualChargeForm(forms.ModelForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         hours, rate, amount = data.get("hours"), data.get("rate"), data.get("amount")
         if hours is not None and hours <= 0:
             self.add_error(
