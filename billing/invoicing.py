@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
@@ -23,13 +23,12 @@ from billing.models import (
 )
 from billing.periods import Period
 from billing.pricing import priced_as
+from billing.services import BillingError, acting_staff, contracts_to_bill, period_refusal
 from clients.models import Charge, ChargeKind, Client, Contact
 from clients.money import ZERO, cents
 
 if TYPE_CHECKING:
     from clients.services import Actor
-
-from billing.services import BillingError, acting_staff, contracts_to_bill, period_refusal
 
 # Clients invoiced per transaction: a fixed number of queries each.
 BATCH_SIZE = 500
@@ -54,8 +53,12 @@ def uninvoiced(period: Period) -> QuerySet[Charge]:
     return Charge.objects.filter(occurred_at__lt=period.ends_at(), invoice_line__isnull=True)
 
 
-def _invoiced_clients(period: Period) -> QuerySet[Invoice, Any]:
-    return Invoice.objects.invoices().for_period(period).values("client_id")
+def draft_charges(period: Period, client_ids: Sequence[int] | None = None) -> QuerySet[Charge]:
+    """What the drafts of `period` hold: charges not yet invoiced, of clients not yet invoiced
+    for it (a client invoiced for the month has its later charges on the next month's)."""
+    invoiced = Invoice.objects.invoices().for_period(period).values("client_id")
+    charges = uninvoiced(period).exclude(client__in=invoiced)
+    return charges if client_ids is None else charges.filter(client_id__in=client_ids)
 
 
 def drafts(
@@ -71,9 +74,7 @@ def drafts(
     are a sliced subquery on the clients table, so the query count stays the same whatever the
     number of drafts (10,000 clients in the benchmark).
     """
-    charges = uninvoiced(period).exclude(client__in=_invoiced_clients(period))
-    if client_ids is not None:
-        charges = charges.filter(client_id__in=client_ids)
+    charges = draft_charges(period, client_ids)
     if limit is not None:
         page = (
             Client.objects.filter(pk__in=charges.values("client_id"))
@@ -113,7 +114,7 @@ class DraftTotals:
 
 def draft_totals(period: Period) -> DraftTotals:
     """Count and add up the drafts of `period` in one query (the page of drafts shows a slice)."""
-    charges = uninvoiced(period).exclude(client__in=_invoiced_clients(period))
+    charges = draft_charges(period)
     # Aliases prefixed: "contract_fee" is also the name of a reverse relation on Charge.
     sums = {f"sum_{kind}": Sum("amount", filter=Q(kind=kind)) for kind in ChargeKind.values}
     row = charges.aggregate(clients=Count("client_id", distinct=True), **sums)
@@ -186,9 +187,7 @@ def invoices_issue(
 
 
 def clients_to_invoice(period: Period, wanted: list[int] | None) -> list[int]:
-    charges = uninvoiced(period).exclude(client__in=_invoiced_clients(period))
-    if wanted is not None:
-        charges = charges.filter(client_id__in=wanted)
+    charges = draft_charges(period, wanted)
     return list(charges.order_by("client_id").values_list("client_id", flat=True).distinct())
 
 
@@ -292,7 +291,7 @@ def credit_note_issue(
         raise BillingError("A credit note cannot itself be credited.")
     # Locked: two credit notes at once must not both credit the same line.
     Invoice.objects.select_for_update().get(pk=invoice.pk)
-    lines = InvoiceLine.objects.filter(invoice=invoice, credit__isnull=True).order_by("position")
+    lines = InvoiceLine.objects.filter(invoice=invoice).not_credited().order_by("position")
     if line_ids is not None:
         wanted = set(line_ids)
         lines = lines.filter(pk__in=wanted)

@@ -339,6 +339,12 @@ class Invoice(models.Model):
         return money(self.total)
 
 
+class InvoiceLineQuerySet(models.QuerySet["InvoiceLine"]):
+    def not_credited(self) -> Self:
+        """Lines no credit note has taken back yet (a line is credited once)."""
+        return self.filter(credit__isnull=True)
+
+
 class InvoiceLine(models.Model):
     """One line of an invoice: a charge, or (on a credit note) the reversal of a line."""
 
@@ -356,6 +362,8 @@ class InvoiceLine(models.Model):
     quantity = models.DecimalField(max_digits=9, decimal_places=2)
     unit_amount = models.DecimalField(max_digits=10, decimal_places=2)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    objects = InvoiceLineQuerySet.as_manager()
 
     class Meta:
         ordering = ["invoice", "position"]

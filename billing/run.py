@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from billing.invoicing import clients_to_invoice, invoices_issue
 from billing.models import (
     BillingRun,
     ContractPeriod,
@@ -19,14 +20,6 @@ from billing.models import (
 )
 from billing.periods import Period, day_start, months_between
 from billing.pricing import contract_month
-from clients.models import Charge, ChargeKind
-from clients.money import ZERO, as_hours, money
-from contracts.models import ServiceContract
-
-if TYPE_CHECKING:
-    from clients.services import Actor
-
-from billing.invoicing import clients_to_invoice, invoices_issue
 from billing.services import (
     BillingError,
     acting_staff,
@@ -34,6 +27,12 @@ from billing.services import (
     first_billed_month,
     period_refusal,
 )
+from clients.models import Charge, ChargeKind
+from clients.money import ZERO, as_hours, money
+from contracts.models import ServiceContract
+
+if TYPE_CHECKING:
+    from clients.services import Actor
 
 # Contracts billed per transaction: a fixed number of queries each.
 BATCH_SIZE = 500

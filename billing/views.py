@@ -363,7 +363,7 @@ def invoice_detail(request: BillingRequest, ref: str) -> HttpResponse:
 def credit(request: BillingRequest, ref: str) -> HttpResponse:
     invoice = _get_invoice(ref)
     open_lines = list(
-        InvoiceLine.objects.filter(invoice=invoice, credit__isnull=True).order_by("position")
+        InvoiceLine.objects.filter(invoice=invoice).not_credited().order_by("position")
     )
     form = CreditNoteForm(request.POST, invoice=invoice, open_lines=open_lines)
     if form.is_valid():

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing.periods import Period
 from billing.services import priority_charge, work_charge, work_contract, work_split
 from clients.models import Client, Contact
 from clients.money import money
@@ -348,12 +349,6 @@ def ticket_add_note(*, ticket: Ticket, body: str, actor: User) -> TicketEvent:
     return _event(ticket, TicketEventKind.NOTE, actor, body=body.strip())
 
 
-def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
-    first = day.replace(day=1)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    return first, following - dt.timedelta(days=1)
-
-
 @transaction.atomic
 def time_log(
     *,
@@ -384,11 +379,11 @@ def time_log(
     contract = work_contract(client=ticket.client, work_date=work_date)
     used = 0
     if contract is not None:
-        first, last = _month_bounds(work_date)
+        month = Period.of(work_date)
         used = (
-            TimeEntry.objects.filter(contract=contract, work_date__range=(first, last)).aggregate(
-                used=Sum("covered_minutes")
-            )["used"]
+            TimeEntry.objects.filter(
+                contract=contract, work_date__range=(month.first_day, month.last_day)
+            ).aggregate(used=Sum("covered_minutes"))["used"]
             or 0
         )
     split = work_split(contract=contract, work_date=work_date, minutes=minutes, used=used)
