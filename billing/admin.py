@@ -99,6 +99,7 @@ class RateCardForm(forms.ModelForm):
             "bills_from",
             "payment_terms_days",
             "issue_after_run",
+            "invoice_details",
             "sales_account_code",
             "tax_type",
         ]
@@ -139,7 +140,10 @@ class RateCardAdmin(admin.ModelAdmin):
                 "description": NEW_WORK_ONLY,
             },
         ),
-        ("Invoices", {"fields": ["bills_from", "payment_terms_days", "issue_after_run"]}),
+        (
+            "Invoices",
+            {"fields": ["bills_from", "payment_terms_days", "issue_after_run", "invoice_details"]},
+        ),
         ("Accounting export", {"fields": ["sales_account_code", "tax_type"]}),
     ]
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -218,7 +219,8 @@ def _issue_batch(client_ids: list[int], period: Period, by: Actor, now: dt.datet
         .filter(client_id__in=list(charges))
         .values_list("client_id", "email")
     )
-    due_on = today + dt.timedelta(days=RateCard.load().payment_terms_days)
+    card = RateCard.load()
+    due_on = today + dt.timedelta(days=card.payment_terms_days)
     invoices = []
     for client_id, client_charges in charges.items():
         sequence = next(numbers)
@@ -233,6 +235,8 @@ def _issue_batch(client_ids: list[int], period: Period, by: Actor, now: dt.datet
                 issued_at=now,
                 issued_by=acting_staff(by),
                 due_on=due_on,
+                issuer=settings.PRACTICE_NAME,
+                issuer_details=card.invoice_details,
                 bill_to=clients[client_id].name,
                 bill_to_email=emails.get(client_id, ""),
                 total=sum((c.amount for c in client_charges), ZERO),
@@ -310,6 +314,8 @@ def credit_note_issue(
         period=Period.of(today).first_day,
         issued_by=acting_staff(by),
         due_on=today,
+        issuer=settings.PRACTICE_NAME,
+        issuer_details=RateCard.load().invoice_details,
         bill_to=invoice.bill_to,
         bill_to_email=invoice.bill_to_email,
         total=-sum((line.amount for line in chosen), ZERO),

@@ -81,6 +81,13 @@ class RateCard(models.Model):
         help_text="Off: the monthly run posts fees and overage, and a manager reviews the drafts "
         "and issues them on /billing/.",
     )
+    invoice_details = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="Printed under the practice's name on every invoice: its address, tax number "
+        "and how to pay. Copied onto each invoice as it is issued, so a change here never "
+        "rewrites an invoice already sent.",
+    )
     sales_account_code = models.CharField(
         max_length=20,
         default="200",
@@ -268,7 +275,10 @@ class Invoice(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     due_on = models.DateField()
-    # What the invoice says, as it said it: renaming the client later does not rewrite it.
+    # What the invoice says, as it said it: renaming the client, or the practice changing its
+    # address on the rate card, later does not rewrite it.
+    issuer = models.CharField(max_length=200, blank=True)
+    issuer_details = models.TextField(blank=True)
     bill_to = models.CharField(max_length=200)
     bill_to_email = models.EmailField(max_length=254, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2)

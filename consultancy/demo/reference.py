@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from billing.models import RateCard
-from consultancy.demo.samples import DEMO_USERS, PLANS
+from consultancy.demo.samples import DEMO_USERS, INVOICE_DETAILS, PLANS
 from contracts.models import BusinessCalendar, ContractPlan, Coverage, Holiday, ServiceLevel
 from contracts.sla import WorkingHours
 
@@ -72,7 +72,17 @@ def us_holidays(year: int) -> list[tuple[dt.date, str]]:
 def ensure_reference_data() -> ReferenceData:
     """Create whichever of the calendar, plans and demo accounts are missing; return all of them."""
     calendar = ensure_calendar()
+    ensure_invoice_details(calendar)
     return ReferenceData(calendar=calendar, plans=ensure_plans(calendar), users=ensure_users())
+
+
+def ensure_invoice_details(calendar: BusinessCalendar) -> None:
+    """Give the demo's invoices the practice's address and how to pay, once."""
+    card = RateCard.load()
+    if not card.invoice_details:
+        card.invoice_details = INVOICE_DETAILS
+        card.calendar = card.calendar or calendar
+        card.save()
 
 
 def ensure_calendar() -> BusinessCalendar:

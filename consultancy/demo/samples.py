@@ -55,3 +55,8 @@ DEVICES = [
     "workstation 3",
 ]
 PRIORITY_WEIGHTS = {Priority.LOW: 20, Priority.NORMAL: 50, Priority.HIGH: 22, Priority.URGENT: 8}
+
+# Printed under the practice's name on the demo's invoices (the rate card's "invoice details").
+INVOICE_DETAILS = """400 Harbor Way, Suite 210, Portland, ME 04101 · billing@northwind-it.example · (207) 555-0142
+Pay by bank transfer to Northwind IT Services, account 0012 3456 789, routing 011 000 015,
+or by check to the address above."""

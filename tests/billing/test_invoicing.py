@@ -273,3 +273,23 @@ def test_two_credit_notes_at_once_credit_each_line_once(billed: dict[str, Any]) 
     assert sorted(outcomes) == ["credited", "refused"]
     assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 1
     assert invoice_balance(invoice) == 0
+
+
+def test_an_invoice_keeps_the_practice_details_it_was_issued_with(
+    billed: dict[str, Any], rate_card: Any, manager_client: Any
+) -> None:
+    rate_card.invoice_details = "1 Old Street, Portland\nPay by check"
+    rate_card.save()
+    invoices_issue(period=FEBRUARY)
+    rate_card.invoice_details = "9 New Road, Boston"
+    rate_card.save()
+
+    invoice = Invoice.objects.get(bill_to="Acme Dental")
+    page = manager_client.get(f"/billing/invoices/{invoice.number}/").content.decode()
+
+    assert (invoice.issuer, invoice.issuer_details) == (
+        "Northwind IT Services",
+        "1 Old Street, Portland\nPay by check",
+    )
+    assert "1 Old Street, Portland<br>Pay by check" in page
+    assert "9 New Road" not in page
