@@ -107,7 +107,7 @@ def test_the_rate_card_page_groups_its_fields_and_says_changes_apply_to_new_work
     sections = [(f.name, list(f.fields)) for f in response.context["adminform"]]
     assert sections == [
         ("Rates", ["hourly_rate", "after_hours_rate", "calendar", "paid_priority_surcharge"]),
-        ("Invoices", ["bills_from", "payment_terms_days", "issue_after_run"]),
+        ("Invoices", ["bills_from", "payment_terms_days", "issue_after_run", "invoice_details"]),
         ("Accounting export", ["sales_account_code", "tax_type"]),
     ]
     assert "A change applies to new work only" in response.content.decode()
