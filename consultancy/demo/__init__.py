@@ -122,17 +122,18 @@ def _build_practice(
     contracts = create_contracts(rng, clients, reference.plans, today=today)
     create_client_history(clients, contracts, now=now)
 
+    contract_of = {c.client_id: c for c in contracts}
     drafts = draft_tickets(
         rng,
         n_tickets,
         clients=clients,
-        contract_of={c.client_id: c for c in contracts},
+        contract_of=contract_of,
         primary_contact=primary_contact,
         consultants=reference.consultants,
         terms=terms,
         now=now,
     )
-    logs = log_work(drafts)
+    logs = log_work(drafts, contract_of)
     charges, tickets = save_charges_and_tickets(drafts, logs)
     entries = create_time_entries(logs, reference.consultants)
     create_ticket_events(tickets)

@@ -22,6 +22,7 @@ from clients.models import Charge, ChargeKind
 from clients.money import as_hours, for_minutes
 from consultancy.demo.bulk import bulk_insert
 from consultancy.demo.workload import TicketDraft
+from contracts.models import ServiceContract
 from tickets.models import Ticket, TimeEntry
 
 
@@ -31,13 +32,22 @@ class WorkLog:
 
     ticket: Ticket
     work_date: dt.date
+    contract: ServiceContract | None  # the term in force on the work date, as time_log finds it
     covered_minutes: int
     billable_minutes: int
     charge: Charge | None  # the labour charge of break-fix work; overage waits for the run
 
 
-def log_work(drafts: list[TicketDraft]) -> list[WorkLog]:
-    """Split each worked ticket's minutes into covered and billed, in the order the tickets came in."""
+def log_work(
+    drafts: list[TicketDraft], contract_of: dict[int, ServiceContract] | None = None
+) -> list[WorkLog]:
+    """Split each worked ticket's minutes into covered and billed, in the order the tickets came in.
+
+    The contract is the client's term in force on the work date (`contract_of`: each client's
+    term), not the ticket's: a ticket opened the day before a contract began and worked on the
+    day it began is contract work, as time_log would have it.
+    """
+    contract_of = contract_of or {}
     # Oldest first: a month's included hours go to the month's earliest tickets.
     used: dict[tuple[int, int, int], int] = defaultdict(int)
     hourly_rate = RateCard.load().hourly_rate
@@ -47,21 +57,23 @@ def log_work(drafts: list[TicketDraft]) -> list[WorkLog]:
         if not minutes:
             continue
         work_date = timezone.localdate(ticket.first_response_at or ticket.opened_at)
+        contract = ticket.contract or contract_of.get(ticket.client_id)
+        if contract is not None and not contract.covers(work_date):
+            contract = None
         covered = 0
-        if ticket.contract is not None:
-            month = (ticket.contract.pk, work_date.year, work_date.month)
+        if contract is not None:
+            month = (contract.pk, work_date.year, work_date.month)
             covered, _ = split_minutes(
-                minutes,
-                allowance=work_allowance(ticket.contract, work_date=work_date),
-                used=used[month],
+                minutes, allowance=work_allowance(contract, work_date=work_date), used=used[month]
             )
             used[month] += covered
         billable = minutes - covered
-        labour = ticket.contract is None and billable
+        labour = contract is None and billable
         logs.append(
             WorkLog(
                 ticket=ticket,
                 work_date=work_date,
+                contract=contract,
                 covered_minutes=covered,
                 billable_minutes=billable,
                 charge=_labour_charge(ticket, billable, work_date, hourly_rate) if labour else None,
@@ -106,7 +118,7 @@ def create_time_entries(logs: list[WorkLog], consultants: list[User]) -> list[Ti
             TimeEntry(
                 ticket=ticket,
                 consultant=ticket.assignee or consultants[0],
-                contract=ticket.contract,
+                contract=log.contract,
                 work_date=log.work_date,
                 minutes=log.covered_minutes + log.billable_minutes,
                 covered_minutes=log.covered_minutes,

@@ -30,7 +30,7 @@ from consultancy.demo.timesheets import log_work
 from consultancy.demo.workload import TicketDraft
 from consultancy.roles import is_consultant, is_manager
 from contracts.models import ContractPlan, ServiceContract
-from tickets.models import Ticket
+from tickets.models import Ticket, TimeEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +158,34 @@ def test_the_demo_has_billed_its_past_but_leaves_last_month_to_the_manager(demo)
     due = contracts_to_bill(last).count()
     assert billing_run(period=last).contracts == due
     assert not contracts_to_bill(last).exists()
+
+
+def test_demo_work_is_priced_by_the_term_in_force_on_its_work_date(demo):
+    # As time_log prices it: a day a client's contract covers is never break-fix labour.
+    for entry in TimeEntry.objects.select_related("ticket__client", "charge"):
+        term = ServiceContract.objects.filter(client=entry.ticket.client_id).first()
+        covered = term is not None and term.covers(entry.work_date)
+        assert (entry.contract_id is not None) == covered, entry
+        if covered:
+            assert entry.charge is None, entry
+
+
+def test_demo_work_on_a_ticket_opened_before_the_contract_began_is_contract_work():
+    plan = ContractPlan(included_hours=Decimal("2"), overage_hourly_rate=Decimal("90.00"))
+    contract = ServiceContract(
+        pk=1, client_id=7, plan=plan, starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2027, 2, 28)
+    )
+    client = Client(pk=7, name="Harbor Dental LLC")
+    ticket = Ticket(
+        client=client,
+        contract=None,  # opened the day before the contract began
+        subject="VPN drops every few minutes",
+        opened_at=dt.datetime(2026, 2, 28, 20, 0, tzinfo=dt.UTC),
+        first_response_at=dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC),
+    )
+
+    (log,) = log_work(
+        [TicketDraft(ticket=ticket, work_minutes=60, priority_charge=None)], {7: contract}
+    )
+
+    assert (log.contract, log.covered_minutes, log.charge) == (contract, 60, None)
