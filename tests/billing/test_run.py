@@ -328,3 +328,44 @@ def test_the_monthly_run_is_on_the_beat_schedule_at_six_on_the_first(db: None) -
     assert task.task in app.tasks
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_month) == ("0", "6", "1")
     assert task.enabled
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_time_logged_while_the_run_bills_its_month_is_charged_exactly_once(
+    practice: dict[str, Any], consultant: User
+) -> None:
+    # 720 min worked against 600 included; 60 more logged while the run posts February. In
+    # either order the month's overage is 180 min at $100/h: in the run's charge, or split
+    # between the run's and the late entry's own.
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            billing_run(period=FEBRUARY)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def work() -> None:
+        try:
+            start.wait()
+            log(practice["full"].client, consultant, 60, dt.date(2025, 2, 27))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run), threading.Thread(target=work)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    overage = Charge.objects.filter(kind=ChargeKind.OVERAGE, client=practice["full"].client)
+    assert sum(c.amount for c in overage) == Decimal("300.00")
+    assert sum(c.hours for c in overage) == Decimal("3.00")
