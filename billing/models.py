@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from billing.periods import Period
@@ -253,6 +253,25 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
 
     def for_period(self, period: Period) -> Self:
         return self.filter(period=period.first_day)
+
+    def search(self, text: str) -> Self:
+        """Invoices to a client whose name (then or now) contains `text`."""
+        return self.filter(Q(bill_to__icontains=text) | Q(client__name__icontains=text))
+
+    def exported_to(self, export_format: str, *, exported: bool = True) -> Self:
+        mark = Invoice.EXPORT_MARKS[ExportFormat(export_format)]
+        return self.filter(**{f"{mark}__isnull": not exported})
+
+    def with_credited(self) -> Self:
+        """Annotate `credited`: what credit notes took off each invoice (None: nothing)."""
+        credited = (
+            Invoice.objects.filter(credits=OuterRef("pk"))
+            .order_by()
+            .values("credits")
+            .annotate(sum=Sum("total"))
+            .values("sum")
+        )
+        return self.annotate(credited=Subquery(credited))
 
 
 class ExportFormat(models.TextChoices):

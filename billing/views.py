@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -250,24 +250,17 @@ class Cursor:
 
 
 def _issued(filters: dict[str, Any]) -> QuerySet[Invoice]:
-    credited = (
-        Invoice.objects.filter(credits=OuterRef("pk"))
-        .order_by()
-        .values("credits")
-        .annotate(sum=Sum("total"))
-        .values("sum")
-    )
-    invoices = Invoice.objects.select_related("credits").annotate(credited=Subquery(credited))
+    invoices = Invoice.objects.select_related("credits").with_credited()
     if period := filters.get("period"):
         invoices = invoices.for_period(period)
     if kind := filters.get("kind"):
         invoices = invoices.filter(kind=kind)
     if q := filters.get("q"):
-        invoices = invoices.filter(Q(bill_to__icontains=q) | Q(client__name__icontains=q))
+        invoices = invoices.search(q)
     if exported := filters.get("exported"):
-        export_format = exported.removeprefix("not-")
-        mark = Invoice.EXPORT_MARKS[ExportFormat(export_format)]
-        invoices = invoices.filter(**{f"{mark}__isnull": exported.startswith("not-")})
+        invoices = invoices.exported_to(
+            exported.removeprefix("not-"), exported=not exported.startswith("not-")
+        )
     return invoices
 
 
