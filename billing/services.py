@@ -23,6 +23,7 @@ from billing.pricing import included_minutes, split_minutes
 from clients.models import Charge, ChargeKind, Client
 from clients.money import as_hours, for_minutes
 from contracts.models import RenewalMode, ServiceContract
+from contracts.services import contract_renew
 
 if TYPE_CHECKING:
     from clients.services import Actor
@@ -81,20 +82,19 @@ def work_contract(*, client: Client, work_date: dt.date) -> ServiceContract | No
 
     Call it inside the transaction that logs the work. Locked: two entries logged at once must
     not both spend the month's last included hour, and a billing run of that month must not
-    post the overage while an entry is being added. An automatic term whose end has passed
-    but which the daily roll-over has not renewed yet still covers: the client is on contract
-    without a gap, and the renewal will say so.
+    post the overage while an entry is being added. An automatic term whose end has passed but
+    which the nightly roll-over has not renewed yet is renewed here, as the roll-over would: the
+    client is on contract without a gap, and the work belongs to the new term.
     """
     terms = ServiceContract.objects.for_client(client).select_related("plan")
-    in_force = terms.covering(work_date, work_date)
-    awaiting_renewal = terms.active().filter(
-        renewal=RenewalMode.AUTOMATIC, starts_on__lte=work_date, ends_on__lt=work_date
+    lapsed = (
+        terms.active()
+        .filter(renewal=RenewalMode.AUTOMATIC, starts_on__lte=work_date, ends_on__lt=work_date)
+        .first()
     )
-    for candidates in (in_force, awaiting_renewal):
-        term = candidates.select_for_update(of=("self",)).first()
-        if term is not None:
-            return term
-    return None
+    while lapsed is not None and lapsed.ends_on < work_date:
+        lapsed = contract_renew(contract=lapsed)
+    return terms.covering(work_date, work_date).select_for_update(of=("self",)).first()
 
 
 def work_allowance(contract: ServiceContract, *, work_date: dt.date) -> int:

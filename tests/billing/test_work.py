@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from billing.models import RateCard
 from clients.models import ChargeKind
-from contracts.models import RenewalMode
+from contracts.models import ContractStatus, RenewalMode
 from contracts.services import contract_cancel
 from tests.billing.conftest import contract, log
 from tests.conftest import TODAY
@@ -145,17 +145,21 @@ def test_logged_time_splits_by_the_term_in_force_on_each_work_date(
             assert all(e.contract == held for e in logged)
 
 
-def test_an_automatic_term_awaiting_the_nightly_renewal_still_covers_work(
+def test_an_automatic_term_awaiting_the_nightly_renewal_is_renewed_and_covers_work(
     now: dt.datetime, consultant: User
 ) -> None:
-    # The term ended yesterday; the roll-over that renews it has not run yet today.
-    held = contract("600.00", "10", starts_on=dt.date(2024, 3, 10))
-    held.ends_on = TODAY - dt.timedelta(days=1)
+    # The term ended on 28 February; the roll-over that renews it has not run since.
+    held = contract("600.00", "10", starts_on=dt.date(2024, 3, 1))
+    held.ends_on = dt.date(2025, 2, 28)
     held.save()
 
     entry = log(held.client, consultant, 60, TODAY)
 
-    assert (entry.contract, entry.covered_minutes, entry.charge) == (held, 60, None)
+    held.refresh_from_db()
+    assert held.status == ContractStatus.ENDED
+    renewed = held.renewed_by
+    assert (renewed.starts_on, renewed.monthly_price) == (dt.date(2025, 3, 1), Decimal("600.00"))
+    assert (entry.contract, entry.covered_minutes, entry.charge) == (renewed, 60, None)
 
 
 def test_a_manual_term_past_its_end_does_not_cover_work(now: dt.datetime, consultant: User) -> None:
