@@ -145,8 +145,9 @@ class ChargeKind(models.TextChoices):
 
 
 # What a client buys that a service contract would replace: its spend when we weigh an offer.
-# Contract fees are what it pays *for* a contract, and count nowhere in that.
-SPEND_KINDS = (ChargeKind.LABOUR, ChargeKind.OVERAGE, ChargeKind.PAID_PRIORITY, ChargeKind.OTHER)
+# Contract fees (what it pays *for* a contract) and other sales such as hardware count nowhere
+# in that.
+SPEND_KINDS = (ChargeKind.LABOUR, ChargeKind.OVERAGE, ChargeKind.PAID_PRIORITY)
 
 
 class ChargeQuerySet(models.QuerySet["Charge"]):

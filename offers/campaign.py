@@ -29,7 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from clients.models import ChargeKind, Client, trailing_year_start
+from clients.models import SPEND_KINDS, ChargeKind, Client, trailing_year_start
 from clients.money import ZERO, cents, discounted
 from contracts.models import ContractPlan, ServiceContract
 from offers.models import CampaignSettings, ConversionOffer
@@ -147,6 +147,9 @@ def with_trailing_figures(clients: QuerySet[Client], *, now: dt.datetime) -> Que
     tickets = client_tickets().filter(client=OuterRef("pk"), opened_at__gte=since)
     labour = Q(year_charges__kind__in=[ChargeKind.LABOUR, ChargeKind.OVERAGE])
     priority = Q(year_charges__kind=ChargeKind.PAID_PRIORITY)
+    # Spend is what a contract replaces: hardware and other sales, and the fees of a contract
+    # held before, count nowhere in eligibility, ranking or the statement.
+    spend = Q(year_charges__kind__in=SPEND_KINDS)
     zero = Value(ZERO, output_field=MONEY)
     return clients.alias(
         year_charges=FilteredRelation("charges", condition=Q(charges__occurred_at__gte=since))
@@ -156,7 +159,7 @@ def with_trailing_figures(clients: QuerySet[Client], *, now: dt.datetime) -> Que
         trailing_hours=Coalesce(Sum("year_charges__hours", filter=labour), zero),
         priority_purchases=Count("year_charges", filter=priority),
         trailing_tickets=count_rows(tickets),
-        trailing_spend=Coalesce(Sum("year_charges__amount"), zero),
+        trailing_spend=Coalesce(Sum("year_charges__amount", filter=spend), zero),
     )
 
 

@@ -36,13 +36,16 @@ def test_trailing_spend_counts_only_the_last_365_days(now):
     assert _spend(client) == Decimal("351.75")
 
 
-def test_trailing_spend_leaves_out_contract_fees(now):
-    # Spend is what a contract would replace; the fees of a contract held once are not.
+def test_trailing_spend_leaves_out_contract_fees_and_other_sales(now):
+    # Spend is what a contract would replace; the fees of a contract held once, and hardware
+    # sold, are not.
     client = ClientFactory()
     ChargeFactory(client=client, kind=ChargeKind.LABOUR, amount=Decimal("250.00"))
+    ChargeFactory(client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
     ChargeFactory(client=client, kind=ChargeKind.CONTRACT_FEE, amount=Decimal("600.00"))
+    ChargeFactory(client=client, kind=ChargeKind.OTHER, amount=Decimal("1899.00"))
 
-    assert _spend(client) == Decimal("250.00")
+    assert _spend(client) == Decimal("325.00")
 
 
 def test_trailing_spend_is_zero_for_a_client_who_was_never_billed(now):

@@ -168,7 +168,8 @@ def test_the_trailing_figures_split_labour_priority_hours_purchases_and_tickets(
     ChargeFactory(client=client, kind=ChargeKind.OVERAGE, amount=Decimal("110.00"), hours=1)
     ChargeFactory(client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
     ChargeFactory(client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
-    ChargeFactory(client=client, kind=ChargeKind.OTHER, amount=Decimal("40.00"))
+    ChargeFactory(client=client, kind=ChargeKind.OTHER, amount=Decimal("40.00"))  # hardware
+    ChargeFactory(client=client, kind=ChargeKind.CONTRACT_FEE, amount=Decimal("600.00"))
     # A year and a day ago: outside the window for every figure.
     ChargeFactory(client=client, amount=Decimal("999.00"), hours=9, occurred_at=NOW - 366 * DAY)
     TicketFactory(client=client, opened_at=NOW - 100 * DAY)
@@ -182,7 +183,8 @@ def test_the_trailing_figures_split_labour_priority_hours_purchases_and_tickets(
     assert row.trailing_hours == Decimal("5.50")
     assert row.priority_purchases == 2
     assert row.trailing_tickets == 2
-    assert row.trailing_spend == Decimal("862.50")  # everything billed, "other" included
+    # What a contract would replace: labour, overage and priority; not hardware, not fees.
+    assert row.trailing_spend == Decimal("822.50")
 
 
 @pytest.mark.django_db
