@@ -12,10 +12,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -32,7 +30,7 @@ from billing.models import (
     RateCard,
 )
 from billing.periods import Period, PeriodError
-from clients.admin import money_display, staff_display
+from clients.admin import SingleRowAdmin, money_display, staff_display
 from clients.models import ChargeKind, Client
 from clients.money import as_hours, money
 from contracts.admin import ContractClientAdmin
@@ -123,7 +121,7 @@ class RateCardForm(forms.ModelForm):
 
 
 @admin.register(RateCard)
-class RateCardAdmin(admin.ModelAdmin):
+class RateCardAdmin(SingleRowAdmin):
     """The single row of rates and invoice terms: the changelist goes straight to it."""
 
     form = RateCardForm
@@ -146,30 +144,6 @@ class RateCardAdmin(admin.ModelAdmin):
         ),
         ("Accounting export", {"fields": ["sales_account_code", "tax_type"]}),
     ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        return redirect("admin:billing_ratecard_change", 1)
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        if self.has_view_or_change_permission(request):
-            RateCard.load()  # made from the settings the first time anyone looks
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 # --- Billing runs and what they posted ---------------------------------------------------------

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -120,6 +121,32 @@ def confirm_with_reason(
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         },
     )
+
+
+class SingleRowAdmin(admin.ModelAdmin):
+    """A one-row settings model (pk 1; `load()` makes the row): the list goes to the row."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        self.model.load()
+        opts = self.model._meta
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", 1)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, *args: Any, **kw: Any
+    ) -> HttpResponse:
+        if self.has_view_or_change_permission(request):
+            self.model.load()  # made the first time anyone looks
+        return super().change_view(request, object_id, *args, **kw)
 
 
 def money_display(field: str, description: str) -> Callable[[Any, Any], str]:

@@ -10,16 +10,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from billing.admin import BillingClientAdmin
-from clients.admin import money_display, staff_display
+from clients.admin import SingleRowAdmin, money_display, staff_display
 from clients.models import Client
 from clients.money import money, percent
 from contracts.admin import price_after_discount
@@ -39,7 +37,7 @@ MONEY_FIELDS = (
 
 
 @admin.register(CampaignSettings)
-class CampaignSettingsAdmin(admin.ModelAdmin):
+class CampaignSettingsAdmin(SingleRowAdmin):
     """The single row of campaign rules: the changelist goes straight to it."""
 
     fieldsets = [
@@ -66,20 +64,6 @@ class CampaignSettingsAdmin(admin.ModelAdmin):
         ),
         ("Offer lifetime", {"fields": ["offer_lifetime_days", "reminder_days_before_expiry"]}),
     ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        CampaignSettings.load()
-        return redirect("admin:offers_campaignsettings_change", 1)
 
 
 @admin.register(ConversionOffer)
