@@ -4,7 +4,6 @@ QuickBooks Online, against files written by hand (tests/billing/expected/)."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
 from decimal import Decimal
 from io import StringIO
@@ -14,7 +13,6 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from billing.exports import (
@@ -39,6 +37,7 @@ from tests.factories import (
     ContractTicketFactory,
     PlanFactory,
 )
+from tests.threads import at_once
 from tickets.services import time_log
 
 pytestmark = pytest.mark.django_db
@@ -416,24 +415,11 @@ def test_two_simultaneous_exports_write_each_invoice_once(now):
         for day in (3, 4):
             ChargeFactory(client=client, occurred_at=_at(dt.date(2025, 2, day), 9))
     invoices_issue(period=FEBRUARY)
-    exports: list[InvoiceExport] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(2)
 
-    def export() -> None:
-        try:
-            start.wait()
-            exports.append(export_invoices(period=FEBRUARY, export_format="xero"))
-        except BaseException as exc:  # reported by the test; a thread must not die silently
-            errors.append(exc)
-        finally:
-            connection.close()
+    def export() -> InvoiceExport:
+        return export_invoices(period=FEBRUARY, export_format="xero")
 
-    threads = [threading.Thread(target=export) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    exports, errors = at_once(export, export)
 
     assert not errors, errors
     # The first export locks the month's rows; the second waits, then finds them marked.

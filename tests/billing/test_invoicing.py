@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from billing.invoicing import credit_note_issue, drafts, invoice_balance, invoices_issue
 from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceSequence
@@ -19,6 +19,7 @@ from billing.services import BillingError
 from clients.models import Charge, ChargeKind
 from tests.billing.conftest import FEBRUARY
 from tests.factories import ChargeFactory, ClientFactory
+from tests.threads import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -218,25 +219,11 @@ def test_a_credit_note_needs_a_reason(billed: dict[str, Any], reason: str) -> No
 def test_two_issues_at_once_invoice_each_charge_once_with_gapless_numbers(
     billed: dict[str, Any],
 ) -> None:
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-
     def issue() -> None:
-        try:
-            start.wait()
+        with contextlib.suppress(BillingError):  # the other got there first: "already invoiced"
             invoices_issue(period=FEBRUARY)
-        except BillingError:
-            pass  # the other got there first: "already invoiced"
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=issue) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = at_once(issue, issue)
 
     assert errors == []
     assert sorted(Invoice.objects.values_list("sequence", flat=True)) == [1, 2, 3, 4]
@@ -249,27 +236,17 @@ def test_two_issues_at_once_invoice_each_charge_once_with_gapless_numbers(
 def test_two_credit_notes_at_once_credit_each_line_once(billed: dict[str, Any]) -> None:
     invoices_issue(period=FEBRUARY)
     invoice = Invoice.objects.get(bill_to="Acme Dental")
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def credit() -> None:
+    def credit() -> str:
         try:
-            start.wait()
             credit_note_issue(invoice=invoice, reason="Billed twice")
-            outcomes.append("credited")
         except BillingError:
-            outcomes.append("refused")  # the other got there first: nothing left to credit
-        except BaseException as error:
-            outcomes.append(repr(error))
-        finally:
-            connection.close()
+            return "refused"  # the other got there first: nothing left to credit
+        return "credited"
 
-    threads = [threading.Thread(target=credit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes, errors = at_once(credit, credit)
 
+    assert errors == []
     assert sorted(outcomes) == ["credited", "refused"]
     assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 1
     assert invoice_balance(invoice) == 0

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
 from billing.invoicing import invoices_issue
@@ -23,6 +21,7 @@ from clients.models import Charge, ChargeKind
 from consultancy.celery import app
 from contracts.services import contract_cancel, contract_renew, contract_start
 from tests.billing.conftest import FEBRUARY, contract, log
+from tests.threads import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -297,23 +296,7 @@ def test_a_run_outside_any_transaction_takes_its_own(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_post_each_fee_once(practice: dict[str, Any]) -> None:
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            start.wait()
-            billing_run(period=FEBRUARY)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = at_once(lambda: billing_run(period=FEBRUARY), lambda: billing_run(period=FEBRUARY))
 
     assert errors == []
     assert Charge.objects.filter(kind=ChargeKind.CONTRACT_FEE).count() == 3
@@ -338,32 +321,10 @@ def test_time_logged_while_the_run_bills_its_month_is_charged_exactly_once(
     # 720 min worked against 600 included; 60 more logged while the run posts February. In
     # either order the month's overage is 180 min at $100/h: in the run's charge, or split
     # between the run's and the late entry's own.
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            start.wait()
-            billing_run(period=FEBRUARY)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    def work() -> None:
-        try:
-            start.wait()
-            log(practice["full"].client, consultant, 60, dt.date(2025, 2, 27))
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run), threading.Thread(target=work)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = at_once(
+        lambda: billing_run(period=FEBRUARY),
+        lambda: log(practice["full"].client, consultant, 60, dt.date(2025, 2, 27)),
+    )
 
     assert errors == []
     overage = Charge.objects.filter(kind=ChargeKind.OVERAGE, client=practice["full"].client)
