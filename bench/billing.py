@@ -151,31 +151,10 @@ class Practice:
         self.counts.update(clients=self.size, contract_clients=contract_clients)
 
     def _plans(self) -> list[Any]:
-        from django.conf import settings
+        # The demo's office calendar and plans, made the way the demo makes them.
+        from consultancy.demo.reference import ensure_calendar, ensure_plans
 
-        from consultancy.demo.samples import PLANS
-        from contracts.models import BusinessCalendar, ContractPlan, Coverage, ServiceLevel
-
-        calendar, _ = BusinessCalendar.objects.get_or_create(
-            name="Office hours", defaults={"timezone": settings.TIME_ZONE}
-        )
-        plans = []
-        for name, price, hours, coverage, overage, targets in PLANS:
-            plan = ContractPlan.objects.create(
-                name=name,
-                monthly_price=Decimal(price),
-                included_hours=Decimal(hours),
-                coverage=coverage,
-                overage_hourly_rate=Decimal(overage),
-                calendar=calendar,
-                description=f"{hours} hours a month included, {Coverage(coverage).label.lower()}.",
-            )
-            ServiceLevel.objects.bulk_create(
-                ServiceLevel(plan=plan, priority=p, response_minutes=r, resolution_minutes=s)
-                for p, (r, s) in targets.items()
-            )
-            plans.append(plan)
-        return plans
+        return ensure_plans(ensure_calendar())
 
     def _terms(self, kinds: list[str]) -> dict[int, list[Term]]:
         """The contract terms, and per client the terms it holds (oldest first)."""
