@@ -87,9 +87,6 @@ def billing_run(
     if refusal:
         raise BillingError(refusal)
     result = RunResult(period=period, dry_run=dry_run)
-    result.nothing_covers = not ServiceContract.objects.covering(
-        period.first_day, period.last_day
-    ).exists()
     run: BillingRun | None = None
 
     def the_run() -> BillingRun:
@@ -115,6 +112,9 @@ def billing_run(
         # A dry run locks and reads the same rows (the locks need a transaction) and writes none.
         with transaction.atomic():
             _bill_batch(ids, period, the_run=None if dry_run else the_run, result=result)
+    if not result.contracts:  # say why nothing was posted
+        covering = ServiceContract.objects.covering(period.first_day, period.last_day)
+        result.nothing_covers = not covering.exists()
     # A second run with nothing new to invoice is not an error: it issues nothing.
     if issue and not dry_run and clients_to_invoice(period, None):
         result.invoices = invoices_issue(period=period, by=by, now=now)
