@@ -152,6 +152,10 @@ class ContractPlan(models.Model):
             return bool(held)
         return self.contracts.active().exists() or self.offers.open().exists()
 
+    def current_terms(self) -> ContractTerms | None:
+        """The terms a client accepting an offer of this plan now would agree to."""
+        return self.terms_versions.order_by("-version").first() if self.pk else None
+
     def was_sold_or_offered(self) -> bool:
         """Return whether any contract or offer ever named this plan (so it is history: retire
         it, never delete it)."""
@@ -207,6 +211,46 @@ class ContractPlan(models.Model):
             response_risk_at=add_covered_time(start, risk_point(level.response_minutes), hours),
             resolution_risk_at=add_covered_time(start, risk_point(level.resolution_minutes), hours),
         )
+
+
+class ContractTermsQuerySet(models.QuerySet["ContractTerms"]):
+    def latest_per_plan(self) -> Self:
+        """Each plan's current terms: its highest version."""
+        newer = ContractTerms.objects.filter(plan=OuterRef("plan"), version__gt=OuterRef("version"))
+        return self.filter(~Exists(newer))
+
+
+class ContractTerms(models.Model):
+    """One version of a plan's terms: what a client agrees to when it accepts an offer.
+
+    Versions are never edited: changing the terms adds the next version, and an offer keeps the
+    version it was made with (contracts.services.plan_terms_set).
+    """
+
+    plan = models.ForeignKey(ContractPlan, on_delete=models.PROTECT, related_name="terms_versions")
+    version = models.PositiveIntegerField()
+    summary = models.TextField(
+        max_length=1000,
+        help_text="A few lines in plain words; the offer page and the confirmation repeat them.",
+    )
+    text = models.TextField("full terms", max_length=50_000)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ContractTermsQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plan", "-version"]
+        verbose_name = "contract terms"
+        verbose_name_plural = "contract terms"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "version"], name="one_terms_per_plan_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} terms, version {self.version}"
 
 
 class ServiceLevel(models.Model):
@@ -325,6 +369,11 @@ class ServiceContract(models.Model):
         default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
+    discount_first_term_only = models.BooleanField(
+        "discount for the first term only",
+        default=False,
+        help_text="The loyalty discount ends with this term: a renewal is at the plan's price.",
+    )
     renewal = models.CharField(
         max_length=16, choices=RenewalMode.choices, default=RenewalMode.AUTOMATIC
     )
@@ -383,6 +432,15 @@ class ServiceContract(models.Model):
         if self.status == ContractStatus.CANCELLED and self.ended_at is not None:
             return min(self.ends_on, timezone.localdate(self.ended_at) - dt.timedelta(days=1))
         return self.ends_on
+
+    @property
+    def discount_ends_with_term(self) -> bool:
+        return self.discount_first_term_only and self.discount_percent > 0
+
+    @property
+    def renewal_price(self) -> Decimal:
+        """The monthly price of the next term: the plan's, once a first-term discount ends."""
+        return self.plan.monthly_price if self.discount_ends_with_term else self.monthly_price
 
     def covers(self, day: dt.date) -> bool:
         """Return whether this term covers work done on `day` (whatever its status now)."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from contracts import history
 from contracts.models import (
     ContractPlan,
     ContractStatus,
+    ContractTerms,
     RenewalMode,
     ServiceContract,
     ServiceLevel,
@@ -26,6 +28,9 @@ from contracts.signals import contract_ended, contract_started
 
 if TYPE_CHECKING:
     from clients.services import Actor
+
+
+ZERO_PERCENT = Decimal("0.00")
 
 
 class ContractError(Exception):
@@ -87,6 +92,8 @@ def plan_copy(*, plan: ContractPlan) -> ContractPlan:
             continue
     else:
         raise ContractError(f"Could not find a free name for a copy of {plan}; try again.")
+    if (terms := plan.current_terms()) is not None:
+        ContractTerms.objects.create(plan=copy, version=1, summary=terms.summary, text=terms.text)
     ServiceLevel.objects.bulk_create(
         ServiceLevel(
             plan=copy,
@@ -100,6 +107,26 @@ def plan_copy(*, plan: ContractPlan) -> ContractPlan:
 
 
 @transaction.atomic
+def plan_terms_set(
+    *, plan: ContractPlan, summary: str, text: str, by: Actor = None
+) -> ContractTerms:
+    """Make `summary` and `text` the plan's terms: a new version, unless they are the current
+    ones already. Earlier versions stay as they were: offers made with them keep them."""
+    # Lock the plan: two managers saving terms at once get consecutive versions.
+    locked = ContractPlan.objects.select_for_update().get(pk=plan.pk)
+    current = locked.current_terms()
+    if current is not None and (current.summary, current.text) == (summary, text):
+        return current
+    return ContractTerms.objects.create(
+        plan=locked,
+        version=(current.version + 1) if current else 1,
+        summary=summary,
+        text=text,
+        created_by=by if isinstance(by, User) else None,
+    )
+
+
+@transaction.atomic
 def contract_start(
     *,
     client: Client,
@@ -108,6 +135,7 @@ def contract_start(
     discount_percent: Decimal = Decimal("0.00"),
     monthly_price: Decimal | None = None,
     renewal: str = RenewalMode.AUTOMATIC,
+    discount_first_term_only: bool = False,
     from_offer: bool = False,
     by: Actor = None,
 ) -> ServiceContract:
@@ -140,6 +168,7 @@ def contract_start(
                 ends_on=term_end(starts_on, plan.term_months),
                 monthly_price=price,
                 discount_percent=discount_percent,
+                discount_first_term_only=discount_first_term_only,
                 renewal=renewal,
             )
     except IntegrityError as exc:
@@ -156,7 +185,11 @@ def contract_start(
 
 @transaction.atomic
 def contract_renew(*, contract: ServiceContract, by: Actor = None) -> ServiceContract:
-    """End this term and start the next one on the same plan and price; return the new term."""
+    """End this term and start the next one on the same plan; return the new term.
+
+    The price carries over, unless the discount was for the first term only: the next term is
+    at the plan's price (ServiceContract.renewal_price).
+    """
     # Lock the contract row only: locking the joined plan too would queue every renewal and
     # cancellation of that plan behind one another.
     current = (
@@ -173,6 +206,7 @@ def contract_renew(*, contract: ServiceContract, by: Actor = None) -> ServiceCon
     current.end_reason = "Renewed for another term"
     current.save(update_fields=["status", "ended_at", "end_reason"])
     starts_on = current.ends_on + dt.timedelta(days=1)
+    discount_ends = current.discount_ends_with_term
     # No contract_started/ended signals: the client is covered without a gap, so its tickets keep
     # their guarantees.
     renewed = ServiceContract.objects.create(
@@ -180,8 +214,8 @@ def contract_renew(*, contract: ServiceContract, by: Actor = None) -> ServiceCon
         plan=current.plan,
         starts_on=starts_on,
         ends_on=term_end(starts_on, current.plan.term_months),
-        monthly_price=current.monthly_price,
-        discount_percent=current.discount_percent,
+        monthly_price=current.renewal_price,
+        discount_percent=ZERO_PERCENT if discount_ends else current.discount_percent,
         renewal=current.renewal,
         renewed_from=current,
     )

@@ -16,12 +16,14 @@ from contracts.models import (
     BusinessCalendar,
     ContractPlan,
     ContractStatus,
+    ContractTerms,
     Coverage,
     Priority,
     ServiceContract,
     ServiceLevel,
 )
 from contracts.services import term_end
+from contracts.terms import standard_terms_of
 from offers.models import (
     CampaignRun,
     CampaignSettings,
@@ -98,6 +100,8 @@ class PlanFactory(factory.django.DjangoModelFactory):
     def targets(self, create: bool, extracted: dict | None, **kwargs: object) -> None:
         if not create:
             return
+        summary, text = standard_terms_of(self)
+        ContractTerms.objects.create(plan=self, version=1, summary=summary, text=text)
         for priority, (response, resolution) in (extracted or DEFAULT_TARGETS).items():
             ServiceLevel.objects.create(
                 plan=self,

@@ -17,7 +17,9 @@ from django.utils import timezone
 from billing.models import RateCard
 from consultancy.demo.samples import DEMO_USERS, INVOICE_DETAILS, PLANS
 from contracts.models import BusinessCalendar, ContractPlan, Coverage, Holiday, ServiceLevel
+from contracts.services import plan_terms_set
 from contracts.sla import WorkingHours
+from contracts.terms import standard_terms_of
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ def ensure_plans(calendar: BusinessCalendar) -> list[ContractPlan]:
                 ServiceLevel(plan=plan, priority=p, response_minutes=r, resolution_minutes=s)
                 for p, (r, s) in targets.items()
             )
+            summary, text = standard_terms_of(plan)
+            plan_terms_set(plan=plan, summary=summary, text=text)
         plans.append(plan)
     return plans
 
