@@ -12,10 +12,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clients.models import Client
-from contracts.models import ContractPlan, ServiceContract
+from clients.money import cents
+from contracts.models import ContractPlan, ContractTerms, ServiceContract
 
 if TYPE_CHECKING:
     from typing import Self
+
+
+class DiscountTerm(models.TextChoices):
+    FIRST_TERM = "first_term", "the first term only"
+    EVERY_TERM = "every_term", "every term, renewals included"
 
 
 class CampaignSettings(models.Model):
@@ -64,6 +70,35 @@ class CampaignSettings(models.Model):
         default=Decimal("12.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
+    max_savings_premium_percent = models.DecimalField(
+        "largest premium of a savings offer",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="How much more than the client paid last year (in %) the replayed contract "
+        "may cost and still be offered as a saving. At 0% a savings offer never costs more.",
+    )
+    need_wait_hours = models.PositiveIntegerField(
+        "wait that shows need, business hours",
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(200)],
+        help_text="A transactional ticket that waits this long for a first response shows the "
+        "client needs faster service: it is offered a contract at that moment, and a client "
+        "whose contract would cost more than it paid gets a value offer instead of none.",
+    )
+    moment_offers = models.BooleanField(
+        "offer at the moment of need",
+        default=True,
+        help_text="Offer a contract within the hour when a transactional client buys paid "
+        "priority or waits past the threshold above (same rules as a campaign).",
+    )
+    discount_applies_to = models.CharField(
+        "loyalty discount applies to",
+        max_length=16,
+        choices=DiscountTerm.choices,
+        default=DiscountTerm.FIRST_TERM,
+    )
     max_offers_per_run = models.PositiveIntegerField(
         default=10_000, validators=[MinValueValidator(1)], help_text="The best-ranked first."
     )
@@ -101,6 +136,14 @@ class CampaignRun(models.Model):
     trigger = models.CharField(max_length=16, choices=CampaignTrigger.choices)
     eligible_clients = models.PositiveIntegerField(default=0)
     offers_created = models.PositiveIntegerField(default=0)
+    savings_offers = models.PositiveIntegerField(default=0)
+    value_offers = models.PositiveIntegerField(default=0)
+    not_offered = models.PositiveIntegerField(
+        default=0, help_text="Clients who qualified but whom no contract fits."
+    )
+    not_offered_reasons = models.JSONField(
+        default=dict, blank=True, help_text="Why they were not offered: reason -> clients."
+    )
     triggered_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -124,6 +167,17 @@ class OfferStatus(models.TextChoices):
 
 
 OPEN_OFFER_STATUSES = (OfferStatus.PENDING, OfferStatus.SENDING, OfferStatus.SENT)
+
+
+class OfferKind(models.TextChoices):
+    SAVINGS = "savings", "Savings (the contract would have cost no more)"
+    VALUE = "value", "Value (a premium for faster service)"
+
+
+class OfferSource(models.TextChoices):
+    CAMPAIGN = "campaign", "Campaign run"
+    MOMENT = "moment", "Moment of need"
+    MANUAL = "manual", "Sent by a manager"
 
 
 class ConversionOfferQuerySet(models.QuerySet["ConversionOffer"]):
@@ -159,7 +213,25 @@ class ConversionOffer(models.Model):
     status = models.CharField(
         max_length=16, choices=OfferStatus.choices, default=OfferStatus.PENDING
     )
+    kind = models.CharField(max_length=16, choices=OfferKind.choices, default=OfferKind.SAVINGS)
+    source = models.CharField(
+        max_length=16, choices=OfferSource.choices, default=OfferSource.CAMPAIGN
+    )
+    need = models.CharField(
+        max_length=200, blank=True, help_text="The need for faster service the client showed."
+    )
     # The offer's terms, fixed when it is made.
+    terms = models.ForeignKey(
+        ContractTerms,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        help_text="The version of the plan's terms the offer was made with.",
+    )
+    discount_first_term_only = models.BooleanField(
+        default=False, help_text="The discount ends with the first term."
+    )
     list_price = models.DecimalField(max_digits=10, decimal_places=2)
     discount_percent = models.DecimalField(max_digits=5, decimal_places=2)
     monthly_price = models.DecimalField(
@@ -175,6 +247,11 @@ class ConversionOffer(models.Model):
     contract_cost = models.DecimalField(
         "what the contract would have cost in those 12 months", max_digits=12, decimal_places=2
     )
+    monthly = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The replay, month by month: hours worked, paid, and the contract's cost.",
+    )
     # A random value in every link: a signature over (id, nonce) cannot be replayed on another
     # offer, and rotating it would void links already sent.
     nonce = models.CharField(max_length=32, editable=False)
@@ -183,7 +260,12 @@ class ConversionOffer(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the client first opened the offer's page."
+    )
     responded_at = models.DateTimeField(null=True, blank=True)
+    signer_name = models.CharField(max_length=200, blank=True)
+    signer_role = models.CharField(max_length=200, blank=True)
     accepted_ip = models.GenericIPAddressField(null=True, blank=True)
     accepted_user_agent = models.CharField(max_length=500, blank=True)
     send_attempts = models.PositiveSmallIntegerField(default=0)
@@ -242,6 +324,18 @@ class ConversionOffer(models.Model):
     def has_history(self) -> bool:
         """Whether the client had work with us in the year the statement covers."""
         return self.trailing_spend > 0 or self.trailing_tickets > 0
+
+    @property
+    def price_after_discount(self) -> Decimal:
+        """The monthly price once the first term (and its discount) ends."""
+        if self.discount_first_term_only and self.discount_percent > 0:
+            return self.list_price
+        return self.monthly_price
+
+    @property
+    def monthly_premium(self) -> Decimal:
+        """What the contract would have cost a month on top of what the client paid."""
+        return cents(self.extra_cost / 12)
 
     @property
     def extra_cost(self) -> Decimal:

@@ -141,6 +141,11 @@ class Ticket(models.Model):
         null=True, blank=True, help_text="Set while the SLA clock is paused (waiting on client)."
     )
     sla_risk_notified_at = models.DateTimeField(null=True, blank=True)
+    # A transactional ticket without a guarantee still shows when it waited too long: the moment
+    # it will have waited the campaign's threshold of business hours (offers.CampaignSettings.
+    # need_wait_hours, in the rate card's calendar) for a first response. Past it unanswered,
+    # the client needed faster service (offers.campaign.showed_need).
+    long_wait_at = models.DateTimeField(null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -167,6 +172,12 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["client", "opened_at"], name="ticket_client_opened_idx"),
             models.Index(fields=["opened_at"], name="ticket_opened_idx"),
+            # The moment-of-need scan: tickets still unanswered whose wait just became too long.
+            models.Index(
+                fields=["long_wait_at"],
+                name="ticket_long_wait_idx",
+                condition=Q(long_wait_at__isnull=False, first_response_at__isnull=True),
+            ),
         ]
         constraints = [
             # queue_tier is stored for the index but follows from contract and paid_priority;
