@@ -1,15 +1,24 @@
-"""Who gets a contract offer, which plan, at what loyalty discount, and what it would have saved.
+"""Who gets a contract offer, which plan, at what loyalty discount, and whether it fits.
 
-`eligible_clients()` is one aggregate query (no query per client). The arithmetic below it is
-pure: Decimal in, Decimal out, rounded by clients.money.
+Each candidate's last twelve whole months are re-billed under every offered plan, month by
+month, with billing's own rule (billing.pricing.contract_month); the cheapest replay is the
+recommendation, and it is offered as a saving only where it costs no more than the client paid
+(plus the premium the campaign allows), as a premium for value where the client showed a need
+for faster service, and not at all otherwise.
+
+`eligible_clients()` is one aggregate query (no query per client) that also reads each
+candidate's twelve months. The arithmetic is pure: Decimal in, Decimal out, rounded by
+clients.money.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from typing import Any
 
 from django.db.models import (
@@ -28,10 +37,15 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from clients.models import SPEND_KINDS, ChargeKind, Client, trailing_year_start
-from clients.money import ZERO, cents, discounted
-from contracts.models import ContractPlan, ServiceContract
+from billing.models import RateCard
+from billing.periods import Period
+from billing.pricing import ContractMonth, contract_month
+from clients.models import SPEND_KINDS, ChargeKind, Client
+from clients.money import ZERO, cents, discounted, money, percent
+from contracts.models import ContractPlan, ContractTerms, ServiceContract
+from contracts.sla import add_covered_minutes
 from offers.models import CampaignSettings, ConversionOffer
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
@@ -51,59 +65,235 @@ def loyalty_discount(
     return cents(min(percent, rules.max_discount_percent))
 
 
+REPLAY_MONTHS = 12
+
+
+def replay_months(now: dt.datetime) -> list[Period]:
+    """The last twelve whole calendar months before `now`'s month, oldest first."""
+    last = Period.last_closed(timezone.localdate(now))
+    months = [last]
+    while len(months) < REPLAY_MONTHS:
+        months.append(months[-1].previous)
+    return months[::-1]
+
+
 @dataclass(frozen=True)
-class PlanTerms:
-    """What the recommendation needs to know about a plan (no ORM)."""
+class OfferedPlan:
+    """What the replay needs to know about a plan (no ORM)."""
 
     plan_id: int
     monthly_price: Decimal
     included_hours: Decimal
-
-
-def recommend_plan(monthly_hours: Decimal, plans: Sequence[PlanTerms]) -> PlanTerms:
-    """Return the cheapest plan whose included hours cover the average month; else the biggest."""
-    if not plans:
-        raise ValueError("no plans are offered")
-    covering = [p for p in plans if p.included_hours >= monthly_hours]
-    if covering:
-        return min(covering, key=lambda p: (p.monthly_price, p.plan_id))
-    return max(plans, key=lambda p: (p.included_hours, -p.monthly_price, p.plan_id))
+    overage_rate: Decimal
+    term_months: int = 12
+    terms_id: int | None = None
 
 
 @dataclass(frozen=True)
-class Savings:
-    trailing_labour: Decimal
-    trailing_priority: Decimal
-    trailing_spend: Decimal
-    list_price: Decimal
-    discount_percent: Decimal
-    monthly_price: Decimal
-    contract_cost: Decimal  # twelve discounted months
+class MonthUsage:
+    """One month of a client's pay-per-job year: the hours of work and what it paid for them
+    (labour, overage and paid priority: what a contract replaces)."""
+
+    month: Period
+    minutes: int
+    paid: Decimal
+
+
+@dataclass(frozen=True)
+class ReplayMonth:
+    month: Period
+    minutes: int
+    paid: Decimal
+    fee: Decimal
+    overage: Decimal
 
     @property
-    def difference(self) -> Decimal:
-        """Positive: what the contract would have saved; negative: what it would have cost more."""
-        return self.trailing_spend - self.contract_cost
+    def hours(self) -> Decimal:
+        return cents(Decimal(self.minutes) / 60)
+
+    @property
+    def cost(self) -> Decimal:
+        return self.fee + self.overage
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "month": str(self.month),
+            "hours": str(self.hours),
+            "paid": str(self.paid),
+            "fee": str(self.fee),
+            "overage": str(self.overage),
+            "cost": str(self.cost),
+        }
 
 
-def savings_statement(
-    *, labour: Decimal, priority: Decimal, list_price: Decimal, discount_percent: Decimal
-) -> Savings:
-    """Return the client's last twelve months against twelve months of the discounted contract.
+@dataclass(frozen=True)
+class Replay:
+    """A client's year re-billed under one plan at its discounted price, month by month."""
 
-    The recommended plan's included hours cover the client's average month, so the contract
-    would have cost its monthly price and nothing more.
-    """
-    monthly = discounted(list_price, discount_percent)
-    labour, priority = cents(labour), cents(priority)
-    return Savings(
-        trailing_labour=labour,
-        trailing_priority=priority,
-        trailing_spend=labour + priority,
-        list_price=cents(list_price),
+    plan: OfferedPlan
+    discount_percent: Decimal
+    monthly_price: Decimal
+    months: tuple[ReplayMonth, ...]
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((m.cost for m in self.months), ZERO)
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((m.paid for m in self.months), ZERO)
+
+    @property
+    def overage_months(self) -> int:
+        return sum(1 for m in self.months if m.overage > 0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _month_cost(
+    monthly_price: Decimal, included_hours: Decimal, overage_rate: Decimal, minutes: int
+) -> ContractMonth:
+    # Pure and called for every client, plan and month: a campaign's clients share few distinct
+    # (plan, minutes) pairs, so the cache answers most of them.
+    return contract_month(
+        monthly_price=monthly_price,
+        included_hours=included_hours,
+        overage_rate=overage_rate,
+        worked_minutes=minutes,
+        days_covered=1,
+        days_in_month=1,
+    )
+
+
+def _month_fees(
+    plan: OfferedPlan, discount_percent: Decimal, first_term_only: bool
+) -> list[Decimal]:
+    """The monthly fee of each replayed month: discounted, except after the first term when
+    the discount is for the first term only."""
+    discounted_price = discounted(plan.monthly_price, discount_percent)
+    return [
+        plan.monthly_price if first_term_only and i >= plan.term_months else discounted_price
+        for i in range(REPLAY_MONTHS)
+    ]
+
+
+def replay(
+    usage: Sequence[MonthUsage],
+    plan: OfferedPlan,
+    *,
+    discount_percent: Decimal,
+    first_term_only: bool = True,
+) -> Replay:
+    """Re-bill `usage` under `plan`, month by month, with billing's own rule for a contract month
+    (billing.pricing.contract_month): the fee, plus the hours beyond the included hours at the
+    plan's overage rate. Paid priority has no cost under a contract: its tickets come first."""
+    fees = _month_fees(plan, discount_percent, first_term_only)
+    months = []
+    for fee, used in zip(fees, usage, strict=True):
+        priced = _month_cost(fee, plan.included_hours, plan.overage_rate, used.minutes)
+        months.append(
+            ReplayMonth(
+                month=used.month,
+                minutes=used.minutes,
+                paid=used.paid,
+                fee=priced.fee,
+                overage=priced.overage,
+            )
+        )
+    return Replay(
+        plan=plan,
         discount_percent=discount_percent,
-        monthly_price=monthly,
-        contract_cost=monthly * 12,
+        monthly_price=fees[0],
+        months=tuple(months),
+    )
+
+
+def best_replay(
+    usage: Sequence[MonthUsage],
+    plans: Sequence[OfferedPlan],
+    *,
+    discount_percent: Decimal,
+    first_term_only: bool = True,
+) -> Replay:
+    """The plan whose replay costs least; ties go to fewer months with overage, then the lower
+    list price. Only the totals are compared (from the cached month costs); the winner alone is
+    replayed month by month."""
+    if not plans:
+        raise ValueError("no plans are offered")
+
+    def rank(plan: OfferedPlan) -> tuple[Decimal, int, Decimal, int]:
+        fees = _month_fees(plan, discount_percent, first_term_only)
+        total, overage_months = ZERO, 0
+        for fee, used in zip(fees, usage, strict=True):
+            priced = _month_cost(fee, plan.included_hours, plan.overage_rate, used.minutes)
+            total += priced.total
+            overage_months += priced.overage > 0
+        return total, overage_months, plan.monthly_price, plan.plan_id
+
+    best = min(plans, key=rank)
+    return replay(usage, best, discount_percent=discount_percent, first_term_only=first_term_only)
+
+
+class Fit(StrEnum):
+    """What a candidate is offered: a saving, a premium for value, or nothing."""
+
+    SAVINGS = "savings"
+    VALUE = "value"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    fit: Fit
+    reason: str  # for the manager, with the figures
+    short: str = ""  # the rule that decided, the same for every client it decides
+
+
+def need_shown(*, priority_purchases: int, long_waits: int, wait_hours: int) -> str:
+    """The need for faster service a client showed in the year, in words ("" for none)."""
+    needs = []
+    if priority_purchases:
+        times = "once" if priority_purchases == 1 else f"{priority_purchases} times"
+        needs.append(f"bought paid priority {times}")
+    if long_waits:
+        tickets = "a ticket" if long_waits == 1 else f"{long_waits} tickets"
+        needs.append(f"waited over {wait_hours} business hours for a first response on {tickets}")
+    return " and ".join(needs)
+
+
+def fit(*, spend: Decimal, cost: Decimal, need: str, max_premium_percent: Decimal) -> Verdict:
+    """Whether a contract that would have cost `cost` fits a client that paid `spend`.
+
+    A savings offer only where the contract costs no more than the spend plus the largest premium
+    the campaign allows; else a value offer, stating the honest premium, if the client showed a
+    need for faster service; else nothing. The reason is for the manager.
+    """
+    limit = cents(spend * (1 + max_premium_percent / 100))
+    difference = cost - spend
+    if cost <= limit:
+        if difference <= 0:
+            said = f"it would have cost {money(cost)}, {money(-difference)} less than the {money(spend)} paid"
+        else:
+            said = (
+                f"it would have cost {money(cost)}, {money(difference)} more than the "
+                f"{money(spend)} paid, within the {percent(max_premium_percent)} a savings "
+                "offer may carry"
+            )
+        return Verdict(Fit.SAVINGS, f"Savings: {said}.", "fits as a saving")
+    more = (
+        f"it would have cost {money(cost)}, {money(difference)} more than the {money(spend)} paid"
+    )
+    if need:
+        monthly = cents(difference / REPLAY_MONTHS)
+        return Verdict(
+            Fit.VALUE,
+            f"Value: {more} ({money(monthly)} a month), and the client {need}.",
+            "costs more; need for faster service shown",
+        )
+    return Verdict(
+        Fit.NONE,
+        f"No offer: {more}, above the {percent(max_premium_percent)} a savings offer may carry, "
+        "and the client showed no need for faster service.",
+        "costs more than it paid; no need for faster service shown",
     )
 
 
@@ -131,36 +321,83 @@ def client_tickets() -> QuerySet[Any]:
     return tickets._default_manager.all()
 
 
-def with_trailing_figures(clients: QuerySet[Client], *, now: dt.datetime) -> QuerySet[Client]:
-    """Annotate each client's last twelve months: labour, priority, spend, hours, purchases, tickets.
+def month_field(i: int, what: str) -> str:
+    return f"month_{i}_{what}"
 
-    One pass over the year's charges: they are joined on (client, occurred_at >= a year ago)
-    and summed per client with FILTER clauses, so PostgreSQL merges two sorted scans and
+
+def long_waits(*, since: dt.datetime, now: dt.datetime) -> QuerySet[Any]:
+    """Tickets opened since `since` that waited past their long-wait moment for a first response
+    (answered after it, or not at all and still unresolved then)."""
+    waited = F("long_wait_at")
+    return client_tickets().filter(
+        Q(first_response_at__isnull=True) | Q(first_response_at__gt=waited),
+        Q(resolved_at__isnull=True) | Q(resolved_at__gt=waited),
+        opened_at__gte=since,
+        long_wait_at__lte=now,
+    )
+
+
+def with_trailing_figures(clients: QuerySet[Client], *, now: dt.datetime) -> QuerySet[Client]:
+    """Annotate each client's last twelve whole months, in total and month by month.
+
+    In total: labour, priority, spend, hours, tickets; month by month (month_<i>_hours and
+    month_<i>_paid, i = 0 for the oldest of replay_months()): the hours of work and what was
+    paid for it, which the replay re-bills. And the need for faster service shown since the
+    window began: paid priority bought, and tickets that waited too long for a first response.
+
+    One pass over the year's charges: they are joined on (client, occurred_at >= the window's
+    start) and summed per client with FILTER clauses, so PostgreSQL merges two sorted scans and
     aggregates once, instead of running a subquery per figure per client (five times slower at
-    50,000 clients; docs/performance.md). Tickets are counted by a correlated COUNT(*) on
-    their (client, opened_at) index: a second joined table would multiply the charge rows.
+    50,000 clients; docs/performance.md). Tickets are counted by correlated COUNT(*)s on their
+    (client, opened_at) index: a second joined table would multiply the charge rows.
 
     The result is grouped by client, so `clients` must not join anything with more than one
     row per client; offerable_clients() joins only the primary contact, which is unique.
     """
-    since = trailing_year_start(now)
-    tickets = client_tickets().filter(client=OuterRef("pk"), opened_at__gte=since)
-    labour = Q(year_charges__kind__in=[ChargeKind.LABOUR, ChargeKind.OVERAGE])
+    months = replay_months(now)
+    since, until = months[0].starts_at(), months[-1].ends_at()
+    in_window = Q(year_charges__occurred_at__lt=until)
+    tickets = client_tickets().filter(
+        client=OuterRef("pk"), opened_at__gte=since, opened_at__lt=until
+    )
+    work = Q(year_charges__kind__in=[ChargeKind.LABOUR, ChargeKind.OVERAGE])
     priority = Q(year_charges__kind=ChargeKind.PAID_PRIORITY)
     # Spend is what a contract replaces: hardware and other sales, and the fees of a contract
     # held before, count nowhere in eligibility, ranking or the statement.
     spend = Q(year_charges__kind__in=SPEND_KINDS)
     zero = Value(ZERO, output_field=MONEY)
+    monthly: dict[str, Any] = {}
+    for i, month in enumerate(months):
+        this_month = Q(
+            year_charges__occurred_at__gte=month.starts_at(),
+            year_charges__occurred_at__lt=month.ends_at(),
+        )
+        monthly[month_field(i, "hours")] = Sum("year_charges__hours", filter=work & this_month)
+        monthly[month_field(i, "paid")] = Sum("year_charges__amount", filter=spend & this_month)
     return clients.alias(
         year_charges=FilteredRelation("charges", condition=Q(charges__occurred_at__gte=since))
     ).annotate(
-        trailing_labour=Coalesce(Sum("year_charges__amount", filter=labour), zero),
-        trailing_priority=Coalesce(Sum("year_charges__amount", filter=priority), zero),
-        trailing_hours=Coalesce(Sum("year_charges__hours", filter=labour), zero),
-        priority_purchases=Count("year_charges", filter=priority),
+        trailing_labour=Coalesce(Sum("year_charges__amount", filter=work & in_window), zero),
+        trailing_priority=Coalesce(Sum("year_charges__amount", filter=priority & in_window), zero),
+        trailing_hours=Coalesce(Sum("year_charges__hours", filter=work & in_window), zero),
+        trailing_spend=Coalesce(Sum("year_charges__amount", filter=spend & in_window), zero),
         trailing_tickets=count_rows(tickets),
-        trailing_spend=Coalesce(Sum("year_charges__amount", filter=spend), zero),
+        # Need runs to this moment: a purchase this month shows it as well as one last year.
+        priority_purchases=Count("year_charges", filter=priority),
+        long_waits=count_rows(long_waits(since=since, now=now).filter(client=OuterRef("pk"))),
+        **monthly,
     )
+
+
+def usage_of(client: Client, months: Sequence[Period]) -> list[MonthUsage]:
+    """The month-by-month usage with_trailing_figures() annotated on `client`."""
+    usage = []
+    for i, month in enumerate(months):
+        hours = getattr(client, month_field(i, "hours")) or ZERO
+        paid = getattr(client, month_field(i, "paid")) or ZERO
+        minutes = int((Decimal(hours) * 60).to_integral_value(ROUND_HALF_UP))
+        usage.append(MonthUsage(month=month, minutes=minutes, paid=cents(paid)))
+    return usage
 
 
 def offerable_clients() -> QuerySet[Client]:
@@ -186,13 +423,22 @@ def offerable_clients() -> QuerySet[Client]:
     )
 
 
-def eligible_clients(*, now: dt.datetime, rules: CampaignSettings) -> QuerySet[Client]:
-    """Offerable clients past the cooldown whose last year passes a threshold, best first."""
+def not_recently_offered(
+    clients: QuerySet[Client], *, now: dt.datetime, rules: CampaignSettings
+) -> QuerySet[Client]:
+    """Leave out clients offered a contract within the cooldown (answered or not)."""
     recent_offer = ConversionOffer.objects.filter(
         client=OuterRef("pk"), created_at__gte=now - dt.timedelta(days=rules.cooldown_days)
     )
+    return clients.filter(~Exists(recent_offer))
+
+
+def eligible_clients(*, now: dt.datetime, rules: CampaignSettings) -> QuerySet[Client]:
+    """Offerable clients past the cooldown whose last year passes a threshold, best first."""
     return (
-        with_trailing_figures(offerable_clients().filter(~Exists(recent_offer)), now=now)
+        with_trailing_figures(
+            not_recently_offered(offerable_clients(), now=now, rules=rules), now=now
+        )
         .filter(
             Q(trailing_spend__gte=rules.min_trailing_spend)
             | Q(trailing_tickets__gte=rules.min_trailing_tickets)
@@ -201,8 +447,32 @@ def eligible_clients(*, now: dt.datetime, rules: CampaignSettings) -> QuerySet[C
     )
 
 
-def offered_plans() -> list[PlanTerms]:
+def offered_plans() -> list[OfferedPlan]:
+    """The plans a campaign may recommend: offered, and with terms a client can agree to."""
+    terms = ContractTerms.objects.latest_per_plan().filter(plan=OuterRef("pk"))
+    plans = (
+        ContractPlan.objects.offered()
+        .annotate(terms_id=Subquery(terms.values("pk")[:1]))
+        .filter(terms_id__isnull=False)
+        .order_by("monthly_price", "pk")
+    )
     return [
-        PlanTerms(plan_id=p.pk, monthly_price=p.monthly_price, included_hours=p.included_hours)
-        for p in ContractPlan.objects.offered().order_by("monthly_price", "pk")
+        OfferedPlan(
+            plan_id=p.pk,
+            monthly_price=p.monthly_price,
+            included_hours=p.included_hours,
+            overage_rate=p.overage_hourly_rate,
+            term_months=p.term_months,
+            terms_id=p.terms_id,  # type: ignore[attr-defined]
+        )
+        for p in plans
     ]
+
+
+def long_wait_moment(opened_at: dt.datetime) -> dt.datetime:
+    """When a transactional ticket opened at `opened_at` will have waited the campaign's
+    threshold of business hours (in the rate card's calendar) for a first response."""
+    rules = CampaignSettings.load()
+    calendar = RateCard.load().calendar
+    hours = calendar.working_hours() if calendar is not None else None
+    return add_covered_minutes(opened_at, rules.need_wait_hours * 60, hours)

@@ -20,14 +20,15 @@ from django.utils import timezone
 from clients.mail import Rendered, message, one_line, render, render_email
 from clients.money import money, percent
 from contracts.staff import manager_emails
-from offers.models import ConversionOffer
+from offers.models import ConversionOffer, OfferKind
 from offers.tokens import Purpose, offer_token
 
 # Per-offer values the templates show; each becomes a marker in the rendered variant.
 FIELDS = (
     "contact_name", "client_name", "list_price", "discount", "monthly_price",
     "labour", "priority", "spend", "contract_cost", "difference", "hours", "tickets",
-    "purchases", "expires", "offer_url", "unsubscribe_url",
+    "purchases", "expires", "offer_url", "unsubscribe_url", "monthly_premium", "price_after",
+    "need",
 )  # fmt: skip
 
 
@@ -60,6 +61,9 @@ def offer_values(offer: ConversionOffer) -> dict[str, str]:
         "hours": f"{offer.trailing_hours:.1f}",
         "tickets": str(offer.trailing_tickets),
         "purchases": str(offer.priority_purchases),
+        "monthly_premium": money(offer.monthly_premium),
+        "price_after": money(offer.price_after_discount),
+        "need": one_line(offer.need) or "needed urgent help",
         "expires": f"{timezone.localtime(offer.expires_at):%A %-d %B %Y}",
         "offer_url": offer_url(offer),
         "unsubscribe_url": offer_url(offer, "unsubscribe"),
@@ -75,7 +79,7 @@ class OfferMail:
     """Builds offer emails, rendering each template variant once per instance (per batch)."""
 
     def __init__(self) -> None:
-        self._variants: dict[tuple[int, bool, bool, bool, bool], Rendered] = {}
+        self._variants: dict[tuple[int, bool, bool, bool, bool, str, bool], Rendered] = {}
 
     def _variant(self, offer: ConversionOffer, *, reminder: bool) -> Rendered:
         key = (
@@ -84,6 +88,8 @@ class OfferMail:
             offer.savings >= 0,
             offer.priority_purchases > 0,
             offer.has_history,
+            offer.kind,
+            offer.price_after_discount != offer.monthly_price,
         )
         if key not in self._variants:
             self._variants[key] = render(
@@ -97,6 +103,11 @@ class OfferMail:
                     # A client offered a contract by hand before any work is not thanked for
                     # its loyalty nor shown a year of zeros.
                     "has_history": key[4],
+                    # A value offer states its premium and what it buys; it never claims a
+                    # saving (a savings offer that costs a little more, within the campaign's
+                    # allowance, says so too).
+                    "value_offer": key[5] == OfferKind.VALUE,
+                    "first_term_only": key[6],
                     **{name: _marker(name) for name in FIELDS},
                 },
             )

@@ -18,6 +18,10 @@ def offer_made(offer: Any) -> str:
     return f"Offered {offer_terms(offer)} to {offer.email}"
 
 
+def offer_moment(offer: Any) -> str:
+    return f"Offered {offer_terms(offer)} to {offer.email} at the moment of need: it {offer.need}"
+
+
 def offer_accepted(offer: Any, ip: str | None) -> str:
     return f"Accepted {offer_terms(offer)} online, from {ip or 'an unknown address'}"
 

@@ -7,38 +7,45 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from clients.models import Client, ClientEventKind
+from clients.models import Charge, ChargeKind, Client, ClientEventKind
+from clients.money import cents
 from clients.services import client_event_record
 from contracts.models import ServiceContract
 from contracts.services import ContractError, contract_start
 from offers import history
 from offers.campaign import (
-    PlanTerms,
-    Savings,
-    eligible_clients,
-    loyalty_discount,
+    Fit,
+    Verdict,
+    long_waits,
+    not_recently_offered,
     offerable_clients,
     offered_plans,
-    recommend_plan,
-    savings_statement,
+    replay_months,
     with_trailing_figures,
 )
 from offers.delivery import stale_claim_age
+from offers.drafts import (
+    OfferDraft,
+    campaign_drafts,
+    draft_all,
+    draft_offer,
+)
 from offers.models import (
     CampaignRun,
     CampaignSettings,
     CampaignTrigger,
     ConversionOffer,
+    OfferKind,
+    OfferSource,
     OfferStatus,
 )
 from offers.signals import offer_accepted, offers_made
@@ -53,103 +60,37 @@ class OfferError(Exception):
     """An offer change the rules do not allow; the message is for the person who asked."""
 
 
-@dataclass(frozen=True)
-class OfferDraft:
-    """What one client would be offered (the dry run prints these; the run saves them)."""
-
-    client: Client
-    contact_id: int
-    email: str
-    plan: PlanTerms
-    savings: Savings
-    trailing_hours: Decimal
-    trailing_tickets: int
-    priority_purchases: int
-
-
-def draft_offer(
-    client: Client, *, plans: Sequence[PlanTerms], rules: CampaignSettings, today: dt.date
-) -> OfferDraft:
-    """Build the offer for a client annotated by with_trailing_figures and offerable_clients."""
-    monthly_hours = Decimal(client.trailing_hours) / 12  # type: ignore[attr-defined]
-    plan = recommend_plan(monthly_hours, plans)
-    discount = loyalty_discount(customer_since=client.customer_since, today=today, rules=rules)
-    return OfferDraft(
-        client=client,
-        contact_id=client.primary_contact_id,  # type: ignore[attr-defined]
-        email=client.primary_email,  # type: ignore[attr-defined]
-        plan=plan,
-        savings=savings_statement(
-            labour=client.trailing_labour,  # type: ignore[attr-defined]
-            priority=client.trailing_priority,  # type: ignore[attr-defined]
-            list_price=plan.monthly_price,
-            discount_percent=discount,
-        ),
-        trailing_hours=client.trailing_hours,  # type: ignore[attr-defined]
-        trailing_tickets=client.trailing_tickets,  # type: ignore[attr-defined]
-        priority_purchases=client.priority_purchases,  # type: ignore[attr-defined]
-    )
-
-
-@dataclass(frozen=True)
-class CampaignDraft:
-    """What a run would do: the offers, best-ranked first, and how many clients qualified
-    (more than the offers when the per-run cap cut the list)."""
-
-    offers: list[OfferDraft]
-    eligible: int
-    no_plan_offered: bool = False
-
-    @property
-    def capped(self) -> bool:
-        """Whether the per-run cap, not the rules, left qualifying clients out."""
-        return not self.no_plan_offered and self.eligible > len(self.offers)
-
-
-def campaign_preview(*, now: dt.datetime | None = None) -> CampaignDraft:
-    """Return who a campaign run would offer what, best-ranked first; writes nothing."""
-    now = now or timezone.now()
-    return _drafts(now=now, rules=CampaignSettings.load())
-
-
-def _drafts(*, now: dt.datetime, rules: CampaignSettings) -> CampaignDraft:
-    eligible = eligible_clients(now=now, rules=rules)
-    plans = offered_plans()
-    if not plans:
-        return CampaignDraft(offers=[], eligible=eligible.count(), no_plan_offered=True)
-    cap = rules.max_offers_per_run
-    # One row past the cap tells whether the cap cut the list; only then is the whole list
-    # counted, which costs a second pass over the year's charges.
-    chosen = list(eligible[: cap + 1])
-    count = eligible.count() if len(chosen) > cap else len(chosen)
-    chosen = chosen[:cap]
-    today = timezone.localdate(now)
-    return CampaignDraft(
-        offers=[draft_offer(c, plans=plans, rules=rules, today=today) for c in chosen],
-        eligible=count,
-    )
-
-
 def _offer_row(
-    draft: OfferDraft, *, run: CampaignRun | None, now: dt.datetime, rules: CampaignSettings
+    draft: OfferDraft,
+    *,
+    run: CampaignRun | None,
+    source: str,
+    now: dt.datetime,
+    rules: CampaignSettings,
 ) -> ConversionOffer:
-    s = draft.savings
+    replayed = draft.replay
     return ConversionOffer(
         client=draft.client,
         contact_id=draft.contact_id,
         email=draft.email,
         plan_id=draft.plan.plan_id,
+        terms_id=draft.plan.terms_id,
         campaign_run=run,
-        list_price=s.list_price,
-        discount_percent=s.discount_percent,
-        monthly_price=s.monthly_price,
-        trailing_labour=s.trailing_labour,
-        trailing_priority=s.trailing_priority,
-        trailing_spend=s.trailing_spend,
+        source=source,
+        kind=OfferKind(str(draft.fit)),
+        need=draft.need[:200],
+        list_price=cents(draft.plan.monthly_price),
+        discount_percent=draft.discount_percent,
+        discount_first_term_only=draft.first_term_only,
+        monthly_price=replayed.monthly_price,
+        trailing_labour=draft.trailing_labour,
+        trailing_priority=draft.trailing_priority,
+        trailing_spend=draft.trailing_spend,
         trailing_hours=draft.trailing_hours,
         trailing_tickets=draft.trailing_tickets,
         priority_purchases=draft.priority_purchases,
-        contract_cost=s.contract_cost,
+        contract_cost=replayed.cost,
+        monthly=[m.as_json() for m in replayed.months],
         nonce=secrets.token_urlsafe(16),
         created_at=now,
         expires_at=now + dt.timedelta(days=rules.offer_lifetime_days),
@@ -168,6 +109,20 @@ def _lock_campaign_rules() -> CampaignSettings:
     return CampaignSettings.objects.select_for_update().get(pk=1)
 
 
+def _make_offers(
+    drafts: Sequence[OfferDraft],
+    *,
+    run: CampaignRun | None,
+    source: str,
+    now: dt.datetime,
+    rules: CampaignSettings,
+) -> list[ConversionOffer]:
+    return ConversionOffer.objects.bulk_create(
+        [_offer_row(d, run=run, source=source, now=now, rules=rules) for d in drafts],
+        batch_size=1000,
+    )
+
+
 @transaction.atomic
 def campaign_run(
     *,
@@ -175,21 +130,75 @@ def campaign_run(
     triggered_by: User | None = None,
     now: dt.datetime | None = None,
 ) -> CampaignRun:
-    """Offer a contract to every eligible client; the emails are queued after commit."""
+    """Offer a contract to every eligible client it fits; the emails are queued after commit."""
     now = now or timezone.now()
     # Lock the settings row: two runs at once (a manual one during the scheduled one) queue up
     # here, and the second finds the first one's offers open and offers nobody twice.
     rules = _lock_campaign_rules()
     run = CampaignRun.objects.create(started_at=now, trigger=trigger, triggered_by=triggered_by)
-    draft = _drafts(now=now, rules=rules)
-    offers = ConversionOffer.objects.bulk_create(
-        [_offer_row(d, run=run, now=now, rules=rules) for d in draft.offers], batch_size=1000
-    )
+    draft = campaign_drafts(now=now, rules=rules)
+    offers = _make_offers(draft.offers, run=run, source=OfferSource.CAMPAIGN, now=now, rules=rules)
     run.eligible_clients = draft.eligible
     run.offers_created = len(offers)
-    run.save(update_fields=["eligible_clients", "offers_created"])
+    run.savings_offers = draft.count(Fit.SAVINGS)
+    run.value_offers = draft.count(Fit.VALUE)
+    run.not_offered = len(draft.not_offered)
+    run.not_offered_reasons = draft.reasons()
+    run.save()
     _announce_after_commit([o.pk for o in offers])
     return run
+
+
+# How far back the moment-of-need scan looks for a purchase or a long wait: it runs every 15
+# minutes, so an hour would do; a day lets it catch up after a stopped worker or beat.
+MOMENT_LOOKBACK = dt.timedelta(hours=24)
+
+
+def moment_candidates(*, now: dt.datetime, rules: CampaignSettings) -> QuerySet[Client]:
+    """Offerable clients past the cooldown who bought paid priority, or whose ticket waited too
+    long for a first response, within the lookback."""
+    since = now - MOMENT_LOOKBACK
+    bought = Charge.objects.filter(
+        client=OuterRef("pk"),
+        kind=ChargeKind.PAID_PRIORITY,
+        occurred_at__gte=since,
+        occurred_at__lte=now,
+    )
+    waited = long_waits(since=now - dt.timedelta(days=365), now=now).filter(
+        client=OuterRef("pk"), long_wait_at__gte=since
+    )
+    return with_trailing_figures(
+        not_recently_offered(offerable_clients(), now=now, rules=rules).filter(
+            Q(Exists(bought)) | Q(Exists(waited))
+        ),
+        now=now,
+    ).order_by("pk")
+
+
+@transaction.atomic
+def moment_offers(*, now: dt.datetime | None = None) -> list[int]:
+    """Offer a contract to clients who showed their need in the last moments, where one fits.
+
+    The same rules as a campaign (opt-out, one open offer, the cooldown, fit) but no spend or
+    ticket threshold: the need is the reason. Run again (a retried task, the next scan), it finds
+    the offers it made open and inside the cooldown, so it never offers anyone twice.
+    """
+    now = now or timezone.now()
+    rules = _lock_campaign_rules()
+    if not rules.moment_offers:
+        return []
+    drafts, _no_plan = draft_all(moment_candidates(now=now, rules=rules), now=now, rules=rules)
+    fitting = [d for d in drafts if d.fit != Fit.NONE]
+    offers = _make_offers(fitting, run=None, source=OfferSource.MOMENT, now=now, rules=rules)
+    for offer in offers:
+        client_event_record(
+            client=offer.client,
+            kind=ClientEventKind.OFFER_MADE,
+            summary=history.offer_moment(offer),
+            at=now,
+        )
+    _announce_after_commit([o.pk for o in offers])
+    return [o.pk for o in offers]
 
 
 def offer_refusal(client: Client) -> str:
@@ -226,10 +235,20 @@ def offer_send_now(
     plans = offered_plans()
     if not plans:
         raise OfferError("No plan is offered; mark at least one plan as offered.")
-    draft = draft_offer(candidate, plans=plans, rules=rules, today=timezone.localdate(now))
+    draft = draft_offer(
+        candidate,
+        plans=plans,
+        rules=rules,
+        months=replay_months(now),
+        today=timezone.localdate(now),
+    )
+    if draft.fit == Fit.NONE:
+        # The manager decided to offer: it goes out as what it is, a premium for the service,
+        # never as a saving the replay does not show.
+        draft = replace(draft, verdict=Verdict(Fit.VALUE, draft.verdict.reason))
     try:
         with transaction.atomic():
-            offer = _offer_row(draft, run=None, now=now, rules=rules)
+            offer = _offer_row(draft, run=None, source=OfferSource.MANUAL, now=now, rules=rules)
             offer.save()
     except IntegrityError:
         raise OfferError(f"{client} already has an open offer.") from None

@@ -17,7 +17,7 @@ from django.utils import timezone
 from clients.mail import EMAIL_RETRY
 from offers import delivery, emails
 from offers.models import CampaignSettings, CampaignTrigger, ConversionOffer
-from offers.services import campaign_run, offers_due_reminder, offers_expire
+from offers.services import campaign_run, moment_offers, offers_due_reminder, offers_expire
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,15 @@ def campaign_run_task() -> int:
     run = campaign_run(trigger=CampaignTrigger.SCHEDULE)
     log.info("campaign run %s created %d offers", run.pk, run.offers_created)
     return run.offers_created
+
+
+@shared_task
+def moment_offers_task() -> int:
+    """Offer a contract to clients who just showed their need (scheduled every 15 minutes)."""
+    made = moment_offers()
+    if made:
+        log.info("moment-of-need scan made %d offers", len(made))
+    return len(made)
 
 
 @shared_task(**EMAIL_RETRY)

@@ -21,6 +21,7 @@ from clients.money import money
 from clients.people import staff_name
 from contracts.models import ContractPlan, Priority, ServiceContract, ServiceLevel
 from contracts.sla import resume_deadline
+from offers.campaign import long_wait_moment
 from tickets.models import (
     MAX_MINUTES_PER_ENTRY,
     QueueTier,
@@ -170,6 +171,8 @@ def ticket_open(
         opened_at=now,
     )
     _apply_contract(ticket, contract, now)
+    if contract is None:
+        ticket.long_wait_at = long_wait_moment(now)
     ticket.save()
     _event(ticket, TicketEventKind.OPENED, opened_by, body=ticket.description)
     if paid_priority:

@@ -4,6 +4,7 @@ nothing; a real run records a manual campaign run and sends the offers."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal
 from email.utils import parseaddr
@@ -26,9 +27,18 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
+def _monthly(client: Client, hours: list[int], rate: str = "125.00") -> None:
+    """Bill `hours` of labour at `rate` in each month from March 2024 to February 2025."""
+    for i, h in enumerate(hours):
+        if h:
+            when = dt.datetime(2024, 3, 15, 12, tzinfo=dt.UTC) + dt.timedelta(days=30.5 * i)
+            ChargeFactory(client=client, amount=Decimal(rate) * h, hours=h, occurred_at=when)
+
+
 @pytest.fixture
 def practice(now: dt.datetime) -> dict[str, Client]:
-    """Two plans, two eligible clients, one who is not (below both thresholds)."""
+    """Two plans; a heavy client a contract saves money, a light one who bought priority, a
+    light one who did not, and one below both thresholds."""
     campaign_rules(
         min_trailing_spend=Decimal("500.00"),
         min_trailing_tickets=4,
@@ -38,18 +48,36 @@ def practice(now: dt.datetime) -> dict[str, Client]:
         max_discount_percent=Decimal("12.00"),
         max_offers_per_run=10_000,
     )
-    PlanFactory(name="Essentials", monthly_price=Decimal("290.00"), included_hours=5)
-    PlanFactory(name="Standard", monthly_price=Decimal("490.00"), included_hours=10)
-    # Three full years (8%); 72 hours a year is 6 a month, so Standard; paid 9,000 + 75.
+    PlanFactory(
+        name="Essentials",
+        monthly_price=Decimal("290.00"),
+        included_hours=5,
+        overage_hourly_rate=Decimal("120.00"),
+    )
+    PlanFactory(
+        name="Standard",
+        monthly_price=Decimal("490.00"),
+        included_hours=10,
+        overage_hourly_rate=Decimal("100.00"),
+    )
+    # Three full years (8%). 2 hours a month and 20 in August: 42 hours, 5,250.00 paid.
     acme = OfferableClientFactory(name="Acme Dental", customer_since=dt.date(2022, 3, 10))
-    ChargeFactory(client=acme, amount=Decimal("9000.00"), hours=72)
-    ChargeFactory(client=acme, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
-    # Under a year (5%); 12 hours a year is 1 a month, so Essentials; paid 1,500.
+    _monthly(acme, [2, 2, 2, 2, 2, 20, 2, 2, 2, 2, 2, 2])
+    # Under a year (5%). An hour a month, 1,500.00, and priority bought once for 75.00.
     bolt = OfferableClientFactory(name="Bolt Logistics", customer_since=dt.date(2024, 9, 1))
-    ChargeFactory(client=bolt, amount=Decimal("1500.00"), hours=12)
+    _monthly(bolt, [1] * 12)
+    ChargeFactory(
+        client=bolt,
+        kind=ChargeKind.PAID_PRIORITY,
+        amount=Decimal("75.00"),
+        occurred_at=dt.datetime(2024, 12, 3, tzinfo=dt.UTC),
+    )
+    # Under a year (5%). An hour a month for half the year: 750.00, no need shown.
+    cask = OfferableClientFactory(name="Cask Brewery", customer_since=dt.date(2024, 9, 1))
+    _monthly(cask, [1] * 6 + [0] * 6)
     small = OfferableClientFactory(name="Corner Bakery")
     ChargeFactory(client=small, amount=Decimal("200.00"), hours=2)
-    return {"acme": acme, "bolt": bolt, "small": small}
+    return {"acme": acme, "bolt": bolt, "cask": cask, "small": small}
 
 
 def _run(*args: str) -> str:
@@ -58,29 +86,36 @@ def _run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_a_dry_run_prints_each_eligible_client_with_plan_discount_and_price(
+def test_a_dry_run_prints_each_candidate_with_its_offer_and_why(
     practice, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         output = _run("--dry-run")
 
-    header, *lines = output.strip().splitlines()
-    assert header.split()[:4] == ["Client", "Plan", "Off", "Price"]
-    acme_email = practice["acme"].contacts.get().email
-    bolt_email = practice["bolt"].contacts.get().email
-    # Best-ranked (highest spend) first.
-    assert re.fullmatch(
-        r"Acme Dental\s+Standard\s+8%\s+\$450\.80/mo\s+paid\s+\$9,075\.00\s+"
-        rf"saves \$3,665\.40\s+<{re.escape(acme_email)}>",
+    header, legend, *lines = output.strip().splitlines()
+    assert legend.strip() == "then each month: hours worked, paid / the contract's cost"
+    assert header.split()[:5] == ["Client", "Offer", "Plan", "Off", "Price"]
+    # Best-ranked (highest spend) first, each followed by its twelve months.
+    # Acme: Essentials at 8% off, 266.80 x 12 + 15 h x 120.00 = 5,001.60 against 5,250.00.
+    assert re.match(
+        r"Acme Dental\s+savings\s+Essentials\s+8%\s+\$266\.80/mo\s+\$5,250\.00\s+\$5,001\.60\s+"
+        r"saves \$248\.40\s+Savings: ",
         lines[0],
     ), lines[0]
-    # 290 x 0.95 = 275.50 a month, 3,306.00 a year against 1,500.00 paid.
-    assert re.fullmatch(
-        r"Bolt Logistics\s+Essentials\s+5%\s+\$275\.50/mo\s+paid\s+\$1,500\.00\s+"
-        rf"costs \$1,806\.00 more\s+<{re.escape(bolt_email)}>",
-        lines[1],
-    ), lines[1]
-    assert lines[2] == "Dry run: 2 client(s) would get an offer. Nothing was sent."
+    assert "2024-08 20.00h $2,500.00/$2,066.80" in lines[1]
+    # Bolt: 275.50 x 12 = 3,306.00 against 1,575.00: 1,731.00 more, 144.25 a month.
+    assert re.match(
+        r"Bolt Logistics\s+value\s+Essentials\s+5%\s+\$275\.50/mo\s+\$1,575\.00\s+\$3,306\.00\s+"
+        r"costs \$1,731\.00 more \(\$144\.25/mo\)\s+Value: .*bought paid priority once\.",
+        lines[2],
+    ), lines[2]
+    # Cask: 3,306.00 against 750.00 and no need: no offer, and the table says why.
+    assert re.match(r"Cask Brewery\s+none\s+Essentials", lines[4]), lines[4]
+    assert "no need for faster service" in lines[4]
+    assert lines[6] == (
+        "Dry run: 3 client(s) qualify; 2 would get an offer (1 savings, 1 value), "
+        "1 no offer. Nothing was sent."
+    )
     assert "Corner Bakery" not in output
     # Nothing written, nothing queued, nothing sent.
     assert not ConversionOffer.objects.exists()
@@ -89,24 +124,54 @@ def test_a_dry_run_prints_each_eligible_client_with_plan_discount_and_price(
     assert mailoutbox == []
 
 
+def test_a_json_dry_run_prints_one_object_per_candidate(practice):
+    output = _run("--dry-run", "--json")
+
+    rows = [json.loads(line) for line in output.strip().splitlines()]
+    assert [(r["client_id"], r["kind"]) for r in rows] == [
+        (practice["acme"].pk, "savings"),
+        (practice["bolt"].pk, "value"),
+        (practice["cask"].pk, "none"),
+    ]
+    acme = rows[0]
+    essentials = ContractPlan.objects.get(name="Essentials")
+    assert acme["plan_id"] == essentials.pk
+    assert acme["discount_percent"] == "8.00"
+    assert acme["trailing_spend"] == "5250.00"
+    assert acme["replayed_cost"] == "5001.60"
+    assert len(acme["monthly"]) == 12
+    assert acme["monthly"][5]["month"] == "2024-08"
+    assert (acme["monthly"][5]["hours"], acme["monthly"][5]["cost"]) == ("20.00", "2066.80")
+    assert sum(Decimal(m["cost"]) for m in acme["monthly"]) == Decimal(acme["replayed_cost"])
+    assert rows[2]["reason"].startswith("No offer: ")
+
+
+def test_json_without_dry_run_is_refused(practice):
+    with pytest.raises(SystemExit):
+        call_command("run_conversion_campaign", "--json", stdout=StringIO(), stderr=StringIO())
+    assert not CampaignRun.objects.exists()
+
+
 def test_a_dry_run_with_nobody_eligible_says_so(now, mailoutbox):
     PlanFactory()
 
     output = _run("--dry-run")
 
-    assert output.strip() == "Dry run: 0 client(s) would get an offer. Nothing was sent."
+    assert output.strip() == (
+        "Dry run: 0 client(s) qualify; 0 would get an offer (0 savings, 0 value), 0 no offer. "
+        "Nothing was sent."
+    )
 
 
-def test_a_dry_run_cut_by_the_per_run_cap_says_how_many_qualify(practice):
+def test_a_dry_run_cut_by_the_per_run_cap_says_so(practice):
     campaign_rules(max_offers_per_run=1)
 
     output = _run("--dry-run")
 
-    assert "Acme Dental" in output
-    assert "Bolt Logistics" not in output
     assert output.strip().splitlines()[-1] == (
-        "Dry run: 1 client(s) would get an offer (2 qualify; the per-run cap in the campaign "
-        "settings leaves the rest for the next run). Nothing was sent."
+        "Dry run: 3 client(s) qualify; 1 would get an offer (1 savings, 0 value) (the per-run "
+        "cap in the campaign settings leaves the rest for the next run), 1 no offer. "
+        "Nothing was sent."
     )
 
 
@@ -116,8 +181,8 @@ def test_a_dry_run_with_no_plan_offered_says_so_and_does_not_blame_the_cap(pract
     output = _run("--dry-run")
 
     assert output.strip() == (
-        "Dry run: no plan is offered, so nobody would get an offer (2 client(s) qualify). "
-        "Tick “Is offered” on a plan in the admin. Nothing was sent."
+        "Dry run: no plan is offered with terms, so nobody would get an offer (3 client(s) "
+        "qualify). Tick “Is offered” on a plan in the admin. Nothing was sent."
     )
     assert "cap" not in output
 
@@ -129,7 +194,7 @@ def test_a_dry_run_shows_a_client_with_no_primary_contact_nowhere(practice):
     output = _run("--dry-run")
 
     assert "Bolt Logistics" not in output
-    assert "Dry run: 1 client(s) would get an offer." in output
+    assert "Dry run: 2 client(s) qualify; 1 would get an offer" in output
 
 
 def test_a_real_run_records_a_manual_run_and_sends_the_offers(
@@ -141,14 +206,20 @@ def test_a_real_run_records_a_manual_run_and_sends_the_offers(
     run = CampaignRun.objects.get()
     assert run.trigger == CampaignTrigger.MANUAL
     assert run.offers_created == 2
+    assert (run.savings_offers, run.value_offers, run.not_offered) == (1, 1, 1)
+    assert run.not_offered_reasons == {
+        "costs more than it paid; no need for faster service shown": 1
+    }
     assert (
-        f"Campaign run {run.pk}: 2 offer(s) created (2 client(s) qualified); emails queued."
-        in output
+        f"Campaign run {run.pk}: 2 offer(s) created (1 savings, 1 value; 3 client(s) "
+        "qualified, 1 not offered because no contract fits them); emails queued." in output
     )
     offers = {o.client.name: o for o in run.offers.select_related("client")}
     assert set(offers) == {"Acme Dental", "Bolt Logistics"}
-    assert offers["Acme Dental"].monthly_price == Decimal("450.80")
+    assert offers["Acme Dental"].monthly_price == Decimal("266.80")
+    assert offers["Acme Dental"].kind == "savings"
     assert offers["Bolt Logistics"].monthly_price == Decimal("275.50")
+    assert offers["Bolt Logistics"].kind == "value"
     assert {o.status for o in offers.values()} == {OfferStatus.SENT}
     assert sorted(parseaddr(a)[1] for m in mailoutbox for a in m.to) == sorted(
         o.email for o in offers.values()

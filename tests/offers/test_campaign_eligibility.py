@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,8 @@ from tests.factories import (
 )
 from tests.offers.campaign_helpers import spender
 from tickets.models import TicketStatus
+
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
 # --- The eligibility query --------------------------------------------------------------------
@@ -143,15 +146,20 @@ def test_a_client_qualifies_by_spend_or_by_tickets(
 
 
 @pytest.mark.django_db
-def test_charges_and_tickets_older_than_365_days_do_not_count(
+def test_only_the_twelve_whole_months_before_this_one_count(
     now: dt.datetime, rules: CampaignSettings
 ) -> None:
+    # NOW is 10 March 2025: the year is March 2024 to February 2025, in the practice's time zone.
+    before = dt.datetime(2024, 2, 29, 23, 0, tzinfo=NEW_YORK)
+    first_hour = dt.datetime(2024, 3, 1, 0, 30, tzinfo=NEW_YORK)
     old = spender("0")
-    ChargeFactory(client=old, amount=Decimal("9000.00"), occurred_at=NOW - 366 * DAY)
+    ChargeFactory(client=old, amount=Decimal("9000.00"), occurred_at=before)
     for _ in range(6):
-        TicketFactory(client=old, opened_at=NOW - 366 * DAY)
+        TicketFactory(client=old, opened_at=before)
+    this_month = spender("0")
+    ChargeFactory(client=this_month, amount=Decimal("9000.00"), occurred_at=NOW - DAY)
     recent = spender("0")
-    ChargeFactory(client=recent, amount=Decimal("500.00"), occurred_at=NOW - 364 * DAY)
+    ChargeFactory(client=recent, amount=Decimal("500.00"), occurred_at=first_hour)
 
     assert _eligible(rules) == [recent]
 
@@ -170,10 +178,12 @@ def test_the_trailing_figures_split_labour_priority_hours_purchases_and_tickets(
     ChargeFactory(client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
     ChargeFactory(client=client, kind=ChargeKind.OTHER, amount=Decimal("40.00"))  # hardware
     ChargeFactory(client=client, kind=ChargeKind.CONTRACT_FEE, amount=Decimal("600.00"))
-    # A year and a day ago: outside the window for every figure.
-    ChargeFactory(client=client, amount=Decimal("999.00"), hours=9, occurred_at=NOW - 366 * DAY)
+    # Before March 2024, or in this month: outside the year for every figure but the need.
+    ChargeFactory(client=client, amount=Decimal("999.00"), hours=9, occurred_at=NOW - 380 * DAY)
+    ChargeFactory(client=client, amount=Decimal("999.00"), hours=9, occurred_at=NOW - DAY)
     TicketFactory(client=client, opened_at=NOW - 100 * DAY)
-    TicketFactory(client=client, opened_at=NOW - DAY, status=TicketStatus.CLOSED)
+    TicketFactory(client=client, opened_at=NOW - 40 * DAY, status=TicketStatus.CLOSED)
+    TicketFactory(client=client, opened_at=NOW - DAY)
     TicketFactory(client=client, opened_at=NOW - 400 * DAY)
 
     row = with_trailing_figures(Client.objects.filter(pk=client.pk), now=NOW).get()

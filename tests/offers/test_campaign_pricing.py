@@ -1,16 +1,27 @@
-"""The campaign's pure rules: loyalty discount, plan recommendation, savings, and the rules row."""
+"""The campaign's pure rules: loyalty discount, the replay of a year, fit, and the rules row."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from offers.campaign import PlanTerms, loyalty_discount, recommend_plan, savings_statement
+from billing.periods import Period
+from billing.pricing import contract_month
+from offers.campaign import (
+    Fit,
+    MonthUsage,
+    OfferedPlan,
+    best_replay,
+    fit,
+    loyalty_discount,
+    need_shown,
+    replay,
+)
 from offers.models import CampaignSettings
 from tests.conftest import TODAY
 
@@ -77,141 +88,166 @@ def test_loyalty_discount_with_fractional_rules_is_rounded_to_the_cent() -> None
     ) == Decimal("4.75")
 
 
-# --- recommend_plan ---------------------------------------------------------------------------
-BASIC = PlanTerms(plan_id=1, monthly_price=Decimal("290.00"), included_hours=Decimal("5.00"))
-STANDARD = PlanTerms(plan_id=2, monthly_price=Decimal("490.00"), included_hours=Decimal("10.00"))
-PREMIUM = PlanTerms(plan_id=3, monthly_price=Decimal("890.00"), included_hours=Decimal("20.00"))
-PLANS = [PREMIUM, BASIC, STANDARD]  # out of order on purpose
+PERCENT = st.decimals(0, 100, places=2)
 
 
-@pytest.mark.parametrize(
-    ("monthly_hours", "expected"),
-    [
-        ("0", BASIC),
-        ("4.99", BASIC),
-        ("5.00", BASIC),  # exactly covered
-        ("5.01", STANDARD),
-        ("10.00", STANDARD),
-        ("19.99", PREMIUM),
-        ("20.00", PREMIUM),
-        ("25.00", PREMIUM),  # no plan covers it: the biggest one
-    ],
+# --- The replay -------------------------------------------------------------------------------
+MONTHS = [
+    Period(2024, m) if m >= 3 else Period(2025, m) for m in (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2)
+]
+BASIC = OfferedPlan(
+    plan_id=1,
+    monthly_price=Decimal("290.00"),
+    included_hours=Decimal("5"),
+    overage_rate=Decimal("120.00"),
 )
-def test_recommended_plan_is_the_cheapest_that_covers_the_average_month(
-    monthly_hours: str, expected: PlanTerms
-) -> None:
-    assert recommend_plan(Decimal(monthly_hours), PLANS) == expected
+STANDARD = OfferedPlan(
+    plan_id=2,
+    monthly_price=Decimal("490.00"),
+    included_hours=Decimal("10"),
+    overage_rate=Decimal("100.00"),
+)
+EIGHT = Decimal("8.00")
 
 
-def test_recommended_plan_is_the_cheaper_of_two_covering_plans_whatever_their_hours() -> None:
-    generous_and_cheap = PlanTerms(
-        plan_id=7, monthly_price=Decimal("250.00"), included_hours=Decimal("12.00")
+def usage(
+    hours: list[int], rate: str = "125.00", extra: dict[int, str] | None = None
+) -> list[MonthUsage]:
+    """Twelve months of `hours` billed at `rate`, plus `extra` paid in some months (priority)."""
+    extra = extra or {}
+    return [
+        MonthUsage(
+            month=month,
+            minutes=h * 60,
+            paid=Decimal(rate) * h + Decimal(extra.get(i, "0")),
+        )
+        for i, (month, h) in enumerate(zip(MONTHS, hours, strict=True))
+    ]
+
+
+def test_a_bursty_year_shows_the_overage_the_flat_average_hid() -> None:
+    # 2 hours a month and one 20-hour month: 42 hours, an average of 3.5 a month, which
+    # Basic's 5 included hours cover. Month by month, the 20-hour month is 15 hours over.
+    bursty = usage([2, 2, 2, 2, 2, 20, 2, 2, 2, 2, 2, 2])
+
+    best = best_replay(bursty, [BASIC, STANDARD], discount_percent=EIGHT)
+
+    # Basic at 8% off: 290 x 0.92 = 266.80 a month, 3,201.60 a year, plus 15 h x 120.00 =
+    # 1,800.00 in the busy month: 5,001.60. Standard: 450.80 x 12 = 5,409.60 plus 10 h x 100.00
+    # = 1,000.00: 6,409.60. The flat average would have said 3,201.60.
+    assert best.plan == BASIC
+    assert best.monthly_price == Decimal("266.80")
+    assert best.cost == Decimal("5001.60")
+    assert best.overage_months == 1
+    busy = best.months[5]
+    assert (busy.month, busy.hours, busy.fee, busy.overage, busy.cost) == (
+        Period(2024, 8),
+        Decimal("20.00"),
+        Decimal("266.80"),
+        Decimal("1800.00"),
+        Decimal("2066.80"),
     )
-
-    assert recommend_plan(Decimal("4"), [BASIC, generous_and_cheap]) == generous_and_cheap
-
-
-def test_when_no_plan_covers_the_biggest_is_recommended_and_the_cheaper_of_equals() -> None:
-    big = PlanTerms(plan_id=4, monthly_price=Decimal("990.00"), included_hours=Decimal("20.00"))
-
-    assert recommend_plan(Decimal("40"), [BASIC, big, PREMIUM]) == PREMIUM
+    assert {m.cost for i, m in enumerate(best.months) if i != 5} == {Decimal("266.80")}
+    # It paid 42 h x 125.00 = 5,250.00: the contract saves 248.40, and it is a savings offer.
+    assert best.paid == Decimal("5250.00")
+    verdict = fit(spend=best.paid, cost=best.cost, need="", max_premium_percent=Decimal("0"))
+    assert verdict.fit == Fit.SAVINGS
+    assert "$248.40 less than the $5,250.00 paid" in verdict.reason
 
 
-def test_equally_priced_covering_plans_are_decided_by_plan_id() -> None:
-    twin = PlanTerms(plan_id=9, monthly_price=Decimal("290.00"), included_hours=Decimal("6.00"))
+def test_a_light_client_gets_no_savings_offer_and_no_offer_without_need() -> None:
+    # An hour a month: 1,500.00 paid; Basic would have cost 3,201.60.
+    light = usage([1] * 12)
 
-    assert recommend_plan(Decimal("1"), [twin, BASIC]) == BASIC
+    best = best_replay(light, [BASIC, STANDARD], discount_percent=EIGHT)
+    verdict = fit(spend=best.paid, cost=best.cost, need="", max_premium_percent=Decimal("0"))
+
+    assert (best.plan, best.cost, best.paid) == (BASIC, Decimal("3201.60"), Decimal("1500.00"))
+    assert verdict.fit == Fit.NONE
+    assert "$1,701.60 more than the $1,500.00 paid" in verdict.reason
+    assert "no need for faster service" in verdict.reason
 
 
-def test_recommending_from_no_plans_is_an_error() -> None:
+def test_a_client_who_bought_priority_gets_a_value_offer_that_states_its_premium() -> None:
+    # The light client, who also bought paid priority twice at 75.00: it paid 1,650.00.
+    bought = usage([1] * 12, extra={2: "75.00", 7: "75.00"})
+    need = need_shown(priority_purchases=2, long_waits=0, wait_hours=8)
+
+    best = best_replay(bought, [BASIC, STANDARD], discount_percent=EIGHT)
+    verdict = fit(spend=best.paid, cost=best.cost, need=need, max_premium_percent=Decimal("0"))
+
+    # 3,201.60 - 1,650.00 = 1,551.60 more a year: 129.30 a month.
+    assert best.paid == Decimal("1650.00")
+    assert verdict.fit == Fit.VALUE
+    assert "$1,551.60 more than the $1,650.00 paid ($129.30 a month)" in verdict.reason
+    assert "bought paid priority 2 times" in verdict.reason
+
+
+def test_a_premium_within_the_allowance_is_still_a_savings_offer() -> None:
+    # 1,650.00 paid, 1,700.00 replayed: 3.03% more. At a 5% allowance it fits, at 3% it does not.
+    spend, cost = Decimal("1650.00"), Decimal("1700.00")
+    assert fit(spend=spend, cost=cost, need="", max_premium_percent=Decimal("5")).fit == Fit.SAVINGS
+    assert fit(spend=spend, cost=cost, need="", max_premium_percent=Decimal("3")).fit == Fit.NONE
+
+
+def test_ties_go_to_fewer_overage_months_then_the_lower_list_price() -> None:
+    # Both cost 3,600.00 over the year with no discount: A is 300 a month with no overage; B is
+    # 250 a month with 600.00 of overage in one month.
+    plan_a = OfferedPlan(1, Decimal("300.00"), Decimal("10"), Decimal("100.00"))
+    plan_b = OfferedPlan(2, Decimal("250.00"), Decimal("4"), Decimal("100.00"))
+    year = usage([0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0])
+    assert best_replay(year, [plan_b, plan_a], discount_percent=Decimal("0")).plan == plan_a
+    # Equal cost and overage: the lower list price.
+    plan_c = OfferedPlan(3, Decimal("300.00"), Decimal("10"), Decimal("100.00"))
+    cheap_c = OfferedPlan(4, Decimal("299.00"), Decimal("10"), Decimal("100.00"))
+    idle = usage([0] * 12)
+    assert best_replay(idle, [plan_c, cheap_c], discount_percent=Decimal("0")).plan == cheap_c
+
+
+def test_after_a_short_first_term_the_discount_ends_in_the_replay() -> None:
+    six_months = OfferedPlan(1, Decimal("100.00"), Decimal("5"), Decimal("100.00"), term_months=6)
+    idle = usage([0] * 12)
+    first_term = replay(idle, six_months, discount_percent=Decimal("10"), first_term_only=True)
+    every_term = replay(idle, six_months, discount_percent=Decimal("10"), first_term_only=False)
+    assert first_term.cost == Decimal("90.00") * 6 + Decimal("100.00") * 6
+    assert every_term.cost == Decimal("90.00") * 12
+
+
+def test_replaying_from_no_plans_is_an_error() -> None:
     with pytest.raises(ValueError, match="no plans"):
-        recommend_plan(Decimal("1"), [])
+        best_replay(usage([0] * 12), [], discount_percent=Decimal("0"))
 
 
-# --- savings_statement ------------------------------------------------------------------------
-def test_savings_statement_of_a_client_who_would_have_paid_more_on_contract() -> None:
-    savings = savings_statement(
-        labour=Decimal("2400.00"),
-        priority=Decimal("150.00"),
-        list_price=Decimal("290.00"),
-        discount_percent=Decimal("11.00"),
-    )
-
-    # 290.00 x 0.89 = 258.10 a month; 12 x 258.10 = 3,097.20; paid 2,400 + 150 = 2,550.00.
-    assert savings.monthly_price == Decimal("258.10")
-    assert savings.contract_cost == Decimal("3097.20")
-    assert savings.trailing_spend == Decimal("2550.00")
-    assert savings.difference == Decimal("-547.20")
-    assert savings.list_price == Decimal("290.00")
-    assert savings.discount_percent == Decimal("11.00")
+PLAN = st.builds(
+    OfferedPlan,
+    plan_id=st.integers(1, 10_000),
+    monthly_price=st.decimals(0, 5000, places=2),
+    included_hours=st.decimals(0, 40, places=2),
+    overage_rate=st.decimals(0, 300, places=2),
+)
+HOURS = st.lists(st.integers(0, 80), min_size=12, max_size=12)
 
 
-def test_savings_statement_of_a_client_who_would_have_saved() -> None:
-    savings = savings_statement(
-        labour=Decimal("5937.50"),
-        priority=Decimal("375.00"),
-        list_price=Decimal("490.00"),
-        discount_percent=Decimal("7.00"),
-    )
-
-    # 490.00 x 0.93 = 455.70; x 12 = 5,468.40; paid 6,312.50; saved 844.10.
-    assert savings.monthly_price == Decimal("455.70")
-    assert savings.contract_cost == Decimal("5468.40")
-    assert savings.trailing_spend == Decimal("6312.50")
-    assert savings.difference == Decimal("844.10")
-
-
-def test_half_a_cent_is_rounded_up_not_to_even() -> None:
-    # 99.90 x 0.95 = 94.905: half up gives 94.91 (banker's rounding would give 94.90).
-    savings = savings_statement(
-        labour=Decimal("0"),
-        priority=Decimal("0"),
-        list_price=Decimal("99.90"),
-        discount_percent=Decimal("5.00"),
-    )
-
-    assert savings.monthly_price == Decimal("94.91")
-    assert savings.contract_cost == Decimal("1138.92")
-
-
-def test_ledger_amounts_beyond_the_cent_are_rounded_half_up() -> None:
-    savings = savings_statement(
-        labour=Decimal("100.005"),
-        priority=Decimal("0.004"),
-        list_price=Decimal("290"),
-        discount_percent=Decimal("0"),
-    )
-
-    assert savings.trailing_labour == Decimal("100.01")
-    assert savings.trailing_priority == Decimal("0.00")
-    assert savings.trailing_spend == Decimal("100.01")
-    assert savings.list_price == Decimal("290.00")
-    assert savings.monthly_price == Decimal("290.00")
-
-
-MONEY = st.decimals(min_value=Decimal("0"), max_value=Decimal("99999999.99"), places=2)
-PERCENT = st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=2)
-
-
-@given(list_price=MONEY, discount=PERCENT, labour=MONEY, priority=MONEY)
-def test_monthly_price_never_exceeds_list_and_a_year_is_exactly_twelve_months(
-    list_price: Decimal, discount: Decimal, labour: Decimal, priority: Decimal
+@given(plans=st.lists(PLAN, min_size=1, max_size=4), hours=HOURS, discount=PERCENT)
+def test_the_best_replay_costs_no_more_than_any_plan_and_each_month_is_billings_rule(
+    plans: list[OfferedPlan], hours: list[int], discount: Decimal
 ) -> None:
-    savings = savings_statement(
-        labour=labour, priority=priority, list_price=list_price, discount_percent=discount
-    )
+    year = usage(hours)
+    best = best_replay(year, plans, discount_percent=discount)
+    assert all(best.cost <= replay(year, p, discount_percent=discount).cost for p in plans)
+    assert best.cost == sum(m.cost for m in best.months)
+    for month, used in zip(best.months, year, strict=True):
+        billed = contract_month(
+            monthly_price=best.monthly_price,
+            included_hours=best.plan.included_hours,
+            overage_rate=best.plan.overage_rate,
+            worked_minutes=used.minutes,
+            days_covered=30,
+            days_in_month=30,
+        )
+        assert (month.fee, month.overage) == (billed.fee, billed.overage)
 
-    assert Decimal("0") <= savings.monthly_price <= list_price
-    assert savings.monthly_price.as_tuple().exponent == -2
-    assert savings.contract_cost == savings.monthly_price * 12
-    assert savings.trailing_spend == labour + priority
-    # The price is the list price less the discount, to the nearest cent (half up).
-    exact = list_price * (100 - discount) / 100
-    assert abs(savings.monthly_price - exact) <= Decimal("0.005")
-    assert savings.monthly_price == exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
-
-# --- The rules row -----------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_the_campaign_rules_are_one_row_whatever_key_it_is_saved_under() -> None:
     CampaignSettings.objects.all().delete()

@@ -9,9 +9,16 @@ from typing import Any
 import pytest
 
 from clients.models import ChargeKind
-from offers import services as offers_module
+from offers import drafts as offers_module
 from offers import tasks as offer_tasks
-from offers.models import CampaignRun, CampaignTrigger, ConversionOffer, OfferStatus
+from offers.models import (
+    CampaignRun,
+    CampaignTrigger,
+    ConversionOffer,
+    OfferKind,
+    OfferSource,
+    OfferStatus,
+)
 from offers.services import campaign_run, offer_decline
 from offers.tasks import campaign_run_task
 from tests.conftest import DAY, NOW
@@ -55,7 +62,7 @@ def test_an_offer_carries_the_terms_and_figures_it_was_made_with(
     PlanFactory(name="Standard", monthly_price=Decimal("490.00"), included_hours=10)
     # Four full years a customer: 5% + 4 x 1% = 9%.
     client = OfferableClientFactory(customer_since=dt.date(2021, 3, 10))
-    # 19.2 hours in a year is 1.6 a month: Basic covers it.
+    # 19.2 hours, all in February 2025.
     ChargeFactory(client=client, amount=Decimal("2400.00"), hours=Decimal("19.2"))
     ChargeFactory(client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
     ChargeFactory(client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
@@ -68,17 +75,30 @@ def test_an_offer_carries_the_terms_and_figures_it_was_made_with(
     offer = ConversionOffer.objects.get()
     contact = client.contacts.get()
     assert offer.campaign_run == run
+    assert (offer.source, offer.kind) == (OfferSource.CAMPAIGN, OfferKind.SAVINGS)
     assert (offer.client, offer.contact, offer.email) == (client, contact, contact.email)
     assert offer.plan == basic
+    assert offer.terms == basic.current_terms()
+    assert offer.discount_first_term_only
     assert offer.status == OfferStatus.PENDING
-    assert offer.list_price == Decimal("290.00")
+    assert offer.list_price == Decimal("40.00")
     assert offer.discount_percent == Decimal("9.00")
-    assert offer.monthly_price == Decimal("263.90")  # 290 x 0.91
-    assert offer.contract_cost == Decimal("3166.80")  # 12 x 263.90
+    assert offer.monthly_price == Decimal("36.40")  # 40 x 0.91
+    # Basic: 12 x 36.40 = 436.80, and February's 14.2 hours beyond the 5 included at 110.00 =
+    # 1,562.00. (Standard would have cost 12 x 445.90 + 9.2 h x 110.00 = 6,362.80.)
+    assert offer.contract_cost == Decimal("1998.80")
+    assert offer.monthly[-1] == {
+        "month": "2025-02",
+        "hours": "19.20",
+        "paid": "2550.00",
+        "fee": "36.40",
+        "overage": "1562.00",
+        "cost": "1598.40",
+    }
     assert offer.trailing_labour == Decimal("2400.00")
     assert offer.trailing_priority == Decimal("150.00")
     assert offer.trailing_spend == Decimal("2550.00")
-    assert offer.savings == Decimal("-616.80")
+    assert offer.savings == Decimal("551.20")
     assert offer.trailing_hours == Decimal("19.20")
     assert offer.trailing_tickets == 7
     assert offer.priority_purchases == 2
