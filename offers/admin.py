@@ -10,9 +10,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
@@ -21,10 +24,14 @@ from clients.admin import SingleRowAdmin, money_display, staff_display
 from clients.models import Client
 from clients.money import money, percent
 from contracts.admin import price_after_discount
+from contracts.models import ContractPlan
 from contracts.staff import MANAGE_CONTRACTS
+from offers.campaign import Fit
+from offers.drafts import campaign_preview, verdict_words
 from offers.models import CampaignRun, CampaignSettings, ConversionOffer, OfferStatus
 from offers.services import OfferError, client_opt_out_set, offer_send_now
 
+PREVIEW_PER_PAGE = 100
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
 MONEY_FIELDS = (
     "list_price",
@@ -190,6 +197,49 @@ class CampaignRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="offers_campaignrun_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """What the next run would offer whom, and why: the facts of the command's dry run."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        preview = campaign_preview()
+        kinds = {str(f) for f in Fit}
+        shown = request.GET.get("kind", "")
+        shown = shown if shown in kinds else ""
+        candidates = [d for d in preview.candidates if not shown or d.fit == shown]
+        page = Paginator(candidates, PREVIEW_PER_PAGE).get_page(request.GET.get("page"))
+        plans = dict(
+            ContractPlan.objects.filter(pk__in={d.plan.plan_id for d in page}).values_list(
+                "pk", "name"
+            )
+        )
+        return TemplateResponse(
+            request,
+            "admin/offers/campaign_preview.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "The next campaign run, previewed",
+                "opts": self.model._meta,
+                "preview": preview,
+                "rows": [(d, plans.get(d.plan.plan_id, ""), verdict_words(d)) for d in page],
+                "page": page,
+                "shown": shown,
+                "kinds": [
+                    ("", "All", preview.eligible),
+                    (Fit.SAVINGS, "Savings", preview.count(Fit.SAVINGS)),
+                    (Fit.VALUE, "Value", preview.count(Fit.VALUE)),
+                    (Fit.NONE, "No offer", len(preview.not_offered)),
+                ],
+            },
+        )
 
 
 # --- The client page, with offers and the opt-out ----------------------------------------------

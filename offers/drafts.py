@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from billing.periods import Period
 from clients.models import Client
-from clients.money import cents
+from clients.money import cents, money
 from offers.campaign import (
     Fit,
     OfferedPlan,
@@ -197,3 +197,11 @@ def campaign_drafts(*, now: dt.datetime, rules: CampaignSettings) -> CampaignDra
             qualified_without_plan=eligible.count(),
         )
     return CampaignDraft(candidates=candidates, cap=rules.max_offers_per_run)
+
+
+def verdict_words(draft: OfferDraft) -> str:
+    """The replay against the spend in a few words, as the dry run and the admin preview show it."""
+    difference = draft.replayed_cost - draft.trailing_spend
+    if difference <= 0:
+        return f"saves {money(-difference)}"
+    return f"costs {money(difference)} more ({money(difference / 12)}/mo)"

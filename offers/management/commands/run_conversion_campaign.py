@@ -8,17 +8,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from clients.money import money, percent
 from contracts.models import ContractPlan
 from offers.campaign import Fit
-from offers.drafts import CampaignDraft, OfferDraft, campaign_preview
+from offers.drafts import CampaignDraft, campaign_preview, verdict_words
 from offers.models import CampaignTrigger
 from offers.services import campaign_run
-
-
-def verdict_words(draft: OfferDraft) -> str:
-    """The replay against the spend in a few words: what the table and the admin's preview show."""
-    difference = draft.replayed_cost - draft.trailing_spend
-    if difference <= 0:
-        return f"saves {money(-difference)}"
-    return f"costs {money(difference)} more ({money(difference / 12)}/mo)"
 
 
 class Command(BaseCommand):
