@@ -82,7 +82,15 @@ class ContractStartForm(forms.ModelForm):
 
     class Meta:
         model = ServiceContract
-        fields = ["client", "plan", "starts_on", "discount_percent", "monthly_price", "renewal"]
+        fields = [
+            "client",
+            "plan",
+            "starts_on",
+            "discount_percent",
+            "discount_first_term_only",
+            "monthly_price",
+            "renewal",
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -101,6 +109,8 @@ CONTRACT_FIELDS = [
     "starts_on",
     "ends_on",
     "price_display",
+    "discount_first_term_only",
+    "renewal_price_display",
     "renewal",
     "renewed_from",
     "ended_at",
@@ -132,6 +142,13 @@ class ServiceContractAdmin(admin.ModelAdmin):
     @admin.display(description="Price a month", ordering="monthly_price")
     def price_display(self, obj: ServiceContract) -> str:
         return price_after_discount(obj.monthly_price, obj.discount_percent)
+
+    @admin.display(description="Price of the next term")
+    def renewal_price_display(self, obj: ServiceContract) -> str:
+        price = f"{money(obj.renewal_price)} a month"
+        if obj.discount_ends_with_term:
+            return f"{price}: the plan's price, as the first-term discount ends"
+        return price
 
     def get_form(
         self,
@@ -182,6 +199,7 @@ class ServiceContractAdmin(admin.ModelAdmin):
             plan=data["plan"],
             starts_on=data["starts_on"],
             discount_percent=data["discount_percent"],
+            discount_first_term_only=data["discount_first_term_only"],
             monthly_price=data.get("monthly_price"),
             renewal=data["renewal"],
             by=request.user,

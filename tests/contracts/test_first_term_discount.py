@@ -6,8 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
-from contracts.models import ContractTerms
+from contracts.models import ContractTerms, ServiceContract
 from contracts.services import contract_renew, contract_start, plan_copy, plan_terms_set
 from tests.factories import ClientFactory, PlanFactory
 
@@ -80,3 +81,40 @@ def test_a_copied_plan_starts_with_the_current_terms_as_its_first_version(now):
     terms = copy.current_terms()
     assert terms is not None
     assert (terms.version, terms.summary, terms.text) == (1, "Our summary", "Our text")
+
+
+def test_the_contract_page_says_the_price_of_the_next_term(manager_client, now):
+    plan = PlanFactory(monthly_price=Decimal("500.00"))
+    contract = contract_start(
+        client=ClientFactory(),
+        plan=plan,
+        discount_percent=Decimal("10.00"),
+        discount_first_term_only=True,
+    )
+
+    page = manager_client.get(
+        reverse("admin:contracts_servicecontract_change", args=[contract.pk])
+    ).content.decode()
+
+    assert "$450.00 (10% off)" in page
+    assert "$500.00 a month: the plan&#x27;s price, as the first-term discount ends" in page
+
+
+def test_a_manager_can_start_a_contract_whose_discount_is_for_the_first_term(manager_client, now):
+    client, plan = ClientFactory(), PlanFactory(monthly_price=Decimal("500.00"))
+
+    manager_client.post(
+        reverse("admin:contracts_servicecontract_add"),
+        {
+            "client": client.pk,
+            "plan": plan.pk,
+            "starts_on": "2025-03-10",
+            "discount_percent": "10",
+            "discount_first_term_only": "on",
+            "renewal": "automatic",
+        },
+    )
+
+    contract = ServiceContract.objects.get(client=client)
+    assert contract.discount_first_term_only
+    assert contract.renewal_price == Decimal("500.00")
