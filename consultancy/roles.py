@@ -37,8 +37,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, str]]] = {
             "businesscalendar": ALL,
             "holiday": ALL,
             "contractplan": ALL,
+            "contractterms": "add view",
             "servicelevel": ALL,
             "servicecontract": "add change view",
+            "renewalsettings": "change view",
         },
         "offers": {
             "conversionoffer": "change view",
@@ -65,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, str]]] = {
             "businesscalendar": "view",
             "holiday": "view",
             "contractplan": "view",
+            "contractterms": "view",
             "servicelevel": "view",
             "servicecontract": "view",
         },

@@ -40,6 +40,15 @@ def contract_started(contract: Any, *, from_offer: bool) -> str:
     return f"Started {contract_terms(contract)}{source}"
 
 
+def renewal_notice(contract: Any) -> str:
+    next_price = f"{money(contract.renewal_price)} a month"
+    ends = " (the first-term discount ends)" if contract.discount_ends_with_term else ""
+    return (
+        f"Told the {contract.plan.name} contract renews on the day after "
+        f"{contract.ends_on:%Y-%m-%d} at {next_price}{ends}"
+    )
+
+
 def contract_renewed(contract: Any) -> str:
     return f"Renewed {contract_terms(contract)}"
 

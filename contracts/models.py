@@ -383,6 +383,9 @@ class ServiceContract(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    renewal_notice_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the client was told of the automatic renewal."
+    )
 
     objects = ServiceContractQuerySet.as_manager()
 
@@ -449,3 +452,33 @@ class ServiceContract(models.Model):
     def clean(self) -> None:
         if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:
             raise ValidationError({"ends_on": "The term must end after it starts."})
+
+
+class RenewalSettings(models.Model):
+    """The one row of renewal rules, edited by managers in the admin."""
+
+    notice_days = models.PositiveIntegerField(
+        "renewal notice, days before the term ends",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+        help_text="Clients on automatic renewal are told this many days ahead, with the price "
+        "of the next term.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "renewal settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="renewal_settings_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return "Renewal settings"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> RenewalSettings:
+        row, _ = cls.objects.get_or_create(pk=1)
+        return row

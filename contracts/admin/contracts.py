@@ -17,10 +17,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from clients.admin import ReasonAction, confirm_with_reason, field_length
+from clients.admin import ReasonAction, SingleRowAdmin, confirm_with_reason, field_length
 from clients.money import money
 from contracts.history import discount_note
-from contracts.models import ContractStatus, ServiceContract
+from contracts.models import ContractStatus, RenewalSettings, ServiceContract
 from contracts.services import (
     ContractError,
     contract_cancel,
@@ -263,3 +263,10 @@ def _cancel(contract: ServiceContract, reason: str, by: Actor) -> ServiceContrac
         return contract_cancel(contract=contract, reason=reason, by=by)
     except ContractError as exc:
         raise ContractError(f"{contract.client}: {exc}") from exc
+
+
+@admin.register(RenewalSettings)
+class RenewalSettingsAdmin(SingleRowAdmin):
+    """The single row of renewal rules: the changelist goes straight to it."""
+
+    fields = ["notice_days"]
