@@ -16,7 +16,7 @@ from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Query
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from billing.admin import BillingClientAdmin
@@ -60,12 +60,23 @@ class CampaignSettingsAdmin(SingleRowAdmin):
             },
         ),
         (
+            "Where a contract fits",
+            {
+                "fields": ["max_savings_premium_percent", "need_wait_hours", "moment_offers"],
+                "description": "Each candidate's last twelve whole months are re-billed under "
+                "every offered plan. A savings offer goes only where that costs no more than "
+                "the client paid, plus the premium below; a client that showed a need for "
+                "faster service gets a value offer stating the premium instead; others none.",
+            },
+        ),
+        (
             "Loyalty discount",
             {
                 "fields": [
                     "base_discount_percent",
                     "tenure_bonus_percent_per_year",
                     "max_discount_percent",
+                    "discount_applies_to",
                 ]
             },
         ),
@@ -78,6 +89,8 @@ class ConversionOfferAdmin(admin.ModelAdmin):
     list_display = [
         "client",
         "plan",
+        "kind",
+        "source",
         "status",
         "price_display",
         "savings_display",
@@ -85,7 +98,7 @@ class ConversionOfferAdmin(admin.ModelAdmin):
         "expires_at",
     ]
     list_select_related = ["client", "plan"]
-    list_filter = ["status", "campaign_run", "plan"]
+    list_filter = ["status", "kind", "source", "campaign_run", "plan"]
     search_fields = ["client__name", "email"]
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -104,8 +117,33 @@ class ConversionOfferAdmin(admin.ModelAdmin):
     def discount_shown(self, obj: ConversionOffer) -> str:
         return percent(obj.discount_percent)
 
+    @admin.display(description="the year replayed, month by month")
+    def monthly_shown(self, obj: ConversionOffer) -> str:
+        if not obj.monthly:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    m["month"],
+                    m["hours"],
+                    money(Decimal(m["paid"])),
+                    money(Decimal(m["fee"])),
+                    money(Decimal(m["overage"])),
+                    money(Decimal(m["cost"])),
+                )
+                for m in obj.monthly
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Month</th><th>Hours</th><th>Paid</th><th>Fee</th>"
+            "<th>Overage</th><th>On the contract</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
     def get_readonly_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
-        shown = {"discount_percent": "discount_shown"}
+        shown = {"discount_percent": "discount_shown", "monthly": "monthly_shown"}
         shown |= {name: f"{name}_shown" for name in MONEY_FIELDS}
         return [
             shown.get(f.name, f.name)
@@ -145,6 +183,9 @@ class CampaignRunAdmin(admin.ModelAdmin):
         "trigger",
         "eligible_clients",
         "offers",
+        "savings_offers",
+        "value_offers",
+        "not_offered",
         "accepted",
         "declined",
         "conversion",
@@ -156,6 +197,10 @@ class CampaignRunAdmin(admin.ModelAdmin):
         "trigger",
         "eligible_clients",
         "offers_created",
+        "savings_offers",
+        "value_offers",
+        "not_offered",
+        "not_offered_reasons",
         "triggered_by_name",
     )
     fields = readonly_fields

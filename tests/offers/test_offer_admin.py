@@ -68,7 +68,7 @@ def test_manager_sees_the_offers_with_filters_by_status_campaign_run_and_plan(no
     assert _rows(by_status) == [declined]
     assert _rows(by_run) == [in_run]
     filters = [f.title for f in everything.context["cl"].filter_specs]
-    assert filters == ["status", "campaign run", "plan"]
+    assert filters == ["status", "kind", "source", "campaign run", "plan"]
 
 
 def test_the_offer_list_shows_what_each_offer_would_have_saved_and_sorts_by_it(now, manager_client):
@@ -232,6 +232,10 @@ def _rules_form(**changes: Any) -> dict[str, Any]:
         "max_discount_percent": "15.00",
         "offer_lifetime_days": "30",
         "reminder_days_before_expiry": "5",
+        "max_savings_premium_percent": "2.50",
+        "need_wait_hours": "6",
+        "moment_offers": "",
+        "discount_applies_to": "every_term",
     }
     form.update(changes)
     return form
@@ -252,11 +256,22 @@ def test_manager_edits_the_campaign_rules(now, manager_client):
     assert rules.max_discount_percent == Decimal("15.00")
     assert rules.offer_lifetime_days == 30
     assert rules.reminder_days_before_expiry == 5
+    assert rules.max_savings_premium_percent == Decimal("2.50")
+    assert rules.need_wait_hours == 6
+    assert not rules.moment_offers
+    assert rules.discount_applies_to == "every_term"
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("max_offers_per_run", "0"), ("max_discount_percent", "101"), ("offer_lifetime_days", "0")],
+    [
+        ("max_offers_per_run", "0"),
+        ("max_discount_percent", "101"),
+        ("offer_lifetime_days", "0"),
+        ("max_savings_premium_percent", "-1"),
+        ("need_wait_hours", "0"),
+        ("discount_applies_to", "forever"),
+    ],
 )
 def test_campaign_rules_out_of_range_are_refused(now, manager_client, field, value):
     before = CampaignSettings.load()
@@ -357,3 +372,26 @@ def test_the_campaign_run_list_shows_each_runs_conversion_and_links_to_its_offer
     assert '<td class="field-declined">1</td>' in page
     assert '<td class="field-conversion">25%</td>' in page
     assert len(_rows(manager_client.get(link))) == 4
+
+
+def test_an_offer_page_shows_its_year_month_by_month(now, manager_client):
+    offer = OfferFactory(
+        monthly=[
+            {
+                "month": "2025-02",
+                "hours": "19.20",
+                "paid": "2550.00",
+                "fee": "36.40",
+                "overage": "1562.00",
+                "cost": "1598.40",
+            }
+        ]
+    )
+
+    page = manager_client.get(
+        reverse("admin:offers_conversionoffer_change", args=[offer.pk])
+    ).content.decode()
+
+    assert "the year replayed, month by month" in page.lower()
+    for figure in ("2025-02", "19.20", "$2,550.00", "$36.40", "$1,562.00", "$1,598.40"):
+        assert f"<td>{figure}</td>" in page
