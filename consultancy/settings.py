@@ -47,6 +47,15 @@ def _env_money(name: str, default: str) -> Decimal:
     return value
 
 
+def _env_count(name: str, default: int) -> int:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 20:
+        raise ImproperlyConfigured(f"{name} must be a whole number from 0 to 20, not {raw!r}.")
+    return int(raw)
+
+
 DEBUG = _env_bool("DJANGO_DEBUG", default=True)
 TESTING = _env_bool("DJANGO_TESTING", default=False)
 
@@ -247,6 +256,12 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+
+# How many reverse proxies of our own stand in front of the app, each appending to
+# X-Forwarded-For the address it was reached from. 0: the header is anyone's to write and is
+# ignored; the client is REMOTE_ADDR (clients.http.client_ip).
+TRUSTED_PROXY_COUNT = _env_count("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Production hardening (off in DEBUG) ------------------------------------------------------
 if not DEBUG:

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clients.http import client_ip
 from offers.models import ConversionOffer
 from offers.services import (
     OfferClosed,
@@ -61,12 +62,6 @@ def _closed(request: HttpRequest, offer: ConversionOffer, exc: OfferClosed) -> H
     return render(request, "offers/offer_closed.html", context, status=CLOSED_STATUS[exc.reason])
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR: Django trusts no X-Forwarded-For by itself and neither do we; behind a
-    # proxy, let the server set it (gunicorn --forwarded-allow-ips).
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @require_GET
 @public_offer_view()
 def offer_page(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
@@ -94,7 +89,7 @@ def offer_accept_view(request: HttpRequest, offer: ConversionOffer, token: str) 
         return _back_to_the_offer(token)
     try:
         contract = offer_accept(
-            offer=offer, ip=_client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+            offer=offer, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
         )
     except OfferClosed as exc:
         return _closed(request, offer, exc)

@@ -32,6 +32,7 @@ OURS = (
     "CELERY_TASK_ALWAYS_EAGER",
     "PRACTICE_HOURLY_RATE",
     "PRACTICE_PAID_PRIORITY_SURCHARGE",
+    "TRUSTED_PROXY_COUNT",
 )
 SHOW = (
     "from django.conf import settings as s; "
@@ -162,6 +163,24 @@ def test_the_hourly_rate_is_kept_to_the_cent():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[2] == "99.50"
+
+
+def _setting(name: str, **env: str) -> object:
+    """One setting as the settings module reads it under `env`."""
+    with mock.patch.dict(os.environ, _environment(**env), clear=True):
+        return runpy.run_path(str(PROJECT / "consultancy" / "settings.py"))[name]
+
+
+def test_no_proxy_is_trusted_unless_the_deployment_says_how_many():
+    assert _setting("TRUSTED_PROXY_COUNT") == 0
+    assert _setting("TRUSTED_PROXY_COUNT", TRUSTED_PROXY_COUNT="") == 0
+    assert _setting("TRUSTED_PROXY_COUNT", TRUSTED_PROXY_COUNT=" 2 ") == 2
+
+
+@pytest.mark.parametrize("value", ["-1", "one", "1.5", "²", "21"])
+def test_a_proxy_count_that_is_not_a_small_whole_number_is_refused(value):
+    # A typo must not quietly trust, or stop trusting, the X-Forwarded-For header.
+    _assert_refused(_start(TRUSTED_PROXY_COUNT=value), "TRUSTED_PROXY_COUNT")
 
 
 @pytest.mark.parametrize(
