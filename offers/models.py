@@ -14,6 +14,7 @@ from django.utils import timezone
 from clients.models import Client
 from clients.money import cents
 from contracts.models import ContractPlan, ContractTerms, ServiceContract
+from contracts.terms import standard_terms_of
 
 if TYPE_CHECKING:
     from typing import Self
@@ -311,6 +312,18 @@ class ConversionOffer(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_OFFER_STATUSES
+
+    def terms_shown(self) -> ContractTerms:
+        """The terms the client reads and agrees to by accepting: the version the offer was made
+        with. An offer made before terms were versioned shows the plan's current terms, and
+        accepting it records that version; a plan that never had terms shows its standard
+        terms, not saved until the offer is accepted (offers.services.offer_accept)."""
+        if self.terms is not None:
+            return self.terms
+        if (current := self.plan.current_terms()) is not None:
+            return current
+        summary, text = standard_terms_of(self.plan)
+        return ContractTerms(plan=self.plan, version=1, summary=summary, text=text)
 
     def is_expired(self, now: dt.datetime) -> bool:
         return self.status == OfferStatus.EXPIRED or (self.is_open and now >= self.expires_at)

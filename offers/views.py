@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clients.http import client_ip
-from offers.models import ConversionOffer
+from offers.models import ConversionOffer, OfferStatus
 from offers.services import (
     OfferClosed,
     closed_reason,
@@ -74,6 +74,21 @@ def offer_page(request: HttpRequest, offer: ConversionOffer, token: str) -> Http
         "levels": offer.plan.service_levels.order_by("response_minutes"),
     }
     return render(request, "offers/offer.html", context)
+
+
+@require_GET
+@public_offer_view()
+def offer_terms_view(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
+    """The terms the offer is made on, in full: for an open offer and a closed one alike (a
+    client may come back to read what it agreed to)."""
+    context = {
+        "offer": offer,
+        "token": token,
+        "terms": offer.terms_shown(),
+        "accepted": offer.status == OfferStatus.ACCEPTED,
+        "is_open": closed_reason(offer, timezone.now()) is None,
+    }
+    return render(request, "offers/terms.html", context)
 
 
 def _back_to_the_offer(token: str) -> HttpResponse:

@@ -255,6 +255,8 @@ class OfferFactory(factory.django.DjangoModelFactory):
         PlanFactory, monthly_price=Decimal("290.00"), included_hours=Decimal("5.00")
     )
     status = OfferStatus.SENT
+    # The version of the plan's terms the offer is made with (PlanFactory makes version 1).
+    terms = factory.LazyAttribute(lambda o: o.plan.current_terms())
     list_price = factory.LazyAttribute(lambda o: o.plan.monthly_price)
     discount_percent = Decimal("11.00")
     monthly_price = factory.LazyAttribute(lambda o: discounted(o.list_price, o.discount_percent))

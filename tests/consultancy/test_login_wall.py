@@ -25,6 +25,7 @@ PUBLIC = {"login", "health", "favicon", "admin:login"}
 # Clients never log in: they act on signed links in the offer email.
 PUBLIC_OFFER_PAGES = {
     "offers:offer",
+    "offers:offer_terms",
     "offers:offer_accept",
     "offers:offer_decline",
     "offers:unsubscribe",
@@ -131,7 +132,8 @@ def test_only_the_allow_list_is_public():
 def test_offer_pages_answer_a_bad_link_without_asking_to_log_in(anon_client, name):
     response = anon_client.get(reverse(name, args=["not-a-signed-token"]))
 
-    # The offer and unsubscribe pages say the link is not valid; accept and decline take POSTs.
+    # The offer, terms and unsubscribe pages say the link is not valid; accept and decline
+    # take POSTs.
     assert response.status_code in {404, 405}
 
 

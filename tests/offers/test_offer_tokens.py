@@ -132,6 +132,7 @@ def _urls(token: str, unsubscribe_token: str | None = None) -> dict[str, str]:
     unsubscribe_token = unsubscribe_token or token
     return {
         "page": reverse("offers:offer", args=[token]),
+        "terms": reverse("offers:offer_terms", args=[token]),
         "accept": reverse("offers:offer_accept", args=[token]),
         "decline": reverse("offers:offer_decline", args=[token]),
         "unsubscribe": reverse("offers:unsubscribe", args=[unsubscribe_token]),
@@ -159,13 +160,14 @@ def test_every_page_answers_404_to_a_damaged_link_and_changes_nothing(
 
     responses = [
         anon_client.get(urls["page"]),
+        anon_client.get(urls["terms"]),
         anon_client.post(urls["accept"]),
         anon_client.post(urls["decline"]),
         anon_client.get(urls["unsubscribe"]),
         anon_client.post(urls["unsubscribe"]),
     ]
 
-    assert [r.status_code for r in responses] == [404] * 5
+    assert [r.status_code for r in responses] == [404] * 6
     assert all("This link is not valid" in r.content.decode() for r in responses)
     assert _snapshot(offer) == before
 
@@ -178,11 +180,12 @@ def test_the_unsubscribe_link_can_neither_show_accept_nor_decline_the_offer(offe
 
     responses = [
         anon_client.get(urls["page"]),
+        anon_client.get(urls["terms"]),
         anon_client.post(urls["accept"]),
         anon_client.post(urls["decline"]),
     ]
 
-    assert [r.status_code for r in responses] == [404] * 3
+    assert [r.status_code for r in responses] == [404] * 4
     assert _snapshot(offer) == before
 
 
