@@ -22,8 +22,18 @@ def offer_moment(offer: Any) -> str:
     return f"Offered {offer_terms(offer)} to {offer.email} at the moment of need: it {offer.need}"
 
 
-def offer_accepted(offer: Any, ip: str | None) -> str:
-    return f"Accepted {offer_terms(offer)} online, from {ip or 'an unknown address'}"
+def _short(text: str, limit: int = 100) -> str:
+    # A line of history is 500 characters at most: two names of 200 would push the rest out.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def offer_accepted(offer: Any) -> str:
+    version = offer.terms.version if offer.terms is not None else "unknown"
+    return (
+        f"Accepted {offer_terms(offer)} online on terms version {version}, signed by "
+        f"{_short(offer.signer_name)} ({_short(offer.signer_role)}), from "
+        f"{offer.accepted_ip or 'an unknown address'}"
+    )
 
 
 def offer_declined(offer: Any) -> str:

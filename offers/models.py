@@ -168,6 +168,8 @@ class OfferStatus(models.TextChoices):
 
 
 OPEN_OFFER_STATUSES = (OfferStatus.PENDING, OfferStatus.SENDING, OfferStatus.SENT)
+# The longest name or role of the person who accepts an offer.
+SIGNER_MAX_LENGTH = 200
 
 
 class OfferKind(models.TextChoices):
@@ -265,8 +267,8 @@ class ConversionOffer(models.Model):
         null=True, blank=True, help_text="When the client first opened the offer's page."
     )
     responded_at = models.DateTimeField(null=True, blank=True)
-    signer_name = models.CharField(max_length=200, blank=True)
-    signer_role = models.CharField(max_length=200, blank=True)
+    signer_name = models.CharField(max_length=SIGNER_MAX_LENGTH, blank=True)
+    signer_role = models.CharField(max_length=SIGNER_MAX_LENGTH, blank=True)
     accepted_ip = models.GenericIPAddressField(null=True, blank=True)
     accepted_user_agent = models.CharField(max_length=500, blank=True)
     send_attempts = models.PositiveSmallIntegerField(default=0)

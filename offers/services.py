@@ -20,7 +20,7 @@ from clients.models import Charge, ChargeKind, Client, ClientEventKind
 from clients.money import cents
 from clients.services import client_event_record
 from contracts.models import ServiceContract
-from contracts.services import ContractError, contract_start
+from contracts.services import ContractError, contract_start, plan_terms_set
 from offers import history
 from offers.campaign import (
     Fit,
@@ -40,6 +40,7 @@ from offers.drafts import (
     draft_offer,
 )
 from offers.models import (
+    SIGNER_MAX_LENGTH,
     CampaignRun,
     CampaignSettings,
     CampaignTrigger,
@@ -301,23 +302,60 @@ def _lock_open_offer(offer: ConversionOffer, now: dt.datetime) -> ConversionOffe
     return locked
 
 
+def _signer_field(value: str, what: str) -> str:
+    # One line: a name with a line break would break the history and the emails that repeat it.
+    value = " ".join(value.split())
+    if not value:
+        raise OfferError(f"The {what} of the person accepting is required.")
+    if len(value) > SIGNER_MAX_LENGTH:
+        raise OfferError(f"The {what} of the person accepting is too long.")
+    return value
+
+
 @transaction.atomic
 def offer_accept(
-    *, offer: ConversionOffer, ip: str | None, user_agent: str, now: dt.datetime | None = None
+    *,
+    offer: ConversionOffer,
+    signer_name: str,
+    signer_role: str,
+    ip: str | None,
+    user_agent: str,
+    now: dt.datetime | None = None,
 ) -> ServiceContract:
-    """Accept: start the contract at the offered price, record who accepted, notify after commit."""
+    """Accept: start the contract at the offered price, record who accepted on which terms
+    (signer, role, time, address, browser), notify after commit."""
     now = now or timezone.now()
+    signer_name = _signer_field(signer_name, "name")
+    signer_role = _signer_field(signer_role, "role")
     # The row lock makes a double click (or two tabs) queue up: the second sees ACCEPTED.
     locked = _lock_open_offer(offer, now)
     if ServiceContract.objects.held_by(locked.client):
         raise OfferClosed("You already have a service contract with us.", reason="has_contract")
+    # An offer made before terms were versioned is accepted on the terms its page shows now:
+    # the plan's current version (saved first if the plan never had one).
+    terms = locked.terms_shown()
+    if terms.pk is None:
+        terms = plan_terms_set(plan=locked.plan, summary=terms.summary, text=terms.text)
     # Accepted before the contract starts: contract_started withdraws the client's open offers
     # (offers.receivers.withdraw_open_offers), and this one is no longer open.
     locked.status = OfferStatus.ACCEPTED
+    locked.terms = terms
     locked.responded_at = now
+    locked.signer_name = signer_name
+    locked.signer_role = signer_role
     locked.accepted_ip = ip
     locked.accepted_user_agent = user_agent[:500]
-    locked.save(update_fields=["status", "responded_at", "accepted_ip", "accepted_user_agent"])
+    locked.save(
+        update_fields=[
+            "status",
+            "terms",
+            "responded_at",
+            "signer_name",
+            "signer_role",
+            "accepted_ip",
+            "accepted_user_agent",
+        ]
+    )
     try:
         contract = contract_start(
             client=locked.client,
@@ -325,6 +363,7 @@ def offer_accept(
             starts_on=timezone.localdate(now),
             discount_percent=locked.discount_percent,
             monthly_price=locked.monthly_price,
+            discount_first_term_only=locked.discount_first_term_only,
             from_offer=True,
         )
     except ContractError as exc:
@@ -340,7 +379,7 @@ def offer_accept(
     client_event_record(
         client=locked.client,
         kind=ClientEventKind.OFFER_ACCEPTED,
-        summary=history.offer_accepted(locked, ip),
+        summary=history.offer_accepted(locked),
         at=now,
     )
     transaction.on_commit(partial(offer_accepted.send, sender=ConversionOffer, offer_id=locked.pk))

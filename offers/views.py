@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clients.http import client_ip
+from offers.forms import AcceptanceForm
 from offers.models import ConversionOffer, OfferStatus
 from offers.services import (
     OfferClosed,
@@ -62,18 +63,31 @@ def _closed(request: HttpRequest, offer: ConversionOffer, exc: OfferClosed) -> H
     return render(request, "offers/offer_closed.html", context, status=CLOSED_STATUS[exc.reason])
 
 
+def _offer_page(
+    request: HttpRequest,
+    offer: ConversionOffer,
+    token: str,
+    form: AcceptanceForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    terms = form.terms if form is not None else offer.terms_shown()
+    context = {
+        "offer": offer,
+        "token": token,
+        "terms": terms,
+        "form": form or AcceptanceForm(offer=offer, terms=terms, token=token),
+        "unsubscribe_token": offer_token(offer, "unsubscribe"),
+        "levels": offer.plan.service_levels.order_by("response_minutes"),
+    }
+    return render(request, "offers/offer.html", context, status=status)
+
+
 @require_GET
 @public_offer_view()
 def offer_page(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
     if (closed := closed_reason(offer, timezone.now())) is not None:
         return _closed(request, offer, closed)
-    context = {
-        "offer": offer,
-        "token": token,
-        "unsubscribe_token": offer_token(offer, "unsubscribe"),
-        "levels": offer.plan.service_levels.order_by("response_minutes"),
-    }
-    return render(request, "offers/offer.html", context)
+    return _offer_page(request, offer, token)
 
 
 @require_GET
@@ -102,9 +116,21 @@ def _back_to_the_offer(token: str) -> HttpResponse:
 def offer_accept_view(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
     if request.method != "POST":
         return _back_to_the_offer(token)
+    # A closed offer says so, whatever was filled in: there is nothing left to correct.
+    if (closed := closed_reason(offer, timezone.now())) is not None:
+        return _closed(request, offer, closed)
+    form = AcceptanceForm(request.POST, offer=offer, terms=offer.terms_shown(), token=token)
+    if not form.is_valid():
+        # 400, not 200: nothing was accepted, and a monitor, a test or the browser's own
+        # history should not read this answer as a success. The page is the same either way.
+        return _offer_page(request, offer, token, form=form, status=400)
     try:
         contract = offer_accept(
-            offer=offer, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+            offer=offer,
+            signer_name=form.cleaned_data["signer_name"],
+            signer_role=form.cleaned_data["signer_role"],
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
     except OfferClosed as exc:
         return _closed(request, offer, exc)

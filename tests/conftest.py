@@ -37,6 +37,8 @@ TODAY = dt.date(2025, 3, 10)
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Who accepts an offer in the tests that are not about the signer.
+SIGNER = {"signer_name": "Dana Whitfield", "signer_role": "Office manager"}
 
 
 def _on_postgres() -> bool:

@@ -97,6 +97,9 @@ def test_client_accepts_the_emailed_offer_and_the_manager_sees_the_contract(
     assert "You would have saved $1,734.00" in body.inner_text()
     page.screenshot(path=_screenshots(tmp_path) / "offer.png", full_page=True)
 
+    page.fill("#id_signer_name", "Priya Nair")
+    page.fill("#id_signer_role", "Practice manager")
+    page.check("#id_agree")
     page.click("#accept-offer")
     page.get_by_role("heading", name="Welcome aboard, Lakeside Veterinary Clinic").wait_for()
     assert "$368.00 a month" in body.inner_text()

@@ -30,7 +30,7 @@ from offers.services import (
     offer_send_now,
     offer_unsubscribe,
 )
-from tests.conftest import NOW
+from tests.conftest import NOW, SIGNER
 from tests.factories import (
     ChargeFactory,
     ClientFactory,
@@ -173,7 +173,7 @@ def test_the_clients_answers_are_recorded_with_no_staff_member(now):
     declined = OfferFactory(plan__name="Premium")
     unsubscribed = OfferFactory()
 
-    offer_accept(offer=accepted, ip="203.0.113.7", user_agent="Mail/1.0")
+    offer_accept(offer=accepted, **SIGNER, ip="203.0.113.7", user_agent="Mail/1.0")
     offer_decline(offer=declined)
     offer_unsubscribe(offer=unsubscribed)
     offer_unsubscribe(offer=unsubscribed)  # a second click changes nothing and says nothing
@@ -187,8 +187,8 @@ def test_the_clients_answers_are_recorded_with_no_staff_member(now):
         ),
         (
             ClientEventKind.OFFER_ACCEPTED,
-            "Accepted Essentials at $258.10 a month (11% loyalty discount) online, "
-            "from 203.0.113.7",
+            "Accepted Essentials at $258.10 a month (11% loyalty discount) online on terms "
+            "version 1, signed by Dana Whitfield (Office manager), from 203.0.113.7",
             None,
         ),
     ]
@@ -208,13 +208,29 @@ def test_the_clients_answers_are_recorded_with_no_staff_member(now):
     ]
 
 
+def test_the_history_shortens_a_very_long_signer_but_the_offer_keeps_it_whole(now):
+    offer = OfferFactory(plan__name="Essentials")
+
+    offer_accept(
+        offer=offer, signer_name="N" * 200, signer_role="R" * 200, ip="203.0.113.7", user_agent=""
+    )
+
+    (line,) = [s for k, s, _ in _history(offer.client) if k == ClientEventKind.OFFER_ACCEPTED]
+    assert line == (
+        "Accepted Essentials at $258.10 a month (11% loyalty discount) online on terms version "
+        f"1, signed by {'N' * 99}… ({'R' * 99}…), from 203.0.113.7"
+    )
+    offer.refresh_from_db()
+    assert (offer.signer_name, offer.signer_role) == ("N" * 200, "R" * 200)
+
+
 def test_an_accept_that_is_refused_records_nothing(now):
     offer = OfferFactory()
-    offer_accept(offer=offer, ip="203.0.113.7", user_agent="Mail/1.0")
+    offer_accept(offer=offer, **SIGNER, ip="203.0.113.7", user_agent="Mail/1.0")
     before = ClientEvent.objects.count()
 
     with pytest.raises(OfferClosed):
-        offer_accept(offer=offer, ip="203.0.113.7", user_agent="Mail/1.0")
+        offer_accept(offer=offer, **SIGNER, ip="203.0.113.7", user_agent="Mail/1.0")
 
     assert ClientEvent.objects.count() == before
     assert offer.client.contracts.get().status == ContractStatus.ACTIVE

@@ -23,7 +23,7 @@ from contracts.services import (
 )
 from contracts.signals import contract_ended, contract_started
 from offers.services import offer_accept
-from tests.conftest import NOW, TODAY
+from tests.conftest import NOW, SIGNER, TODAY
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -398,7 +398,7 @@ def test_a_contract_change_does_not_wait_for_a_lock_on_its_plan(change, mailoutb
             elif change == "cancel":
                 contract_cancel(contract=contract, reason="Closed")
             else:
-                offer_accept(offer=offer, ip="203.0.113.7", user_agent="Mail/1.0")
+                offer_accept(offer=offer, **SIGNER, ip="203.0.113.7", user_agent="Mail/1.0")
     finally:
         release.set()
         holder.join(10)

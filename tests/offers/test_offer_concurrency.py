@@ -13,6 +13,7 @@ from django.utils import timezone
 from contracts.models import ServiceContract
 from offers.models import CampaignTrigger, ConversionOffer, OfferStatus
 from offers.services import OfferClosed, campaign_run, offer_accept
+from tests.conftest import SIGNER
 from tests.factories import OfferFactory, PlanFactory, campaign_rules
 from tests.offers.campaign_helpers import recipients, spender
 
@@ -51,7 +52,10 @@ def test_two_simultaneous_accepts_of_one_offer_make_one_contract(mailoutbox):
 
     def accept() -> ServiceContract:
         return offer_accept(
-            offer=ConversionOffer.objects.get(pk=offer.pk), ip="203.0.113.7", user_agent="tab"
+            offer=ConversionOffer.objects.get(pk=offer.pk),
+            **SIGNER,
+            ip="203.0.113.7",
+            user_agent="tab",
         )
 
     contracts, errors = _race(2, accept)

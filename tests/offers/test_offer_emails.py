@@ -19,6 +19,7 @@ from offers.delivery import offers_send_batch
 from offers.emails import OfferMail, acceptance_messages
 from offers.services import offer_accept
 from offers.tokens import offer_token
+from tests.conftest import SIGNER
 from tests.factories import (
     ClientFactory,
     ContactFactory,
@@ -202,7 +203,7 @@ def test_a_line_break_in_a_name_cannot_add_a_header_to_a_reminder(now, backend):
 def test_a_line_break_in_a_name_cannot_add_a_header_to_the_acceptance_emails(now, manager):
     client = ClientFactory(name=EVIL)
     offer = OfferFactory(client=client, contact=ContactFactory(client=client, name=EVIL))
-    offer_accept(offer=offer, ip=None, user_agent="")
+    offer_accept(offer=offer, **SIGNER, ip=None, user_agent="")
     offer.refresh_from_db()
 
     messages = acceptance_messages(offer)

@@ -16,6 +16,7 @@ from contracts.models import ServiceContract
 from offers.models import ConversionOffer, OfferStatus
 from offers.services import offer_accept
 from offers.tokens import SALT, OfferLinkInvalid, offer_from_token, offer_token
+from tests.conftest import SIGNER
 from tests.factories import ContractFactory, OfferFactory
 
 pytestmark = pytest.mark.django_db
@@ -209,7 +210,7 @@ def test_a_link_carrying_another_offers_nonce_answers_404(offer, anon_client):
 
 
 def test_replaying_an_accepted_link_answers_409_and_makes_no_second_contract(offer, anon_client):
-    offer_accept(offer=offer, ip="203.0.113.7", user_agent="first")
+    offer_accept(offer=offer, **SIGNER, ip="203.0.113.7", user_agent="first")
     before = _snapshot(offer)
     urls = _urls(offer_token(offer))
 
@@ -240,7 +241,10 @@ def test_replaying_a_declined_link_answers_409_and_accepts_nothing(offer, anon_c
 def test_a_link_of_a_client_that_got_a_contract_meanwhile_answers_409(offer, anon_client):
     ContractFactory(client=offer.client)
 
-    response = anon_client.post(_urls(offer_token(offer))["accept"])
+    response = anon_client.post(
+        _urls(offer_token(offer))["accept"],
+        {"signer_name": "Dana Whitfield", "signer_role": "Office manager", "agree": "on"},
+    )
 
     assert response.status_code == 409
     assert "already have a service contract" in response.content.decode()

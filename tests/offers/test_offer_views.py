@@ -23,7 +23,7 @@ from offers.delivery import offers_send_batch
 from offers.models import ConversionOffer, OfferStatus
 from offers.services import offer_accept, offer_decline
 from offers.tokens import offer_token
-from tests.conftest import DAY, NOW, TODAY
+from tests.conftest import DAY, NOW, SIGNER, TODAY
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -61,10 +61,21 @@ def _url(name: str, offer: ConversionOffer) -> str:
     return reverse(f"offers:{name}", args=[offer_token(offer, purpose)])
 
 
-def _post_from_the_page(http: HttpClient, offer: ConversionOffer, name: str) -> Any:
-    """Open the offer page (which sets the CSRF cookie), then submit one of its forms."""
+# The acceptance form as a client fills it in.
+SIGNED = {"signer_name": "Dana Whitfield", "signer_role": "Office manager", "agree": "on"}
+
+
+def _post_from_the_page(
+    http: HttpClient, offer: ConversionOffer, name: str, form: dict[str, str] | None = None
+) -> Any:
+    """Open the offer page (which sets the CSRF cookie), then submit one of its forms (the
+    acceptance form filled in as SIGNED, unless `form` says otherwise)."""
     assert http.get(_url("offer", offer)).status_code == 200
-    return http.post(_url(name, offer), {"csrfmiddlewaretoken": http.cookies["csrftoken"].value})
+    if form is None:
+        form = SIGNED if name == "offer_accept" else {}
+    return http.post(
+        _url(name, offer), {"csrfmiddlewaretoken": http.cookies["csrftoken"].value, **form}
+    )
 
 
 # --- The offer page ---------------------------------------------------------------------------
@@ -231,7 +242,7 @@ def test_opening_the_accept_or_decline_address_leads_back_to_the_offer_and_chang
 
 
 def test_opening_the_accept_address_after_accepting_shows_the_offer_is_accepted(offer, anon_client):
-    offer_accept(offer=offer, ip="203.0.113.7", user_agent="Mail/1.0")
+    offer_accept(offer=offer, **SIGNER, ip="203.0.113.7", user_agent="Mail/1.0")
 
     response = anon_client.get(_url("offer_accept", offer), follow=True)
 
@@ -261,7 +272,7 @@ def test_a_double_click_on_accept_accepts_once(
     offer, browser, manager, mailoutbox, django_capture_on_commit_callbacks
 ):
     browser.get(_url("offer", offer))
-    token = {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value}
+    token = {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value, **SIGNED}
 
     with django_capture_on_commit_callbacks(execute=True):
         first = browser.post(_url("offer_accept", offer), token)
