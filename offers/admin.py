@@ -95,6 +95,7 @@ class ConversionOfferAdmin(admin.ModelAdmin):
         "price_display",
         "savings_display",
         "sent_at",
+        "opened_at",
         "expires_at",
     ]
     list_select_related = ["client", "plan"]

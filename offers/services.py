@@ -302,6 +302,20 @@ def _lock_open_offer(offer: ConversionOffer, now: dt.datetime) -> ConversionOffe
     return locked
 
 
+def offer_opened(*, offer: ConversionOffer, now: dt.datetime | None = None) -> bool:
+    """Record the first time the offer's page was shown; return whether this was it.
+
+    One conditional UPDATE and no lock: two tabs opening at once record one time. "Opened"
+    means the page was fetched, which a mail provider's link scanner may do too.
+    """
+    now = now or timezone.now()
+    opened = ConversionOffer.objects.filter(pk=offer.pk, opened_at__isnull=True)
+    if not opened.update(opened_at=now):
+        return False
+    offer.opened_at = now
+    return True
+
+
 def _signer_field(value: str, what: str) -> str:
     # One line: a name with a line break would break the history and the emails that repeat it.
     value = " ".join(value.split())

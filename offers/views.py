@@ -20,6 +20,7 @@ from offers.services import (
     closed_reason,
     offer_accept,
     offer_decline,
+    offer_opened,
     offer_unsubscribe,
 )
 from offers.tokens import OfferLinkInvalid, Purpose, offer_from_token, offer_token
@@ -85,8 +86,11 @@ def _offer_page(
 @require_GET
 @public_offer_view()
 def offer_page(request: HttpRequest, offer: ConversionOffer, token: str) -> HttpResponse:
-    if (closed := closed_reason(offer, timezone.now())) is not None:
+    now = timezone.now()
+    if (closed := closed_reason(offer, now)) is not None:
         return _closed(request, offer, closed)
+    if offer.opened_at is None:
+        offer_opened(offer=offer, now=now)
     return _offer_page(request, offer, token)
 
 

@@ -14,14 +14,16 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.services import client_drop
 from contracts.models import ContractStatus, ServiceContract
 from offers.delivery import offers_send_batch
 from offers.models import ConversionOffer, OfferStatus
-from offers.services import offer_accept, offer_decline
+from offers.services import offer_accept, offer_decline, offer_opened
 from offers.tokens import offer_token
 from tests.conftest import DAY, NOW, SIGNER, TODAY
 from tests.factories import (
@@ -148,13 +150,67 @@ def test_the_offer_page_of_a_client_who_would_have_saved_says_how_much(now, anon
     assert "You would have saved <strong>$477.80</strong>" in page
 
 
-def test_looking_at_the_offer_changes_nothing(offer, anon_client):
+def test_looking_at_the_offer_answers_nothing(offer, anon_client):
     anon_client.get(_url("offer", offer))
 
     offer.refresh_from_db()
     assert offer.status == OfferStatus.SENT
     assert offer.responded_at is None
     assert not ServiceContract.objects.exists()
+
+
+# --- Opened -----------------------------------------------------------------------------------
+def test_the_first_look_at_the_offer_marks_it_opened_and_later_looks_keep_that_time(
+    offer, anon_client, time_machine
+):
+    assert offer.opened_at is None
+
+    anon_client.get(_url("offer", offer))
+    time_machine.move_to(NOW + DAY, tick=False)
+    anon_client.get(_url("offer", offer))
+
+    offer.refresh_from_db()
+    assert offer.opened_at == NOW
+
+
+def test_a_second_look_does_not_write_again(offer, anon_client):
+    anon_client.get(_url("offer", offer))
+
+    with CaptureQueriesContext(connection) as queries:
+        anon_client.get(_url("offer", offer))
+
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+
+
+def test_offer_opened_records_the_first_time_only(offer):
+    other_tab = ConversionOffer.objects.get(pk=offer.pk)  # read before either tab wrote
+
+    first = offer_opened(offer=offer, now=NOW)
+    second = offer_opened(offer=other_tab, now=NOW + DAY)
+
+    assert (first, second) == (True, False)
+    offer.refresh_from_db()
+    assert offer.opened_at == NOW
+
+
+@pytest.mark.parametrize(
+    "status", [OfferStatus.ACCEPTED, OfferStatus.EXPIRED, OfferStatus.WITHDRAWN]
+)
+def test_the_page_of_a_closed_offer_does_not_mark_it_opened(offer, anon_client, status):
+    ConversionOffer.objects.filter(pk=offer.pk).update(status=status)
+
+    anon_client.get(_url("offer", offer))
+
+    offer.refresh_from_db()
+    assert offer.opened_at is None
+
+
+@pytest.mark.parametrize("page", ["offer_terms", "offer_accept", "offer_decline", "unsubscribe"])
+def test_other_pages_of_the_offer_do_not_mark_it_opened(offer, anon_client, page):
+    anon_client.get(_url(page, offer))
+
+    offer.refresh_from_db()
+    assert offer.opened_at is None
 
 
 def test_staff_following_a_clients_link_see_the_clients_page_and_nothing_more(
