@@ -8,6 +8,7 @@ substitutes its values, escaped for the HTML part.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from email.utils import formataddr
@@ -135,9 +136,26 @@ class OfferMail:
 
 
 def acceptance_messages(offer: ConversionOffer) -> list[EmailMultiAlternatives]:
-    """The client's confirmation and the managers' notice of the contract the offer started."""
+    """The client's confirmation and the managers' notice of the contract the offer started.
+
+    The confirmation repeats what was agreed: who signed, the terms version and its summary
+    (with a link to the terms in full), the price, and when a first-term discount ends.
+    """
     contract = offer.contract
-    context = {"offer": offer, "contract": contract, "client_name": one_line(offer.client.name)}
+    # The first day at the plan's price: the day after a first-term discount ends.
+    full_price_from = None
+    if contract is not None and contract.discount_ends_with_term:
+        full_price_from = contract.ends_on + dt.timedelta(days=1)
+    signer = f"{offer.signer_name} ({offer.signer_role})" if offer.signer_name else ""
+    context = {
+        "offer": offer,
+        "contract": contract,
+        "client_name": one_line(offer.client.name),
+        "signer": one_line(signer),
+        "terms": offer.terms,
+        "terms_url": settings.SITE_URL + reverse("offers:offer_terms", args=[offer_token(offer)]),
+        "full_price_from": full_price_from,
+    }
     contact_name = one_line(offer.contact.name) if offer.contact else ""
     messages = [
         render_email("offer_accepted", context, to=[formataddr((contact_name, offer.email))])

@@ -78,7 +78,7 @@ def offers_expire_task() -> int:
 @shared_task(**EMAIL_RETRY)
 def offer_accepted_emails_task(offer_id: int) -> None:
     offer = ConversionOffer.objects.select_related(
-        "client", "contact", "plan", "contract__plan"
+        "client", "contact", "plan", "terms", "contract__plan"
     ).get(pk=offer_id)
     with get_connection() as connection:
         connection.send_messages(emails.acceptance_messages(offer))
