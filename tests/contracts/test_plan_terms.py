@@ -261,8 +261,9 @@ def test_the_plan_page_asks_about_running_contracts_once(manager_client, django_
 
     # The session and the user; the plan with its count of active contracts (asked once, not
     # for every field and inline permission); the user's and the groups' permissions; the
-    # targets with their plan; the calendar shown read-only.
-    with django_assert_num_queries(7):
+    # targets with their plan; the calendar shown read-only; the plan's terms versions with
+    # who wrote them (read once for the form and the read-only versions alike).
+    with django_assert_num_queries(8):
         response = manager_client.get(url)
 
     assert response.status_code == 200
