@@ -143,8 +143,25 @@ class ConversionOfferAdmin(admin.ModelAdmin):
             rows,
         )
 
+    @admin.display(description="terms")
+    def terms_link(self, obj: ConversionOffer) -> str:
+        """The version the offer was made with (or accepted on), on its plan's page."""
+        if obj.terms is None:
+            return "-"
+        url = reverse("admin:contracts_contractplan_change", args=[obj.terms.plan_id])
+        return format_html(
+            '<a href="{}#terms-version-{}">version {}</a>',
+            url,
+            obj.terms.version,
+            obj.terms.version,
+        )
+
     def get_readonly_fields(self, request: HttpRequest, obj: ConversionOffer | None = None) -> Any:
-        shown = {"discount_percent": "discount_shown", "monthly": "monthly_shown"}
+        shown = {
+            "discount_percent": "discount_shown",
+            "monthly": "monthly_shown",
+            "terms": "terms_link",
+        }
         shown |= {name: f"{name}_shown" for name in MONEY_FIELDS}
         return [
             shown.get(f.name, f.name)

@@ -174,6 +174,37 @@ def test_an_offer_page_in_the_admin_shows_the_terms_read_only_without_the_nonce(
     assert response.context["adminform"].form.fields == {}  # nothing editable
 
 
+def test_an_accepted_offer_in_the_admin_shows_who_signed_on_which_terms_and_when_it_was_opened(
+    now, manager_client
+):
+    offer = OfferFactory(
+        status=OfferStatus.ACCEPTED,
+        signer_name="Dana <Whitfield>",
+        signer_role="Office manager",
+        opened_at=NOW - dt.timedelta(hours=2),
+        responded_at=NOW,
+    )
+    plan_page = reverse("admin:contracts_contractplan_change", args=[offer.plan_id])
+
+    response = manager_client.get(reverse("admin:offers_conversionoffer_change", args=[offer.pk]))
+
+    page = response.content.decode()
+    assert "Dana &lt;Whitfield&gt;" in page
+    assert "Office manager" in page
+    assert f'<a href="{plan_page}#terms-version-1">version 1</a>' in page
+    assert "March 10, 2025, 10 a.m." in page  # opened: noon in New York, less two hours
+    assert response.context["adminform"].form.fields == {}  # all of it read-only
+
+
+def test_an_offer_made_before_terms_were_versioned_shows_no_terms_in_the_admin(now, manager_client):
+    offer = OfferFactory(terms=None)
+
+    response = manager_client.get(reverse("admin:offers_conversionoffer_change", args=[offer.pk]))
+
+    assert response.status_code == 200
+    assert "#terms-version-" not in response.content.decode()
+
+
 def test_consultant_can_view_offers_but_not_change_them(now, consultant_client):
     offer = OfferFactory()
     change = reverse("admin:offers_conversionoffer_change", args=[offer.pk])
