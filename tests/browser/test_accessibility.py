@@ -117,6 +117,20 @@ def _offer(page: Any, live_server: Any, consultant: User) -> None:
     page.locator("#accept-offer").wait_for()
 
 
+def _offer_form_refused(page: Any, live_server: Any, consultant: User) -> None:
+    # The acceptance form answered again with its reasons: fields marked invalid, a summary.
+    offer = OfferFactory()
+    page.goto(live_server.url + reverse("offers:offer", args=[offer_token(offer)]))
+    page.click("#accept-offer")
+    page.locator("#accept-errors").wait_for()
+
+
+def _offer_terms(page: Any, live_server: Any, consultant: User) -> None:
+    offer = OfferFactory()
+    page.goto(live_server.url + reverse("offers:offer_terms", args=[offer_token(offer)]))
+    page.locator("#terms-text").wait_for()
+
+
 def _offer_closed(page: Any, live_server: Any, consultant: User) -> None:
     made = timezone.now() - dt.timedelta(days=30)
     offer = OfferFactory(status=OfferStatus.EXPIRED, created_at=made)
@@ -131,6 +145,8 @@ PAGES: dict[str, Callable[[Any, Any, User], None]] = {
     "new-ticket-client-results": _new_ticket_with_client_results,
     "new-ticket-client-picked": _new_ticket_with_a_client_picked,
     "public-offer": _offer,
+    "public-offer-form-refused": _offer_form_refused,
+    "public-offer-terms": _offer_terms,
     "offer-closed": _offer_closed,
 }
 

@@ -1,5 +1,6 @@
 """A client's side of a conversion offer, in a real browser: the emailed link, the offer with its
-loyalty price and savings, one click to accept; then the manager finds the contract in the admin."""
+loyalty price and savings, the signed acceptance (name, role, a tick on the terms); then the
+manager finds the contract in the admin."""
 
 from __future__ import annotations
 
@@ -19,14 +20,23 @@ from django.utils import timezone
 
 from clients.models import ChargeKind
 from contracts.models import ContractStatus, ServiceContract
+from contracts.services import plan_terms_set
 from offers.models import ConversionOffer, OfferStatus
 from offers.services import campaign_run
+from offers.tokens import offer_token
 from tests.factories import (
     ChargeFactory,
     ClientFactory,
     ContactFactory,
+    OfferFactory,
     PlanFactory,
     TicketFactory,
+)
+
+# No inline script, no inline style, no eval (as tests/browser/test_strict_csp.py).
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -130,3 +140,103 @@ def test_client_accepts_the_emailed_offer_and_the_manager_sees_the_contract(
     assert row.count() == 1
     assert "Active" in row.inner_text()
     assert "Business Care" in row.inner_text()
+
+
+def _under_strict_csp(page: Any) -> list[str]:
+    """Serve every page under CSP from now on; return the list the browser's refusals (and any
+    other unexpected console error) are collected in."""
+    refused: list[str] = []
+
+    def with_policy(route: Any) -> None:
+        response = route.fetch()
+        route.fulfill(
+            response=response, headers={**response.headers, "content-security-policy": CSP}
+        )
+
+    page.context.route(
+        lambda url: True,
+        lambda route: (
+            with_policy(route) if route.request.resource_type == "document" else route.continue_()
+        ),
+    )
+    # The page answered again after a refused form comes with status 400, which the browser
+    # logs as an error too: that one is expected, every other error counts.
+    expected = "the server responded with a status of 400"
+
+    def console(message: Any) -> None:
+        if message.type == "error" and expected not in message.text:
+            refused.append(message.text)
+
+    page.context.on("console", console)
+    page.on("pageerror", lambda error: refused.append(str(error)))
+    return refused
+
+
+def test_the_client_signs_ticks_the_terms_and_the_acceptance_records_who_on_which_terms(
+    page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    plan = PlanFactory(name="Business Care", monthly_price=Decimal("400.00"))
+    terms = plan_terms_set(
+        plan=plan,
+        summary="Business Care: 12 months at the price in your offer, 8 hours a month included.",
+        text="1. Service. Your tickets come first.\n\n2. Term. Twelve months, renewed unless "
+        "either side cancels in writing.",
+    )
+    offer = OfferFactory(
+        client=ClientFactory(name="Lakeside Veterinary Clinic"),
+        plan=plan,
+        terms=terms,
+        discount_percent=Decimal("8.00"),
+        discount_first_term_only=True,
+    )
+    refused = _under_strict_csp(page)
+
+    page.goto(f"{live_server.url}/offers/{offer_token(offer)}/")
+    card = page.locator("#accept")
+    assert "The terms in short (version 2)" in card.inner_text()
+    assert "8 hours a month included" in card.inner_text()
+    assert "after them, the plan's price applies (today $400.00 a month)" in (
+        page.locator("#discount-term").inner_text()
+    )
+
+    # The full terms open in a tab of their own: what is typed on the offer stays.
+    page.fill("#id_signer_name", "Priya Nair")
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="terms of the Business Care contract").click()
+    terms_tab = opened.value
+    terms_tab.wait_for_load_state()
+    assert "Version 2, of" in terms_tab.locator("#terms-version").inner_text()
+    assert "2. Term. Twelve months" in terms_tab.locator("#terms-text").inner_text()
+    terms_tab.close()
+
+    # Once without the tick: the page comes back with the reason, and nothing is accepted.
+    page.fill("#id_signer_role", "Practice manager")
+    page.click("#accept-offer")
+    page.locator("#accept-errors").wait_for()
+    assert "Tick “I agree to the terms” to accept the contract." in (
+        page.locator("#accept-errors").inner_text()
+    )
+    assert page.input_value("#id_signer_name") == "Priya Nair"
+    assert page.input_value("#id_signer_role") == "Practice manager"
+    offer.refresh_from_db()
+    assert offer.status == OfferStatus.SENT
+    assert not ServiceContract.objects.exists()
+
+    page.locator("#accept").screenshot(path=_screenshots(tmp_path) / "offer-accept.png")
+
+    page.check("#id_agree")
+    user_agent = page.evaluate("navigator.userAgent")
+    page.click("#accept-offer")
+    page.get_by_role("heading", name="Welcome aboard, Lakeside Veterinary Clinic").wait_for()
+
+    offer.refresh_from_db()
+    assert offer.status == OfferStatus.ACCEPTED
+    assert (offer.signer_name, offer.signer_role) == ("Priya Nair", "Practice manager")
+    assert offer.terms == terms
+    assert offer.terms.version == 2
+    assert offer.accepted_ip == "127.0.0.1"
+    assert offer.accepted_user_agent == user_agent
+    assert offer.opened_at is not None
+    contract = ServiceContract.objects.get(client=offer.client)
+    assert contract.discount_first_term_only
+    assert refused == []
