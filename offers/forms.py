@@ -15,14 +15,9 @@ from contracts.models import ContractTerms
 from offers.models import SIGNER_MAX_LENGTH, ConversionOffer
 
 
-def _one_line(value: str) -> str:
-    # A pasted name may carry a line break or a tab: stored and repeated in emails and the
-    # client's history, it reads as one line.
-    return " ".join(value.split())
-
-
 class AcceptanceForm(forms.Form):
-    """Who accepts the offer on the client's behalf, and the tick on the terms."""
+    """Who accepts the offer on the client's behalf, and the tick on the terms. The fields are
+    stripped (a name of spaces is no name); offer_accept puts each on one line."""
 
     signer_name = forms.CharField(
         label="Your full name",
@@ -68,6 +63,8 @@ class AcceptanceForm(forms.Form):
         self.helper.form_id = "accept-form"
         self.helper.form_method = "post"
         self.helper.form_action = reverse("offers:offer_accept", args=[token])
+        # The server's reasons, worded alike in every browser, rather than the browser's own
+        # bubbles (maxlength still stops typing past 200 characters).
         self.helper.attrs = {"novalidate": ""}
         self.helper.layout = Layout(
             Field("signer_name"),
@@ -80,14 +77,3 @@ class AcceptanceForm(forms.Form):
                 css_id="accept-offer",
             ),
         )
-
-    def clean_signer_name(self) -> str:
-        return self._required_line("signer_name")
-
-    def clean_signer_role(self) -> str:
-        return self._required_line("signer_role")
-
-    def _required_line(self, name: str) -> str:
-        # CharField strips the ends already; whitespace inside is collapsed here. A value of
-        # only spaces never gets this far (it is empty once stripped: "required").
-        return _one_line(self.cleaned_data[name])
