@@ -115,6 +115,10 @@ class ReplayMonth:
     def cost(self) -> Decimal:
         return self.fee + self.overage
 
+    @property
+    def label(self) -> str:
+        return self.month.label
+
     def as_json(self) -> dict[str, str]:
         return {
             "month": str(self.month),
@@ -124,6 +128,20 @@ class ReplayMonth:
             "overage": str(self.overage),
             "cost": str(self.cost),
         }
+
+
+def statement_of(monthly: Sequence[dict[str, str]]) -> list[ReplayMonth]:
+    """The replay an offer stored (ConversionOffer.monthly, ReplayMonth.as_json), read back."""
+    return [
+        ReplayMonth(
+            month=Period.parse(m["month"]),
+            minutes=int((Decimal(m["hours"]) * 60).to_integral_value(ROUND_HALF_UP)),
+            paid=Decimal(m["paid"]),
+            fee=Decimal(m["fee"]),
+            overage=Decimal(m["overage"]),
+        )
+        for m in monthly
+    ]
 
 
 @dataclass(frozen=True)
@@ -382,8 +400,11 @@ def with_trailing_figures(clients: QuerySet[Client], *, now: dt.datetime) -> Que
         trailing_hours=Coalesce(Sum("year_charges__hours", filter=work & in_window), zero),
         trailing_spend=Coalesce(Sum("year_charges__amount", filter=spend & in_window), zero),
         trailing_tickets=count_rows(tickets),
-        # Need runs to this moment: a purchase this month shows it as well as one last year.
-        priority_purchases=Count("year_charges", filter=priority),
+        # Need runs to this moment: a purchase this month shows it as well as one last year
+        # (and not past it: a preview as of an earlier day counts only what happened by then).
+        priority_purchases=Count(
+            "year_charges", filter=priority & Q(year_charges__occurred_at__lte=now)
+        ),
         long_waits=count_rows(long_waits(since=since, now=now).filter(client=OuterRef("pk"))),
         **monthly,
     )

@@ -61,7 +61,7 @@ class OfferError(Exception):
     """An offer change the rules do not allow; the message is for the person who asked."""
 
 
-def _offer_row(
+def offer_row(
     draft: OfferDraft,
     *,
     run: CampaignRun | None,
@@ -119,7 +119,7 @@ def _make_offers(
     rules: CampaignSettings,
 ) -> list[ConversionOffer]:
     return ConversionOffer.objects.bulk_create(
-        [_offer_row(d, run=run, source=source, now=now, rules=rules) for d in drafts],
+        [offer_row(d, run=run, source=source, now=now, rules=rules) for d in drafts],
         batch_size=1000,
     )
 
@@ -249,7 +249,7 @@ def offer_send_now(
         draft = replace(draft, verdict=Verdict(Fit.VALUE, draft.verdict.reason))
     try:
         with transaction.atomic():
-            offer = _offer_row(draft, run=None, source=OfferSource.MANUAL, now=now, rules=rules)
+            offer = offer_row(draft, run=None, source=OfferSource.MANUAL, now=now, rules=rules)
             offer.save()
     except IntegrityError:
         raise OfferError(f"{client} already has an open offer.") from None

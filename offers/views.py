@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clients.http import client_ip
+from offers.campaign import statement_of
 from offers.forms import AcceptanceForm
 from offers.models import ConversionOffer, OfferStatus
 from offers.services import (
@@ -79,6 +80,7 @@ def _offer_page(
         "form": form or AcceptanceForm(offer=offer, terms=terms, token=token),
         "unsubscribe_token": offer_token(offer, "unsubscribe"),
         "levels": offer.plan.service_levels.order_by("response_minutes"),
+        "statement": statement_of(offer.monthly),
     }
     return render(request, "offers/offer.html", context, status=status)
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from clients.models import ChargeKind
 from contracts.models import ContractStatus, ServiceContract
 from contracts.services import plan_terms_set
+from offers.campaign import replay_months
 from offers.models import ConversionOffer, OfferStatus
 from offers.services import campaign_run
 from offers.tokens import offer_token
@@ -67,20 +68,28 @@ def test_client_accepts_the_emailed_offer_and_the_manager_sees_the_contract(
         customer_since=timezone.localdate() - dt.timedelta(days=3 * 365 + 40),
     )
     ContactFactory(client=client, name="Priya Nair", email="priya@lakeside-vets.example")
-    for month in range(12):
+    # Four hours in each of the last twelve whole months, and five more in the busiest.
+    months = replay_months(timezone.now())
+    for month in months:
         ChargeFactory(
             client=client,
             amount=Decimal("500.00"),
             hours=Decimal("4.00"),
-            occurred_at=timezone.now() - dt.timedelta(days=15 + 28 * month),
+            occurred_at=month.starts_at() + dt.timedelta(days=14),
         )
-    for days_ago in (40, 200):
+    ChargeFactory(
+        client=client,
+        amount=Decimal("625.00"),
+        hours=Decimal("5.00"),
+        occurred_at=months[6].starts_at() + dt.timedelta(days=20),
+    )
+    for month in (months[2], months[9]):
         ChargeFactory(
             client=client,
             kind=ChargeKind.PAID_PRIORITY,
             amount=Decimal("75.00"),
             description="Paid priority",
-            occurred_at=timezone.now() - dt.timedelta(days=days_ago),
+            occurred_at=month.starts_at() + dt.timedelta(days=3),
         )
     TicketFactory.create_batch(9, client=client)
     PlanFactory(name="Business Care", monthly_price=Decimal("400.00"), included_hours=Decimal("6"))
@@ -96,15 +105,23 @@ def test_client_accepts_the_emailed_offer_and_the_manager_sees_the_contract(
 
     page.goto(live_server.url + link.group(1))
     body = page.locator("body")
-    # $400 less 8% is $368.00 a month, $4,416.00 a year; the client paid $6,150.00 (labour
-    # $6,000.00 and priority $150.00), so the contract would have saved $1,734.00.
+    # $400 less 8% is $368.00 a month, $4,416.00 a year, plus the busiest month's 3 hours
+    # beyond the 6 included at $110.00: $330.00, so $4,746.00. The client paid $6,775.00 (labour
+    # $6,625.00 and priority $150.00), so the contract would have saved $2,029.00.
     assert "A service contract for Lakeside Veterinary Clinic" in body.inner_text()
     assert "$368.00 a month" in body.inner_text()
     assert "$400.00" in page.locator("s").inner_text()
     assert "8% loyalty discount" in body.inner_text()
-    assert "$6,150.00" in body.inner_text()
-    assert "$4,416.00" in body.inner_text()
-    assert "You would have saved $1,734.00" in body.inner_text()
+    statement = page.locator("#statement")
+    assert statement.locator("tbody tr").count() == 12
+    busiest = statement.locator("tbody tr").nth(6).inner_text()
+    assert months[6].label in busiest
+    assert "$1,125.00" in busiest  # paid
+    assert "$698.00" in busiest  # 368.00 + 330.00
+    totals = statement.locator("tfoot").inner_text()
+    assert "$6,775.00" in totals
+    assert "$4,746.00" in totals
+    assert "You would have saved $2,029.00" in body.inner_text()
     page.screenshot(path=_screenshots(tmp_path) / "offer.png", full_page=True)
 
     page.fill("#id_signer_name", "Priya Nair")

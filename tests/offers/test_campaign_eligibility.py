@@ -292,3 +292,23 @@ def test_eligible_clients_is_one_query_however_many_clients(
 
     assert len(rows) == clients
     assert all(spend == Decimal("675.00") for spend, *_ in figures)
+
+
+@pytest.mark.django_db
+def test_a_look_back_from_an_earlier_day_counts_no_purchase_made_after_it(
+    now: dt.datetime, rules: CampaignSettings
+) -> None:
+    client = spender("0")
+    ChargeFactory(client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"))
+    ChargeFactory(
+        client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"), occurred_at=NOW
+    )
+
+    earlier = NOW - 10 * DAY
+    row = with_trailing_figures(Client.objects.filter(pk=client.pk), now=earlier).get()
+
+    assert row.priority_purchases == 1  # the one 30 days before NOW; not the one at NOW
+    assert (
+        with_trailing_figures(Client.objects.filter(pk=client.pk), now=NOW).get().priority_purchases
+        == 2
+    )

@@ -99,8 +99,8 @@ def test_the_offer_page_shows_the_plan_the_discounted_price_and_the_savings_stat
     assert "$258.10" in page
     assert '<s class="text-body-secondary">$290.00</s>' in page
     assert "11% loyalty discount" in page
-    assert "19.2 hours, 7 tickets" in page
-    assert "Priority surcharges (2 times)" in page
+    assert "19.20 hours of work on 7 tickets" in page
+    assert "$150.00 for 2 priority call-outs" in page
     assert "$2,400.00" in page
     assert "$150.00" in page
     assert "$2,550.00" in page  # what the client paid
