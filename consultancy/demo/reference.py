@@ -18,8 +18,9 @@ from billing.models import RateCard
 from consultancy.demo.samples import DEMO_USERS, INVOICE_DETAILS, PLANS
 from contracts.models import BusinessCalendar, ContractPlan, Coverage, Holiday, ServiceLevel
 from contracts.services import plan_terms_set
-from contracts.sla import WorkingHours
+from contracts.sla import WorkingHours, add_covered_minutes
 from contracts.terms import standard_terms_of
+from offers.models import CampaignSettings
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class ServiceTerms:
     levels: dict[tuple[int, str], ServiceLevel]
     office_hours: WorkingHours
     rates: RateCard
+    # The campaign's long wait: this many business minutes in the rate card's calendar (None:
+    # every hour counts), as offers.campaign.long_wait_moment reads them on every call.
+    long_wait_minutes: int
+    long_wait_hours: WorkingHours | None
 
     def level(self, plan: ContractPlan, priority: str) -> ServiceLevel:
         return self.levels[(plan.pk, priority)]
@@ -48,6 +53,11 @@ class ServiceTerms:
     def working_hours(self, plan: ContractPlan) -> WorkingHours | None:
         """The hours the plan's SLA clock counts (None: every hour counts)."""
         return None if plan.is_24x7 else self.office_hours
+
+    def long_wait_moment(self, opened_at: dt.datetime) -> dt.datetime:
+        """When a transactional ticket opened at `opened_at` has waited long for a first
+        response (offers.campaign.long_wait_moment, with the settings read once)."""
+        return add_covered_minutes(opened_at, self.long_wait_minutes, self.long_wait_hours)
 
 
 def us_holidays(year: int) -> list[tuple[dt.date, str]]:
@@ -93,7 +103,8 @@ def ensure_calendar() -> BusinessCalendar:
         name="Office hours", defaults={"timezone": settings.TIME_ZONE}
     )
     this_year = timezone.localdate().year
-    for year in (this_year - 1, this_year, this_year + 1):
+    # Two years back: the demo's tickets reach back to the year the first past campaign replayed.
+    for year in range(this_year - 2, this_year + 2):
         for day, name in us_holidays(year):
             Holiday.objects.get_or_create(calendar=calendar, date=day, defaults={"name": name})
     return calendar
@@ -153,4 +164,11 @@ def read_service_terms(reference: ReferenceData) -> ServiceTerms:
         (level.plan_id, level.priority): level
         for level in ServiceLevel.objects.filter(plan__in=reference.plans)
     }
-    return ServiceTerms(levels=levels, office_hours=office_hours, rates=RateCard.load())
+    rates = RateCard.load()
+    return ServiceTerms(
+        levels=levels,
+        office_hours=office_hours,
+        rates=rates,
+        long_wait_minutes=CampaignSettings.load().need_wait_hours * 60,
+        long_wait_hours=rates.calendar.working_hours() if rates.calendar is not None else None,
+    )

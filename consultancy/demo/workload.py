@@ -10,6 +10,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import NamedTuple
 
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -36,6 +37,80 @@ class TicketDraft:
     priority_charge: Charge | None
 
 
+@dataclass(frozen=True)
+class SpendProfile:
+    """How a client calls: how often (a weight among all clients), whether its work comes in
+    bursts, and how often it pays to jump the break-fix queue."""
+
+    weight: float
+    priority_share: float = 0.12  # of its break-fix tickets, bought paid priority
+    bursts: tuple[dt.timedelta, ...] = ()  # ages at which each of its busy months ended
+
+
+class SpendLevel(NamedTuple):
+    share: int  # of break-fix clients, in %
+    weight: float  # how often they call, against a contract client's 3
+    bursty: float  # the share of them whose work comes in busy months
+    priority_buyers: float  # the share of them who buy paid priority on many tickets
+
+
+# Break-fix clients span light to heavy, so that a campaign finds some whose year a contract
+# would have cost less (heavy: two or three tickets a month, 30-odd hours a year, where the
+# cheapest plan's discounted fee is 25 hours of labour at the rate card's rate a year), some
+# who paid for speed or waited too long (the light priority buyers), and some a contract does
+# not fit at all. Tuned so that the default demo's campaign offers savings to about a third of
+# its candidates and value to a quarter or so.
+SPEND_LEVELS = {
+    "light": SpendLevel(share=40, weight=0.45, bursty=0.0, priority_buyers=0.25),
+    "medium": SpendLevel(share=25, weight=1.5, bursty=0.35, priority_buyers=0.0),
+    "heavy": SpendLevel(share=35, weight=8.0, bursty=0.35, priority_buyers=0.0),
+}
+PRIORITY_SHARE = 0.015  # of a break-fix client's tickets, bought paid priority
+PRIORITY_BUYER_SHARE = 0.4  # of a priority buyer's tickets
+BURSTY_SHARE = 0.6  # of a bursty client's tickets, in one of its busy months
+LONG_WAIT_SHARE = 0.02  # of standard break-fix tickets, answered only after the long wait
+MONTH = dt.timedelta(days=30)
+
+
+def spend_profiles(
+    rng: random.Random,
+    clients: list[Client],
+    contract_of: dict[int, ServiceContract],
+    *,
+    history: dt.timedelta,
+) -> list[SpendProfile]:
+    """Each client's spend profile, in the order of `clients`."""
+    profiles = []
+    for client in clients:
+        if client.status == ClientStatus.DROPPED:
+            profiles.append(SpendProfile(weight=0.0))  # dropped clients stopped calling
+        elif client.pk in contract_of:
+            # Contract clients call more often (before their contract, as break-fix clients).
+            profiles.append(SpendProfile(weight=3.0 * rng.uniform(0.3, 1.7)))
+        else:
+            profiles.append(_break_fix_profile(rng, history))
+    return profiles
+
+
+def _break_fix_profile(rng: random.Random, history: dt.timedelta) -> SpendProfile:
+    level = rng.choices(
+        list(SPEND_LEVELS.values()), weights=[v.share for v in SPEND_LEVELS.values()]
+    )[0]
+    # Some light clients are rarely in trouble but pay to be first in line when they are.
+    buyer = rng.random() < level.priority_buyers
+    bursts: tuple[dt.timedelta, ...] = ()
+    if rng.random() < level.bursty:
+        bursts = tuple(
+            dt.timedelta(days=rng.randint(0, history.days - MONTH.days))
+            for _ in range(rng.randint(2, 3))
+        )
+    return SpendProfile(
+        weight=level.weight * rng.uniform(0.6, 1.4),
+        priority_share=PRIORITY_BUYER_SHARE if buyer else PRIORITY_SHARE,
+        bursts=bursts,
+    )
+
+
 def draft_tickets(
     rng: random.Random,
     count: int,
@@ -46,57 +121,58 @@ def draft_tickets(
     consultants: list[User],
     terms: ServiceTerms,
     now: dt.datetime,
+    history: dt.timedelta = dt.timedelta(days=365),
 ) -> list[TicketDraft]:
-    """Draft `count` tickets from the past year, with their SLA deadlines and queue keys set."""
-    cumulative = _caller_weights(rng, clients, contract_of)
+    """Draft `count` tickets from the last `history`, with their SLA deadlines and queue keys set."""
+    profiles = spend_profiles(rng, clients, contract_of, history=history)
+    # choices() would re-add 10,000 weights per ticket
+    cumulative = list(accumulate(p.weight for p in profiles))
     drafts = []
     for _ in range(count):
-        client = rng.choices(clients, cum_weights=cumulative)[0]
+        i = rng.choices(range(len(clients)), cum_weights=cumulative)[0]
+        client = clients[i]
         drafts.append(
             _draft_ticket(
                 rng,
                 client,
+                profile=profiles[i],
                 contract=contract_of.get(client.pk),
                 contact=primary_contact.get(client.pk),
                 consultants=consultants,
                 terms=terms,
                 now=now,
+                history=history,
             )
         )
     return drafts
 
 
-def _caller_weights(
-    rng: random.Random, clients: list[Client], contract_of: dict[int, ServiceContract]
-) -> list[float]:
-    """How likely each client is to call, as cumulative weights for `rng.choices`."""
-    # Contract clients call more often; dropped clients stopped calling.
-    weights = [
-        0.0
-        if c.status == ClientStatus.DROPPED
-        else (3.0 if c.pk in contract_of else 1.0) * rng.uniform(0.3, 1.7)
-        for c in clients
-    ]
-    return list(accumulate(weights))  # choices() would re-add 10,000 weights per ticket
+def _ticket_age(rng: random.Random, profile: SpendProfile, history: dt.timedelta) -> dt.timedelta:
+    if profile.bursts and rng.random() < BURSTY_SHARE:
+        ended = rng.choice(profile.bursts)
+        return ended + dt.timedelta(minutes=rng.randint(5, MONTH.days * 24 * 60))
+    # Recent days are busier in the sample so that today's queue has work in it.
+    return dt.timedelta(
+        minutes=rng.randint(5, int(history.total_seconds() // 60))
+        if rng.random() < 0.94
+        else rng.randint(5, 14 * 24 * 60)
+    )
 
 
 def _draft_ticket(
     rng: random.Random,
     client: Client,
     *,
+    profile: SpendProfile,
     contract: ServiceContract | None,
     contact: Contact | None,
     consultants: list[User],
     terms: ServiceTerms,
     now: dt.datetime,
+    history: dt.timedelta,
 ) -> TicketDraft:
     """One ticket from `client`: when it came in, what about, and where it stands now."""
-    # Recent days are busier in the sample so that today's queue has work in it.
-    age = dt.timedelta(
-        minutes=rng.randint(5, 365 * 24 * 60)
-        if rng.random() < 0.94
-        else rng.randint(5, 14 * 24 * 60)
-    )
+    age = _ticket_age(rng, profile, history)
     opened_at = now - age
     priority = rng.choices(PRIORITIES, weights=PRIORITY_SHARES)[0]
     if contract is not None and not contract.covers(timezone.localtime(opened_at).date()):
@@ -114,9 +190,20 @@ def _draft_ticket(
         opened_at=opened_at,
         assignee=None if status == TicketStatus.NEW else rng.choice(consultants),
     )
-    priority_charge = _place_in_queue(rng, ticket, contract, terms)
-    _record_progress(rng, ticket, now)
-    minutes = rng.choice(WORK_MINUTES) if status != TicketStatus.NEW else 0
+    priority_charge = _place_in_queue(rng, ticket, contract, terms, profile.priority_share)
+    # At the back of the break-fix line, some tickets wait past the campaign's long wait.
+    waited = ticket.queue_tier == QueueTier.STANDARD and rng.random() < LONG_WAIT_SHARE
+    if (
+        not waited
+        and ticket.status == TicketStatus.NEW
+        and ticket.long_wait_at is not None
+        and ticket.long_wait_at <= now
+    ):
+        # The others were answered before their long wait, even if not yet worked on.
+        ticket.status = TicketStatus.IN_PROGRESS
+        ticket.assignee = rng.choice(consultants)
+    _record_progress(rng, ticket, now, waited=waited)
+    minutes = rng.choice(WORK_MINUTES) if ticket.status != TicketStatus.NEW else 0
     return TicketDraft(ticket=ticket, work_minutes=minutes, priority_charge=priority_charge)
 
 
@@ -133,7 +220,11 @@ def _status_for_age(rng: random.Random, age: dt.timedelta, on_contract: bool) ->
 
 
 def _place_in_queue(
-    rng: random.Random, ticket: Ticket, contract: ServiceContract | None, terms: ServiceTerms
+    rng: random.Random,
+    ticket: Ticket,
+    contract: ServiceContract | None,
+    terms: ServiceTerms,
+    priority_share: float,
 ) -> Charge | None:
     """Put the ticket in its tier: contract (with deadlines), paid priority or standard.
 
@@ -156,7 +247,9 @@ def _place_in_queue(
             opened_at, risk_point(level.resolution_minutes), hours
         )
         return None
-    if rng.random() < 0.12:
+    # As ticket_open does for a ticket no contract covers: when it will have waited long.
+    ticket.long_wait_at = terms.long_wait_moment(ticket.opened_at)
+    if rng.random() < priority_share:
         ticket.paid_priority = True
         ticket.queue_tier = QueueTier.PAID_PRIORITY
         surcharge = terms.rates.paid_priority_surcharge
@@ -172,14 +265,23 @@ def _place_in_queue(
     return None
 
 
-def _record_progress(rng: random.Random, ticket: Ticket, now: dt.datetime) -> None:
-    """Set when the ticket was first answered, resolved, closed or paused, as its status says."""
+def _record_progress(
+    rng: random.Random, ticket: Ticket, now: dt.datetime, *, waited: bool = False
+) -> None:
+    """Set when the ticket was first answered, resolved, closed or paused, as its status says.
+
+    A ticket that `waited` is answered (and resolved) only after its long-wait moment.
+    """
     status, opened_at = ticket.status, ticket.opened_at
+    answered_from = (ticket.long_wait_at or opened_at) if waited else opened_at
     if status != TicketStatus.NEW:
-        ticket.first_response_at = min(opened_at + dt.timedelta(minutes=rng.randint(10, 600)), now)
+        ticket.first_response_at = min(
+            answered_from + dt.timedelta(minutes=rng.randint(10, 600)), now
+        )
     if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        resolved_from = ticket.first_response_at if waited else opened_at
         ticket.resolved_at = min(
-            opened_at + dt.timedelta(minutes=rng.randint(60, 4 * 24 * 60)), now
+            (resolved_from or opened_at) + dt.timedelta(minutes=rng.randint(60, 4 * 24 * 60)), now
         )
     if status == TicketStatus.CLOSED:
         resolved_at = ticket.resolved_at or now
