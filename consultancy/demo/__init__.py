@@ -5,7 +5,7 @@ so 10,000 clients and 100,000 tickets load in well under two minutes on PostgreS
 are computed with the same SLA engine the ticket services use.
 
 `_build_practice` below runs the steps in order; each lives in the module named for what it
-builds (`reference`, `practice`, `workload`, `timesheets`). The same seed gives the same practice
+builds (`reference`, `practice`, `workload`, `timesheets`, `campaigns`). The same seed gives the same practice
 only while the steps draw from the generator in the same order, so a step that needs one more
 random number changes every row after it.
 """
@@ -24,6 +24,12 @@ from billing.models import RunTrigger
 from billing.periods import Period, months_between
 from billing.run import billing_run
 from clients.models import Client
+from consultancy.demo.campaigns import (
+    choose_converts,
+    create_campaign_history,
+    history_span,
+    past_run_moments,
+)
 from consultancy.demo.practice import (
     create_client_history,
     create_clients,
@@ -42,6 +48,7 @@ from consultancy.demo.samples import (
 from consultancy.demo.timesheets import create_time_entries, log_work, save_charges_and_tickets
 from consultancy.demo.workload import create_ticket_events, draft_tickets
 from contracts.models import ServiceContract
+from offers.models import OfferStatus
 from tickets.models import OPEN_STATUSES, Ticket
 
 __all__ = [
@@ -66,10 +73,16 @@ class SeedReport:
     time_entries: int = 0
     charges: int = 0
     invoices: int = 0
+    campaign_runs: int = 0
+    offers: int = 0
+    offers_accepted: int = 0
+    offers_declined: int = 0
+    offers_expired: int = 0
+    offers_open: int = 0
     users: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def seed_demo(*, clients: int = 200, tickets: int = 3000, seed: int = 2026) -> SeedReport:
+def seed_demo(*, clients: int = 200, tickets: int = 5000, seed: int = 2026) -> SeedReport:
     """Create the demo practice unless clients already exist; return what was created."""
     with transaction.atomic():
         reference = ensure_reference_data()
@@ -111,16 +124,18 @@ def bill_history(today: dt.date | None = None) -> int:
 def _build_practice(
     rng: random.Random, reference: ReferenceData, n_clients: int, n_tickets: int
 ) -> SeedReport:
-    """Write the clients, their contracts, a year of tickets, time and charges; count them."""
+    """Write the clients, their contracts, the tickets, time and charges since the year the
+    first past campaign replayed, and the campaigns' offers; count them."""
     # One "now" for the whole run, so every step agrees on what is past and what is open.
     now = timezone.now()
     today = timezone.localdate()
     terms = read_service_terms(reference)
+    runs = past_run_moments(now)
 
     clients = create_clients(rng, n_clients, now=now, today=today)
     primary_contact = create_contacts(rng, clients)
     contracts = create_contracts(rng, clients, reference.plans, today=today)
-    create_client_history(clients, contracts, now=now)
+    converts = choose_converts(rng, contracts, reference.plans, runs=runs)
 
     contract_of = {c.client_id: c for c in contracts}
     drafts = draft_tickets(
@@ -132,11 +147,22 @@ def _build_practice(
         consultants=reference.consultants,
         terms=terms,
         now=now,
+        history=history_span(now),
     )
     logs = log_work(drafts, contract_of)
     charges, tickets = save_charges_and_tickets(drafts, logs)
     entries = create_time_entries(logs, reference.consultants)
     create_ticket_events(tickets)
+    campaigns = create_campaign_history(
+        rng,
+        runs=runs,
+        converts=converts,
+        tickets=tickets,
+        charges=charges,
+        primary_contact=primary_contact,
+        now=now,
+    )
+    create_client_history(clients, contracts, now=now, from_offer=campaigns.from_offer)
 
     return SeedReport(
         created=True,
@@ -146,4 +172,10 @@ def _build_practice(
         open_tickets=sum(1 for t in tickets if t.status in OPEN_STATUSES),
         time_entries=len(entries),
         charges=len(charges),
+        campaign_runs=len(campaigns.runs),
+        offers=len(campaigns.offers),
+        offers_accepted=campaigns.count(OfferStatus.ACCEPTED),
+        offers_declined=campaigns.count(OfferStatus.DECLINED),
+        offers_expired=campaigns.count(OfferStatus.EXPIRED),
+        offers_open=campaigns.count(OfferStatus.SENT) + campaigns.count(OfferStatus.PENDING),
     )

@@ -98,14 +98,19 @@ def create_contracts(
 
 
 def create_client_history(
-    clients: list[Client], contracts: list[ServiceContract], *, now: dt.datetime
+    clients: list[Client],
+    contracts: list[ServiceContract],
+    *,
+    now: dt.datetime,
+    from_offer: set[int] | frozenset[int] = frozenset(),
 ) -> list[ClientEvent]:
-    """Open each client's history as the services would have: contract started, or dropped."""
+    """Open each client's history as the services would have: contract started (from an
+    accepted offer for the contracts in `from_offer`), or dropped."""
     started = [
         ClientEvent(
             client_id=c.client_id,
             kind=ClientEventKind.CONTRACT_STARTED,
-            summary=contract_history.contract_started(c, from_offer=False),
+            summary=contract_history.contract_started(c, from_offer=c.pk in from_offer),
             at=c.created_at,
         )
         for c in contracts

@@ -19,7 +19,7 @@ class Command(BaseCommand):
             "--clients", type=int, default=200, help="number of clients (default 200)"
         )
         parser.add_argument(
-            "--tickets", type=int, default=3000, help="number of tickets (default 3000)"
+            "--tickets", type=int, default=5000, help="number of tickets (default 5000)"
         )
         parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
 
