@@ -1,13 +1,14 @@
-"""Build a believable demo practice: plans, clients, contracts, a year of tickets, time and charges.
+"""Build a believable demo practice: plans, clients, contracts, tickets, time and charges, and
+the conversion campaigns that ran.
 
 Everything is generated from a seeded random generator and written with bulk_create in batches,
 so 10,000 clients and 100,000 tickets load in well under two minutes on PostgreSQL. Queue keys
 are computed with the same SLA engine the ticket services use.
 
 `_build_practice` below runs the steps in order; each lives in the module named for what it
-builds (`reference`, `practice`, `workload`, `timesheets`, `campaigns`). The same seed gives the same practice
-only while the steps draw from the generator in the same order, so a step that needs one more
-random number changes every row after it.
+builds (`reference`, `practice`, `workload`, `timesheets`, `campaigns`). The same seed gives
+the same practice only while the steps draw from the generator in the same order, so a step
+that needs one more random number changes every row after it.
 """
 
 from __future__ import annotations

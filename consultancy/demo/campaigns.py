@@ -43,10 +43,11 @@ from offers.services import moment_candidates
 from tickets.models import Ticket
 
 PAST_RUNS = 3
-# Every 13 weeks on a Monday morning: a run never falls inside the previous one's 90-day
-# cooldown, nor does the next (the demo's dry run), whatever day the demo is seeded on.
+# On the default schedule's day and hour (Mondays 09:00), every 13 weeks: no run falls inside
+# the previous one's 90-day cooldown, nor does the next (the demo's dry run), whatever day the
+# demo is seeded on.
 RUN_EVERY = dt.timedelta(weeks=13)
-RUN_TIME = dt.time(7, 0)
+RUN_TIME = dt.time(9, 0)
 CONVERTS_PER_RUN = 3
 MOMENT_LOOKBACK = dt.timedelta(days=5)  # the open moment-of-need offers were made this recently
 SIGNER_ROLES = ("Owner", "Office manager", "Practice manager", "Managing partner")

@@ -10,8 +10,9 @@ from consultancy.demo import seed_demo
 
 class Command(BaseCommand):
     help = (
-        "Load a believable demo practice (plans, clients, contracts, a year of tickets, time and "
-        "charges) plus demo accounts. Does nothing if clients already exist."
+        "Load a believable demo practice (plans, clients, contracts, nearly two years of tickets, "
+        "time and charges, past campaign runs and their offers) plus demo accounts. Does "
+        "nothing if clients already exist."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -43,6 +44,13 @@ class Command(BaseCommand):
                     f"{report.time_entries} time entries, {report.charges} charges, "
                     f"{report.invoices} invoices for the months before last."
                 )
+            )
+            self.stdout.write(
+                f"Conversion history: {report.campaign_runs} past campaign runs, "
+                f"{report.offers} offers ({report.offers_accepted} accepted, "
+                f"{report.offers_declined} declined, {report.offers_expired} expired, "
+                f"{report.offers_open} still open). See what a run would offer now: "
+                "python manage.py run_conversion_campaign --dry-run"
             )
         else:
             self.stdout.write(
