@@ -149,9 +149,10 @@ def create_campaign_history(
     made = CampaignHistory()
     purchases = PriorityPurchases(charges)
     for k, moment in enumerate(runs):
-        # Each run sees the offers of the runs before it (the cooldown, one open offer).
-        converting = [c for c in converts if c.run == k]
-        _past_run(rng, made, moment, converting, primary_contact, purchases, rules)
+        # Each run sees the offers of the runs before it (the cooldown, one open offer). A
+        # convert was a break-fix client until it accepted: the runs before could offer it too.
+        not_yet = [c for c in converts if c.run >= k]
+        _past_run(rng, made, k, moment, not_yet, primary_contact, purchases, rules)
     _moment_offers(rng, made, tickets, charges, purchases, now=now, rules=rules)
     return made
 
@@ -200,6 +201,7 @@ class PriorityPurchases:
 def _past_run(
     rng: random.Random,
     made: CampaignHistory,
+    run_index: int,
     moment: dt.datetime,
     converts: list[Convert],
     primary_contact: dict[int, Contact],
@@ -234,12 +236,14 @@ def _past_run(
     for offer in offers:
         _deliver(rng, offer)
         convert = contract_of.get(offer.client_id)
-        if convert is not None and offer.plan_id == convert.contract.plan_id:
+        if convert is None or convert.run != run_index:
+            _answer_or_let_expire(rng, offer)
+        elif offer.plan_id == convert.contract.plan_id:
             _accept(rng, offer, convert, primary_contact.get(offer.client_id))
         else:
-            # A convert offered another plan than the one it signed for turned the offer
-            # down and called in for its contract later.
-            _answer_or_let_expire(rng, offer, declined=convert is not None)
+            # Offered another plan than the one it signed for, it turned the offer down and
+            # called in for its contract later.
+            _answer_or_let_expire(rng, offer, declined=True)
     made.runs.append(run)
     made.offers += bulk_insert(ConversionOffer, offers)
     made.events += _answer_events(offers)
@@ -346,7 +350,9 @@ def _accept(
     _remind_if_unanswered(offer)
 
 
-def _answer_or_let_expire(rng: random.Random, offer: ConversionOffer, *, declined: bool) -> None:
+def _answer_or_let_expire(
+    rng: random.Random, offer: ConversionOffer, *, declined: bool = False
+) -> None:
     """About a third opened, most of those declined; the rest lapsed unanswered."""
     roll = rng.random()
     if declined or roll < 0.2:
