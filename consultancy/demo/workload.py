@@ -1,4 +1,4 @@
-"""A year of demo tickets: who called and when, how urgent, how far each got, its place in the queue.
+"""The demo's tickets: who called and when, how urgent, how far each got, its place in the queue.
 
 Contract tickets get their deadlines from the same SLA engine (`contracts.sla`) the ticket
 services use, so the demo's queue orders exactly as a live one would.
@@ -55,7 +55,7 @@ class SpendLevel(NamedTuple):
 
 
 # Break-fix clients span light to heavy, so that a campaign finds some whose year a contract
-# would have cost less (heavy: two or three tickets a month, 30-odd hours a year, where the
+# would have cost less (heavy: three or four tickets a month, 30 to 90 hours a year, where the
 # cheapest plan's discounted fee is 25 hours of labour at the rate card's rate a year), some
 # who paid for speed or waited too long (the light priority buyers), and some a contract does
 # not fit at all. Tuned so that the default demo's campaign offers savings to about a third of
