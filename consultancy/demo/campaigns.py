@@ -12,34 +12,29 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import secrets
-from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
 from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
 from clients.models import Charge, ChargeKind, Client, ClientEvent, ClientEventKind, Contact
-from clients.money import cents
 from consultancy.demo.bulk import bulk_insert
 from contracts.models import ContractPlan, ServiceContract
 from contracts.services import term_end
 from offers import history
-from offers.campaign import Fit, fit, need_shown, replay_months, with_trailing_figures
-from offers.drafts import OfferDraft, campaign_drafts, draft_all
+from offers.campaign import Fit, replay_months, with_trailing_figures
+from offers.drafts import campaign_drafts, draft_all
 from offers.models import (
     CampaignRun,
     CampaignSettings,
     CampaignTrigger,
     ConversionOffer,
-    OfferKind,
     OfferSource,
     OfferStatus,
 )
-from offers.services import moment_candidates
+from offers.services import moment_candidates, offer_row
 from tickets.models import Ticket
 
 PAST_RUNS = 3
@@ -147,55 +142,13 @@ def create_campaign_history(
     """Write the past runs and their answered offers, then the open moment-of-need offers."""
     rules = CampaignSettings.load()
     made = CampaignHistory()
-    purchases = PriorityPurchases(charges)
     for k, moment in enumerate(runs):
         # Each run sees the offers of the runs before it (the cooldown, one open offer). A
         # convert was a break-fix client until it accepted: the runs before could offer it too.
         not_yet = [c for c in converts if c.run >= k]
-        _past_run(rng, made, k, moment, not_yet, primary_contact, purchases, rules)
-    _moment_offers(rng, made, tickets, charges, purchases, now=now, rules=rules)
+        _past_run(rng, made, k, moment, not_yet, primary_contact, rules)
+    _moment_offers(rng, made, tickets, charges, now=now, rules=rules)
     return made
-
-
-class PriorityPurchases:
-    """When each client bought paid priority, to count the purchases before a past moment.
-
-    The campaign counts a client's purchases from the start of its replayed year to the
-    present (offers.campaign.with_trailing_figures: at a run, nothing later exists yet). Drafted
-    as of a past moment, that count would include purchases made after it; `as_of` recounts
-    them up to the moment and decides the offer again with the campaign's own rules.
-    """
-
-    def __init__(self, charges: Iterable[Charge]) -> None:
-        self.bought: dict[int, list[dt.datetime]] = defaultdict(list)
-        for charge in charges:
-            if charge.kind == ChargeKind.PAID_PRIORITY:
-                self.bought[charge.client_id].append(charge.occurred_at)
-        for moments in self.bought.values():
-            moments.sort()
-
-    def before(self, client_id: int, since: dt.datetime, moment: dt.datetime) -> int:
-        bought = self.bought.get(client_id, [])
-        return bisect_right(bought, moment) - bisect_left(bought, since)
-
-    def as_of(self, draft: OfferDraft, moment: dt.datetime, rules: CampaignSettings) -> OfferDraft:
-        since = replay_months(moment)[0].starts_at()
-        purchases = self.before(draft.client.pk, since, moment)
-        if purchases == draft.priority_purchases:
-            return draft
-        figures: Any = draft.client  # annotated by with_trailing_figures
-        need = need_shown(
-            priority_purchases=purchases,
-            long_waits=figures.long_waits,
-            wait_hours=rules.need_wait_hours,
-        )
-        verdict = fit(
-            spend=draft.trailing_spend,
-            cost=draft.replayed_cost,
-            need=need,
-            max_premium_percent=rules.max_savings_premium_percent,
-        )
-        return replace(draft, need=need, verdict=verdict, priority_purchases=purchases)
 
 
 def _past_run(
@@ -205,7 +158,6 @@ def _past_run(
     moment: dt.datetime,
     converts: list[Convert],
     primary_contact: dict[int, Contact],
-    purchases: PriorityPurchases,
     rules: CampaignSettings,
 ) -> None:
     # The converts hold a contract now, so the campaign's query leaves them out; as of the run
@@ -214,10 +166,7 @@ def _past_run(
     convert_drafts, _no_plan = draft_all(
         _qualifying(contract_of, now=moment, rules=rules), now=moment, rules=rules
     )
-    candidates = [
-        purchases.as_of(d, moment, rules)
-        for d in campaign_drafts(now=moment, rules=rules).candidates + convert_drafts
-    ]
+    candidates = campaign_drafts(now=moment, rules=rules).candidates + convert_drafts
     drafts = [d for d in candidates if d.fit != Fit.NONE][: rules.max_offers_per_run]
     not_offered = [d for d in candidates if d.fit == Fit.NONE]
     run = CampaignRun.objects.create(
@@ -231,7 +180,7 @@ def _past_run(
         not_offered_reasons=dict(Counter(d.verdict.short for d in not_offered)),
     )
     offers = [
-        _offer_row(d, run=run, source=OfferSource.CAMPAIGN, now=moment, rules=rules) for d in drafts
+        offer_row(d, run=run, source=OfferSource.CAMPAIGN, now=moment, rules=rules) for d in drafts
     ]
     for offer in offers:
         _deliver(rng, offer)
@@ -274,44 +223,6 @@ def _qualifying(
             | Q(trailing_tickets__gte=rules.min_trailing_tickets)
         )
         .order_by("pk")
-    )
-
-
-def _offer_row(
-    draft: OfferDraft,
-    *,
-    run: CampaignRun | None,
-    source: str,
-    now: dt.datetime,
-    rules: CampaignSettings,
-) -> ConversionOffer:
-    """The offer a run or a moment-of-need scan saves for `draft` (as offers.services does)."""
-    replayed = draft.replay
-    return ConversionOffer(
-        client=draft.client,
-        contact_id=draft.contact_id,
-        email=draft.email,
-        plan_id=draft.plan.plan_id,
-        terms_id=draft.plan.terms_id,
-        campaign_run=run,
-        source=source,
-        kind=OfferKind(str(draft.fit)),
-        need=draft.need[:200],
-        list_price=cents(draft.plan.monthly_price),
-        discount_percent=draft.discount_percent,
-        discount_first_term_only=draft.first_term_only,
-        monthly_price=replayed.monthly_price,
-        trailing_labour=draft.trailing_labour,
-        trailing_priority=draft.trailing_priority,
-        trailing_spend=draft.trailing_spend,
-        trailing_hours=draft.trailing_hours,
-        trailing_tickets=draft.trailing_tickets,
-        priority_purchases=draft.priority_purchases,
-        contract_cost=replayed.cost,
-        monthly=[m.as_json() for m in replayed.months],
-        nonce=secrets.token_urlsafe(16),
-        created_at=now,
-        expires_at=now + dt.timedelta(days=rules.offer_lifetime_days),
     )
 
 
@@ -381,7 +292,7 @@ def _answer_events(offers: Iterable[ConversionOffer]) -> list[ClientEvent]:
             continue
         if offer.status == OfferStatus.ACCEPTED:
             kind = ClientEventKind.OFFER_ACCEPTED
-            summary = history.offer_accepted(offer, offer.accepted_ip)
+            summary = history.offer_accepted(offer)
         elif offer.status == OfferStatus.DECLINED:
             kind, summary = ClientEventKind.OFFER_DECLINED, history.offer_declined(offer)
         else:
@@ -399,7 +310,6 @@ def _moment_offers(
     made: CampaignHistory,
     tickets: list[Ticket],
     charges: list[Charge],
-    purchases: PriorityPurchases,
     *,
     now: dt.datetime,
     rules: CampaignSettings,
@@ -425,7 +335,7 @@ def _moment_offers(
             moment_candidates(now=scan, rules=rules), now=scan, rules=rules
         )
         offers = [
-            _offer_row(d, run=None, source=OfferSource.MOMENT, now=scan, rules=rules)
+            offer_row(d, run=None, source=OfferSource.MOMENT, now=scan, rules=rules)
             for d in drafts
             if d.fit != Fit.NONE
         ]
