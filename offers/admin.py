@@ -62,11 +62,17 @@ class CampaignSettingsAdmin(SingleRowAdmin):
         (
             "Where a contract fits",
             {
-                "fields": ["max_savings_premium_percent", "need_wait_hours", "moment_offers"],
+                "fields": [
+                    "max_savings_premium_percent",
+                    "max_value_premium_percent",
+                    "need_wait_hours",
+                    "moment_offers",
+                ],
                 "description": "Each candidate's last twelve whole months are re-billed under "
                 "every offered plan. A savings offer goes only where that costs no more than "
                 "the client paid, plus the premium below; a client that showed a need for "
-                "faster service gets a value offer stating the premium instead; others none.",
+                "faster service gets a value offer stating the premium instead, up to the largest "
+                "premium a value offer may carry; others none.",
             },
         ),
         (

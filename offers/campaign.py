@@ -278,12 +278,20 @@ def need_shown(*, priority_purchases: int, long_waits: int, wait_hours: int) -> 
     return " and ".join(needs)
 
 
-def fit(*, spend: Decimal, cost: Decimal, need: str, max_premium_percent: Decimal) -> Verdict:
+def fit(
+    *,
+    spend: Decimal,
+    cost: Decimal,
+    need: str,
+    max_premium_percent: Decimal,
+    max_value_premium_percent: Decimal | None = None,
+) -> Verdict:
     """Whether a contract that would have cost `cost` fits a client that paid `spend`.
 
     A savings offer only where the contract costs no more than the spend plus the largest premium
     the campaign allows; else a value offer, stating the honest premium, if the client showed a
-    need for faster service; else nothing. The reason is for the manager.
+    need for faster service and the premium is within what a value offer may carry (None: no
+    limit, a manager's own decision); else nothing. The reason is for the manager.
     """
     limit = cents(spend * (1 + max_premium_percent / 100))
     difference = cost - spend
@@ -300,18 +308,30 @@ def fit(*, spend: Decimal, cost: Decimal, need: str, max_premium_percent: Decima
     more = (
         f"it would have cost {money(cost)}, {money(difference)} more than the {money(spend)} paid"
     )
-    if need:
-        monthly = cents(difference / REPLAY_MONTHS)
+    if not need:
         return Verdict(
-            Fit.VALUE,
-            f"Value: {more} ({money(monthly)} a month), and the client {need}.",
-            "costs more; need for faster service shown",
+            Fit.NONE,
+            f"No offer: {more}, above the {percent(max_premium_percent)} a savings offer may "
+            "carry, and the client showed no need for faster service.",
+            "costs more than it paid; no need for faster service shown",
         )
+    value_limit = (
+        None
+        if max_value_premium_percent is None
+        else cents(spend * (1 + max_value_premium_percent / 100))
+    )
+    if value_limit is not None and cost > value_limit:
+        return Verdict(
+            Fit.NONE,
+            f"No offer: {more}, above the {percent(max_value_premium_percent or 0)} a value "
+            f"offer may carry, though the client {need}.",
+            "needs faster service, but costs more than a value offer may",
+        )
+    monthly = cents(difference / REPLAY_MONTHS)
     return Verdict(
-        Fit.NONE,
-        f"No offer: {more}, above the {percent(max_premium_percent)} a savings offer may carry, "
-        "and the client showed no need for faster service.",
-        "costs more than it paid; no need for faster service shown",
+        Fit.VALUE,
+        f"Value: {more} ({money(monthly)} a month), and the client {need}.",
+        "costs more; need for faster service shown",
     )
 
 

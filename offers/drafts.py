@@ -119,6 +119,7 @@ def draft_offer(
             cost=best.cost,
             need=need,
             max_premium_percent=rules.max_savings_premium_percent,
+            max_value_premium_percent=rules.max_value_premium_percent,
         ),
         need=need,
         trailing_labour=cents(figures.trailing_labour),

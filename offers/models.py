@@ -80,6 +80,16 @@ class CampaignSettings(models.Model):
         help_text="How much more than the client paid last year (in %) the replayed contract "
         "may cost and still be offered as a saving. At 0% a savings offer never costs more.",
     )
+    max_value_premium_percent = models.DecimalField(
+        "largest premium of a value offer",
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("100.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1000"))],
+        help_text="How much more than it paid (in %) a client that needed faster service may "
+        "be asked to pay for a contract. At 100% a value offer at most doubles its spend; "
+        "beyond that it gets no offer.",
+    )
     need_wait_hours = models.PositiveIntegerField(
         "wait that shows need, business hours",
         default=8,

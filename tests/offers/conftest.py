@@ -79,9 +79,10 @@ def practice(now: dt.datetime) -> dict[str, Client]:
     # Three full years (8%). 2 hours a month and 20 in August: 42 hours, 5,250.00 paid.
     acme = OfferableClientFactory(name="Acme Dental", customer_since=dt.date(2022, 3, 10))
     bill_monthly(acme, [2, 2, 2, 2, 2, 20, 2, 2, 2, 2, 2, 2])
-    # Under a year (5%). An hour a month, 1,500.00, and priority bought once for 75.00.
+    # Under a year (5%). Two hours a month for half the year, one for the rest: 2,250.00, and
+    # priority bought once for 75.00.
     bolt = OfferableClientFactory(name="Bolt Logistics", customer_since=dt.date(2024, 9, 1))
-    bill_monthly(bolt, [1] * 12)
+    bill_monthly(bolt, [2] * 6 + [1] * 6)
     ChargeFactory(
         client=bolt,
         kind=ChargeKind.PAID_PRIORITY,

@@ -46,10 +46,10 @@ def test_a_dry_run_prints_each_candidate_with_its_offer_and_why(
         lines[0],
     ), lines[0]
     assert "2024-08 20.00h $2,500.00/$2,066.80" in lines[1]
-    # Bolt: 275.50 x 12 = 3,306.00 against 1,575.00: 1,731.00 more, 144.25 a month.
+    # Bolt: 275.50 x 12 = 3,306.00 against 2,325.00: 981.00 more (42%), 81.75 a month.
     assert re.match(
-        r"Bolt Logistics\s+value\s+Essentials\s+5%\s+\$275\.50/mo\s+\$1,575\.00\s+\$3,306\.00\s+"
-        r"costs \$1,731\.00 more \(\$144\.25/mo\)\s+Value: .*bought paid priority once\.",
+        r"Bolt Logistics\s+value\s+Essentials\s+5%\s+\$275\.50/mo\s+\$2,325\.00\s+\$3,306\.00\s+"
+        r"costs \$981\.00 more \(\$81\.75/mo\)\s+Value: .*bought paid priority once\.",
         lines[2],
     ), lines[2]
     # Cask: 3,306.00 against 750.00 and no need: no offer, and the table says why.

@@ -30,7 +30,7 @@ def test_a_manager_sees_every_candidate_with_its_offer_figures_and_months(
         "saves $248.40",
         "August 2024",
         "$1,800.00",  # the busy month's overage
-        "costs $1,731.00 more ($144.25/mo)",
+        "costs $981.00 more ($81.75/mo)",
         "no need for faster service",
     ):
         assert fact in page

@@ -183,6 +183,30 @@ def test_a_client_who_bought_priority_gets_a_value_offer_that_states_its_premium
     assert "bought paid priority 2 times" in verdict.reason
 
 
+def test_a_value_offer_may_not_ask_more_than_the_largest_value_premium() -> None:
+    # Paid 1,650.00; Basic would have cost 3,201.60: 94% more. Within a 100% limit it is a value
+    # offer; a client that paid 1,500.00 (113% more) gets none, with the reason.
+    need = "bought paid priority 2 times"
+    cost, hundred = Decimal("3201.60"), Decimal("100")
+    within = fit(
+        spend=Decimal("1650.00"),
+        cost=cost,
+        need=need,
+        max_premium_percent=Decimal("0"),
+        max_value_premium_percent=hundred,
+    )
+    beyond = fit(
+        spend=Decimal("1500.00"),
+        cost=cost,
+        need=need,
+        max_premium_percent=Decimal("0"),
+        max_value_premium_percent=hundred,
+    )
+    assert within.fit == Fit.VALUE
+    assert beyond.fit == Fit.NONE
+    assert "above the 100% a value offer may carry, though the client bought" in beyond.reason
+
+
 def test_a_premium_within_the_allowance_is_still_a_savings_offer() -> None:
     # 1,650.00 paid, 1,700.00 replayed: 3.03% more. At a 5% allowance it fits, at 3% it does not.
     spend, cost = Decimal("1650.00"), Decimal("1700.00")

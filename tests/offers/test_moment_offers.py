@@ -25,6 +25,7 @@ from tests.factories import (
     campaign_rules,
 )
 from tests.offers.campaign_helpers import recipients
+from tests.offers.conftest import bill_monthly
 from tickets.services import ticket_open, ticket_reply
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def office_hours(rate_card: RateCard) -> RateCard:
 
 # --- When a wait becomes too long ---------------------------------------------------------------
 def test_a_transactional_ticket_knows_when_its_wait_becomes_too_long(now, rules, office_hours):
-    client = OfferableClientFactory()
+    client = _client()
 
     # NOW is Monday 10 March 2025, 12:00 in New York: six business hours are left today, so
     # the eighth falls at 10:00 on Tuesday (14:00 UTC).
@@ -55,7 +56,7 @@ def test_without_a_calendar_on_the_rate_card_the_wait_counts_every_hour(now, rul
     rate_card.save()
     campaign_rules(need_wait_hours=4)
 
-    ticket = ticket_open(client=OfferableClientFactory(), subject="Server down")
+    ticket = ticket_open(client=_client(), subject="Server down")
 
     assert ticket.long_wait_at == NOW + 4 * HOUR
 
@@ -70,6 +71,14 @@ def test_a_contract_ticket_has_its_guarantee_and_no_long_wait(now, rules, office
 
 
 # --- The scan -----------------------------------------------------------------------------------
+def _client(**fields: Any) -> Any:
+    """A reachable break-fix client that paid 250.00 in the year (two hours in December and
+    January): a contract costs it less than double that, so need makes a value offer."""
+    client = OfferableClientFactory(**fields)
+    bill_monthly(client, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0])
+    return client
+
+
 def _priority_bought(client: Any, at: dt.datetime = NOW - HOUR) -> None:
     ChargeFactory(
         client=client, kind=ChargeKind.PAID_PRIORITY, amount=Decimal("75.00"), occurred_at=at
@@ -79,7 +88,7 @@ def _priority_bought(client: Any, at: dt.datetime = NOW - HOUR) -> None:
 def test_a_client_who_just_bought_priority_gets_a_value_offer_that_states_its_premium(
     now, rules, basic, mailoutbox, django_capture_on_commit_callbacks
 ):
-    client = OfferableClientFactory()
+    client = _client()  # 250.00 in the year
     _priority_bought(client)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -92,11 +101,11 @@ def test_a_client_who_just_bought_priority_gets_a_value_offer_that_states_its_pr
         OfferKind.VALUE,
         None,
     )
-    # Nothing paid in the twelve whole months before this one; Basic at 7% off (two full years
-    # a customer) is 37.20 a month, 446.40 a year: the honest premium is 37.20 a month.
-    assert offer.trailing_spend == Decimal("0.00")
+    # 250.00 paid in the twelve whole months before this one; Basic at 7% off (two full years
+    # a customer) is 37.20 a month, 446.40 a year: 196.40 more (79%), 16.37 a month.
+    assert offer.trailing_spend == Decimal("250.00")
     assert offer.contract_cost == Decimal("446.40")
-    assert offer.monthly_premium == Decimal("37.20")
+    assert offer.monthly_premium == Decimal("16.37")
     assert offer.need == "bought paid priority once"
     assert offer.status == OfferStatus.SENT
     (message,) = mailoutbox
@@ -110,8 +119,8 @@ def test_a_client_who_just_bought_priority_gets_a_value_offer_that_states_its_pr
 def test_a_client_whose_ticket_waited_too_long_is_offered_and_one_answered_in_time_is_not(
     now, rules, basic, office_hours, consultant, time_machine, django_capture_on_commit_callbacks
 ):
-    waiting = OfferableClientFactory(name="Waiting")
-    answered = OfferableClientFactory(name="Answered")
+    waiting = _client(name="Waiting")
+    answered = _client(name="Answered")
     left_waiting = ticket_open(client=waiting, subject="Email down")
     in_time = ticket_open(client=answered, subject="Email down")
     time_machine.move_to(NOW + 2 * HOUR, tick=False)
@@ -132,7 +141,7 @@ def test_a_client_whose_ticket_waited_too_long_is_offered_and_one_answered_in_ti
 def test_the_scan_offers_nobody_twice_however_often_it_runs(
     now, rules, basic, django_capture_on_commit_callbacks
 ):
-    client = OfferableClientFactory()
+    client = _client()
     _priority_bought(client)
 
     with django_capture_on_commit_callbacks(execute=False):
@@ -150,7 +159,7 @@ def test_the_scan_offers_nobody_twice_however_often_it_runs(
     ["opted out", "open offer", "within the cooldown", "on a contract", "bought long ago"],
 )
 def test_the_scan_keeps_the_campaign_rules(now, rules, basic, why):
-    client = OfferableClientFactory(offers_opt_out=why == "opted out")
+    client = _client(offers_opt_out=why == "opted out")
     _priority_bought(client, at=NOW - 2 * DAY if why == "bought long ago" else NOW - HOUR)
     if why == "open offer":
         OfferFactory(client=client, status=OfferStatus.SENT)
@@ -163,15 +172,22 @@ def test_the_scan_keeps_the_campaign_rules(now, rules, basic, why):
     assert not ConversionOffer.objects.filter(source=OfferSource.MOMENT).exists()
 
 
-def test_the_scan_does_nothing_when_the_setting_is_off(now, rules, basic):
-    campaign_rules(moment_offers=False)
+def test_a_need_is_no_reason_to_ask_more_than_a_value_offer_may(now, rules, basic):
+    # Nothing paid in the year: any contract is more than double the spend.
     _priority_bought(OfferableClientFactory())
 
     assert moment_offers(now=NOW) == []
 
 
+def test_the_scan_does_nothing_when_the_setting_is_off(now, rules, basic):
+    campaign_rules(moment_offers=False)
+    _priority_bought(_client())
+
+    assert moment_offers(now=NOW) == []
+
+
 def test_the_scheduled_task_makes_the_offers(now, rules, basic, django_capture_on_commit_callbacks):
-    _priority_bought(OfferableClientFactory())
+    _priority_bought(_client())
 
     with django_capture_on_commit_callbacks(execute=False):
         assert moment_offers_task.apply().get() == 1

@@ -264,6 +264,7 @@ def _rules_form(**changes: Any) -> dict[str, Any]:
         "offer_lifetime_days": "30",
         "reminder_days_before_expiry": "5",
         "max_savings_premium_percent": "2.50",
+        "max_value_premium_percent": "150",
         "need_wait_hours": "6",
         "moment_offers": "",
         "discount_applies_to": "every_term",
@@ -288,6 +289,7 @@ def test_manager_edits_the_campaign_rules(now, manager_client):
     assert rules.offer_lifetime_days == 30
     assert rules.reminder_days_before_expiry == 5
     assert rules.max_savings_premium_percent == Decimal("2.50")
+    assert rules.max_value_premium_percent == Decimal("150.00")
     assert rules.need_wait_hours == 6
     assert not rules.moment_offers
     assert rules.discount_applies_to == "every_term"
@@ -300,6 +302,7 @@ def test_manager_edits_the_campaign_rules(now, manager_client):
         ("max_discount_percent", "101"),
         ("offer_lifetime_days", "0"),
         ("max_savings_premium_percent", "-1"),
+        ("max_value_premium_percent", "1001"),
         ("need_wait_hours", "0"),
         ("discount_applies_to", "forever"),
     ],
