@@ -39,15 +39,16 @@ CLIENTS = 3 * SEND_BATCH_SIZE  # three batches: two run at once on a worker of c
 
 
 def create_eligible_clients(count: int) -> dict[str, int]:
-    """Transactional clients well over the spend threshold, each with a primary contact.
+    """Transactional clients well over the spend threshold, each with a primary contact, that
+    the plan saves money (1,250.00 paid; 12 x 90.00 less the discount, no overage).
 
     Returns each client's offer address with its id.
     """
-    PlanFactory(name="Essentials", monthly_price=Decimal("450.00"), included_hours=Decimal("6"))
+    PlanFactory(name="Essentials", monthly_price=Decimal("90.00"), included_hours=Decimal("6"))
     clients = Client.objects.bulk_create(ClientFactory.build_batch(count))
     contacts = Contact.objects.bulk_create(ContactFactory.build(client=c) for c in clients)
     Charge.objects.bulk_create(
-        ChargeFactory.build(client=c, amount=Decimal("1250.00"), hours=Decimal("10.00"))
+        ChargeFactory.build(client=c, amount=Decimal("1250.00"), hours=Decimal("5.00"))
         for c in clients
     )
     return {contact.email: contact.client_id for contact in contacts}

@@ -71,7 +71,7 @@ def test_two_simultaneous_accepts_of_one_offer_make_one_contract(mailoutbox):
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_campaign_runs_offer_each_client_once(mailoutbox):
     campaign_rules(min_trailing_spend=Decimal("500.00"), cooldown_days=90, max_offers_per_run=100)
-    PlanFactory()
+    PlanFactory(monthly_price=Decimal("40.00"))  # less than the 600.00 each spent
     # The real clock: the send tasks (in these threads) skip offers that have expired.
     clients = [spender(at=timezone.now()) for _ in range(20)]
 
