@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email
+import email.policy
 import smtplib
 import socket
 
@@ -12,10 +14,12 @@ import pytest
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from offers.delivery import offers_needing_delivery, offers_send_batch, stale_claim_age
+from offers.emails import OfferMail
 from offers.models import ConversionOffer, OfferStatus
 from offers.tasks import offers_remind_task, offers_sweep_task
 from tests.conftest import DAY, NOW
 from tests.factories import (
+    ClientFactory,
     ContactFactory,
     OfferFactory,
     PendingOfferFactory,
@@ -84,6 +88,39 @@ def test_over_smtp_each_offer_arrives_once_and_the_final_dot_is_not_held_back(
     for delivery in inbox.deliveries:
         (text,) = [p for p in delivery.message.walk() if p.get_content_type() == "text/plain"]
         assert "/offers/" in text.get_payload(decode=True).decode()
+
+
+def _as_read(raw: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Headers (but the Date and the random boundary) and parts, as a mail client reads them."""
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, email.message.EmailMessage)
+    headers = [(k, str(v).strip()) for k, v in parsed.items() if k not in ("Date", "Content-Type")]
+    parts = [
+        (p.get_content_type(), p.get_content().replace("\r\n", "\n")) for p in parsed.iter_parts()
+    ]
+    return headers, parts
+
+
+def test_over_smtp_an_offer_reads_as_djangos_own_encoding_of_it(settings, inbox):
+    # send_committing encodes the message itself (clients.mime), not through Django: what
+    # arrives must read the same, names with accents, line breaks and '=' included.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    client = ClientFactory(name="Café Zoë = Müller\r\nBcc: victim@x.example")
+    contact = ContactFactory(client=client, name="Zoë O'Brien, Jr\nBcc: victim@x.example")
+    offer = PendingOfferFactory(client=client, contact=contact)
+
+    assert offers_send_batch([offer.pk]) == 1
+
+    (delivery,) = inbox.deliveries
+    assert delivery.recipients == (offer.email,)
+    expected = OfferMail().build(offer).message().as_bytes(linesep="\r\n")
+    headers, parts = _as_read(delivery.message.as_bytes())
+    assert (headers, parts) == _as_read(expected)
+    assert "Bcc" not in dict(headers)
+    assert "Café Zoë = Müller Bcc: victim@x.example" in dict(headers)["Subject"]
+    assert [kind for kind, _ in parts] == ["text/plain", "text/html"]
 
 
 def test_sending_the_same_batch_again_sends_nothing(now, backend, mailoutbox):
