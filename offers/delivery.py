@@ -15,8 +15,12 @@ when a worker is killed halfway through a batch. So:
   longer); the redelivered batch (acks_late) or the sweeper takes such offers again.
 - On an SMTP error the unsent claims are released (back to pending) before the task retries.
 
-What a message costs is kept small without touching those rules: it is encoded by clients.mime,
-not by the email package's generator (a tenth of the CPU).
+What a message costs is kept small without touching those rules. The "sent" record is one raw
+UPDATE (the ORM took three times its CPU to build it). Folding the records of several messages
+into one statement was weighed and not done: a record written before its message is on the
+server loses that message when the worker dies in between, and one written after its "."
+sends it twice, so each message keeps its own record, committed just before its own ".". The
+message is encoded by clients.mime, not by the email package's generator (a tenth of the CPU).
 """
 
 from __future__ import annotations
@@ -26,16 +30,18 @@ import logging
 import re
 import socket
 from collections.abc import Callable, Sequence
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 from smtplib import SMTPDataError, SMTPRecipientsRefused, SMTPSenderRefused
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
+from django.db import connection as db
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from clients import mime
@@ -78,14 +84,51 @@ def _claim(offer_ids: Sequence[int], now: dt.datetime) -> list[int]:
     return ids
 
 
+@cache
+def _fields() -> dict[str, Field[Any, Any]]:
+    return {field.name: field for field in ConversionOffer._meta.concrete_fields}
+
+
+@cache
+def _status_update_sql(vendor: str, names: tuple[str, ...]) -> str:
+    """UPDATE of one offer's fields `names`, if it is still in the status given: the ORM's
+    `filter(pk=, status=).update(...)`, written once per database vendor."""
+    fields, quote = _fields(), db.ops.quote_name
+    table = quote(ConversionOffer._meta.db_table)
+    assignments = ", ".join(f"{quote(fields[name].column)} = %s" for name in names)
+    return (
+        f"UPDATE {table} SET {assignments}"  # noqa: S608 (names from the model, values as params)
+        f" WHERE {quote(fields['id'].column)} = %s AND {quote(fields['status'].column)} = %s"
+    )
+
+
+def _set_status(offer_id: int, current: OfferStatus, **values: object) -> None:
+    # Raw SQL: this runs once per message, and building the ORM's UPDATE cost more CPU than the
+    # database spends on the statement (0.6 against 0.2 ms a message in this process).
+    fields = _fields()
+    params = [fields[name].get_db_prep_save(value, db) for name, value in values.items()]
+    with db.cursor() as cursor:
+        cursor.execute(
+            _status_update_sql(db.vendor, tuple(values)), [*params, offer_id, current.value]
+        )
+
+
 def _mark_sent(offer_id: int, sent: bool) -> None:
     if sent:
-        ConversionOffer.objects.filter(pk=offer_id, status=OfferStatus.SENDING).update(
-            status=OfferStatus.SENT, sent_at=timezone.now(), claimed_at=None
+        _set_status(
+            offer_id,
+            OfferStatus.SENDING,
+            status=OfferStatus.SENT.value,
+            sent_at=timezone.now(),
+            claimed_at=None,
         )
     else:  # the server refused it after all: the offer is still ours to send
-        ConversionOffer.objects.filter(pk=offer_id, status=OfferStatus.SENT).update(
-            status=OfferStatus.SENDING, sent_at=None, claimed_at=timezone.now()
+        _set_status(
+            offer_id,
+            OfferStatus.SENT,
+            status=OfferStatus.SENDING.value,
+            sent_at=None,
+            claimed_at=timezone.now(),
         )
 
 

@@ -27,6 +27,9 @@ class Inbox:
         self._stall_from: int | None = None
         self.stalled = threading.Event()
         self._released = threading.Event()
+        # Recipient -> the server's answer to a message for them once it has it all (after the
+        # final "."): "554 ..." refuses it for good, "451 ..." for now.
+        self.refuse_data: dict[str, str] = {}
 
     def stall_after(self, count: int) -> None:
         """Once `count` messages are in, leave every sender waiting for the reply to RCPT.
@@ -60,6 +63,9 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        for address in envelope.rcpt_tos:  # type: ignore[attr-defined]
+            if address in self.refuse_data:
+                return self.refuse_data[address]
         delivery = Delivery(
             recipients=tuple(envelope.rcpt_tos),  # type: ignore[attr-defined]
             message=message_from_bytes(envelope.content),  # type: ignore[attr-defined]

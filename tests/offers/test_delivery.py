@@ -123,6 +123,34 @@ def test_over_smtp_an_offer_reads_as_djangos_own_encoding_of_it(settings, inbox)
     assert [kind for kind, _ in parts] == ["text/plain", "text/html"]
 
 
+@pytest.mark.parametrize(
+    ("reply", "status"),
+    [("554 5.7.1 Refused", OfferStatus.UNDELIVERABLE), ("451 4.3.0 Later", None)],
+)
+def test_over_smtp_a_message_refused_at_its_final_dot_is_not_left_marked_sent(
+    settings, inbox, reply, status
+):
+    # The sent record is written before the final "."; when the server then refuses the message,
+    # the record is taken back: for good (5xx) the offer is undeliverable, for now (4xx) the
+    # batch stops and hands the offer back for the retry.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    refused, after = pending(2)
+    inbox.refuse_data[refused.email] = reply
+
+    if status is None:
+        with pytest.raises(smtplib.SMTPDataError):
+            offers_send_batch([refused.pk, after.pk])
+        assert statuses([refused, after]) == [OfferStatus.PENDING] * 2
+    else:
+        assert offers_send_batch([refused.pk, after.pk]) == 1
+        assert statuses([refused, after]) == [status, OfferStatus.SENT]
+    refused.refresh_from_db()
+    assert (refused.sent_at, refused.claimed_at) == (None, None)
+    assert [d.recipients for d in inbox.deliveries] == ([] if status is None else [(after.email,)])
+
+
 def test_sending_the_same_batch_again_sends_nothing(now, backend, mailoutbox):
     offers = pending(3)
     offers_send_batch([o.pk for o in offers])
