@@ -155,7 +155,11 @@ def _data_payload(body: bytes) -> bytes:
 
 
 def send_committing(
-    connection: BaseEmailBackend, message: EmailMessage, record: Callable[[bool], None]
+    connection: BaseEmailBackend,
+    message: EmailMessage,
+    record: Callable[[bool], None],
+    *,
+    meanwhile: Callable[[], object] | None = None,
 ) -> None:
     """Send one message and record it as sent, with the smallest window for doubt.
 
@@ -165,10 +169,15 @@ def send_committing(
     a kill in the microseconds between the commit and writing three bytes loses a message;
     recording after the server's "250 OK" would instead leave a ~2 ms window for a repeat.
     Other backends (console, file, memory) cannot half-send, so they record afterwards.
+
+    `meanwhile` runs after the final "." and before reading the server's answer to it, while
+    the server takes the message in: building the next message there costs the batch no time.
     """
     if not isinstance(connection, SMTPBackend) or connection.connection is None:
         connection.send_messages([message])
         record(True)
+        if meanwhile is not None:
+            meanwhile()
         return
     smtp = connection.connection
     if smtp.sock is not None and smtp.sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -200,10 +209,15 @@ def send_committing(
     smtp.send(_data_payload(body))
     record(True)
     smtp.send(b".\r\n")
-    code, reply = smtp.getreply()
-    if code != 250:
-        record(False)
-        raise SMTPDataError(code, reply)
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    finally:
+        # Even when `meanwhile` failed: a refusal must take the record back.
+        code, reply = smtp.getreply()
+        if code != 250:
+            record(False)
+            raise SMTPDataError(code, reply)
 
 
 def offers_send_batch(offer_ids: Sequence[int]) -> int:
@@ -218,14 +232,27 @@ def offers_send_batch(offer_ids: Sequence[int]) -> int:
         .order_by("pk")
     )
     mail = OfferMail()
+    built: dict[int, EmailMessage] = {}  # the next offer's email, built while the last one went
+
+    def build(offer: ConversionOffer | None) -> None:
+        if offer is not None:
+            built[offer.pk] = mail.build(offer)
+
     sent: list[int] = []
     done: set[int] = set()
     connection = get_connection()
     try:
         connection.open()
-        for offer in offers:
+        for offer, following in zip(offers, [*offers[1:], None], strict=True):
+            if offer.pk not in built:
+                build(offer)
             try:
-                send_committing(connection, mail.build(offer), partial(_mark_sent, offer.pk))
+                send_committing(
+                    connection,
+                    built.pop(offer.pk),
+                    partial(_mark_sent, offer.pk),
+                    meanwhile=partial(build, following),
+                )
             except PERMANENT_REFUSALS as exc:
                 if not _is_permanent(exc):
                     raise

@@ -11,9 +11,15 @@ import smtplib
 import socket
 
 import pytest
+from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
-from offers.delivery import offers_needing_delivery, offers_send_batch, stale_claim_age
+from offers.delivery import (
+    offers_needing_delivery,
+    offers_send_batch,
+    send_committing,
+    stale_claim_age,
+)
 from offers.emails import OfferMail
 from offers.models import ConversionOffer, OfferStatus
 from offers.tasks import offers_remind_task, offers_sweep_task
@@ -149,6 +155,46 @@ def test_over_smtp_a_message_refused_at_its_final_dot_is_not_left_marked_sent(
     refused.refresh_from_db()
     assert (refused.sent_at, refused.claimed_at) == (None, None)
     assert [d.recipients for d in inbox.deliveries] == ([] if status is None else [(after.email,)])
+
+
+def test_over_smtp_each_email_built_ahead_goes_to_its_own_offer(settings, inbox):
+    # The worker builds each next email while the server takes the last one: every email must
+    # still be the one of the offer it is sent for.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    offers = pending(4)
+
+    assert offers_send_batch([o.pk for o in offers]) == 4
+
+    by_recipient = {d.recipients: d.message for d in inbox.deliveries}
+    for offer in offers:
+        message = by_recipient[(offer.email,)]
+        (text,) = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+        assert f"Hello {offer.contact.name}," in text.get_payload(decode=True).decode()
+        assert message["Message-ID"] == f"<offer-{offer.pk}-offer@{settings.EMAIL_MESSAGE_DOMAIN}>"
+
+
+def test_a_refusal_at_the_final_dot_takes_the_record_back_even_if_the_work_meanwhile_failed(
+    settings, inbox
+):
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    offer = PendingOfferFactory()
+    inbox.refuse_data[offer.email] = "554 5.7.1 Refused"
+    records: list[bool] = []
+
+    def fails() -> None:
+        raise RuntimeError("building the next message failed")
+
+    message = OfferMail().build(offer)
+    with (
+        get_connection("django.core.mail.backends.smtp.EmailBackend") as connection,
+        pytest.raises(smtplib.SMTPDataError),
+    ):
+        send_committing(connection, message, records.append, meanwhile=fails)
+
+    assert records == [True, False]
 
 
 def test_sending_the_same_batch_again_sends_nothing(now, backend, mailoutbox):
