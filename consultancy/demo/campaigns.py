@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import F, FilteredRelation, Q, QuerySet
@@ -349,19 +349,7 @@ def _moment_offers(
                 offer.send_attempts = 0
             elif rng.random() < 0.4:
                 _opened(rng, offer, now)
-        made.offers += bulk_insert(ConversionOffer, offers)
-        made.events += bulk_insert(
-            ClientEvent,
-            [
-                ClientEvent(
-                    client_id=o.client_id,
-                    kind=ClientEventKind.OFFER_MADE,
-                    summary=history.offer_moment(o),
-                    at=scan,
-                )
-                for o in offers
-            ],
-        )
+        _save_offers_made(made, offers, history.offer_moment, at=scan)
 
 
 def _next_quarter(moment: dt.datetime) -> dt.datetime:
@@ -388,15 +376,23 @@ def _offers_sent_by_hand(
     for offer in offers:
         _deliver(rng, offer)
         _opened(rng, offer, now)
+    _save_offers_made(made, offers, history.offer_made, at=sent_at)
+
+
+def _save_offers_made(
+    made: CampaignHistory,
+    offers: list[ConversionOffer],
+    summary: Callable[[ConversionOffer], str],
+    *,
+    at: dt.datetime,
+) -> None:
+    """Save offers made outside a run, each with its line in the client's history."""
     made.offers += bulk_insert(ConversionOffer, offers)
     made.events += bulk_insert(
         ClientEvent,
         [
             ClientEvent(
-                client_id=o.client_id,
-                kind=ClientEventKind.OFFER_MADE,
-                summary=history.offer_made(o),
-                at=sent_at,
+                client_id=o.client_id, kind=ClientEventKind.OFFER_MADE, summary=summary(o), at=at
             )
             for o in offers
         ],
