@@ -48,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, str]]] = {
             "campaignsettings": "change view",
         },
         "tickets": {"ticket": "add change view", "ticketevent": "view", "timeentry": "view"},
+        "insights": {"insightssettings": "change view"},
         "django_celery_beat": {
             "periodictask": ALL,
             "crontabschedule": ALL,

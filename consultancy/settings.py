@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "billing",
     "offers",
     "tickets",
+    "insights",
     "consultancy",
 ]
 

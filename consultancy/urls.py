@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls")),
+    path("insights/", include("insights.urls")),
     path("", include("tickets.urls")),
     path("", include("offers.urls")),
 ]

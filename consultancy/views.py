@@ -26,10 +26,10 @@ class LoginView(auth_views.LoginView):
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """Send each role to where its day starts."""
+    if is_manager(request.user):
+        return redirect("insights:dashboard")
     if is_consultant(request.user):
         return redirect("tickets:queue")
-    if is_manager(request.user):
-        return redirect("admin:index")
     return render(request, "no_role.html", status=403)
 
 

@@ -224,9 +224,9 @@ def test_logged_in_user_opening_the_login_page_goes_home(manager_client):
 
 
 # --- Where each role lands --------------------------------------------------------------------
-# Where consultancy.views.home sends each role. Managers can do all consultants do, so their
-# day starts at the queue too; the admin is one click away in the navigation.
-LANDING = {"manager_client": "tickets:queue", "consultant_client": "tickets:queue"}
+# Where consultancy.views.home sends each role. A manager's day starts at the insights (issue
+# 13); the queue and the admin are one click away in the navigation.
+LANDING = {"manager_client": "insights:dashboard", "consultant_client": "tickets:queue"}
 
 
 @pytest.mark.parametrize("persona", sorted(LANDING))

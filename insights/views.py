@@ -1,0 +1,66 @@
+"""The manager's report pages. Thin views: the window form validates, insights.sections builds
+the figures (SQL aggregates, a fixed number of queries), the templates draw them."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET
+
+from insights.sections import SECTIONS
+from insights.staff import VIEW_INSIGHTS
+from insights.window import Window, WindowForm
+
+views_insights = permission_required(VIEW_INSIGHTS, raise_exception=True)
+
+
+def _window(request: HttpRequest) -> tuple[WindowForm, Window, list[str]]:
+    """The window the query string asks for; for a bad one, the default window and why."""
+    form = WindowForm(request.GET or None, action=reverse("insights:dashboard"))
+    if not request.GET:
+        return form, Window.default(), []
+    if form.is_valid():
+        return form, form.window(), []
+    return form, Window.default(), [str(e) for errors in form.errors.values() for e in errors]
+
+
+@require_GET
+@views_insights
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form, window, errors = _window(request)
+    for error in errors:
+        messages.error(request, f"{error} Showing the last {window.months} months instead.")
+    now = timezone.now()
+    sections = [build(window, now) for build in SECTIONS.values()]
+    return render(
+        request,
+        "insights/dashboard.html",
+        {"form": form, "window": window, "sections": sections},
+        status=400 if errors else 200,
+    )
+
+
+@require_GET
+@views_insights
+def table_csv(request: HttpRequest, section: str, table: str) -> HttpResponse:
+    """One table of the dashboard, for the window asked for, as CSV."""
+    build = SECTIONS.get(section)
+    if build is None:
+        raise Http404("No such section.")
+    _, window, errors = _window(request)
+    if errors:
+        return HttpResponse(
+            "\n".join(errors) + "\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+    found = build(window, timezone.now()).table(table)
+    if found is None:
+        raise Http404("No such table.")
+    response = HttpResponse(found.csv(), content_type="text/csv; charset=utf-8")
+    filename = f"{section}-{table}-{window.first}-{window.last}.csv"
+    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
+    return response
