@@ -196,14 +196,19 @@ def with_trailing_figures(clients: QuerySet[Client], *, now: dt.datetime) -> Que
     )
 
 
+MONTH_FIELDS = tuple(
+    (month_field(i, "hours"), month_field(i, "paid")) for i in range(REPLAY_MONTHS)
+)
+
+
 def usage_of(client: Client, months: Sequence[Period]) -> list[MonthUsage]:
     """The month-by-month usage with_trailing_figures() annotated on `client`."""
     usage = []
-    for i, month in enumerate(months):
-        hours = getattr(client, month_field(i, "hours")) or ZERO
-        paid = getattr(client, month_field(i, "paid")) or ZERO
-        minutes = int((Decimal(hours) * 60).to_integral_value(ROUND_HALF_UP))
-        usage.append(MonthUsage(month=month, minutes=minutes, paid=cents(paid)))
+    for month, (hours_field, paid_field) in zip(months, MONTH_FIELDS, strict=True):
+        hours = getattr(client, hours_field)
+        paid = getattr(client, paid_field)
+        minutes = int((Decimal(hours) * 60).to_integral_value(ROUND_HALF_UP)) if hours else 0
+        usage.append(MonthUsage(month, minutes, cents(paid) if paid else ZERO))
     return usage
 
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from django.utils import timezone
 
 from billing.periods import Period
-from billing.pricing import ContractMonth, contract_month
+from billing.pricing import ContractMonth, contract_month, included_minutes
 from clients.money import ZERO, cents, discounted, money, percent
 
 REPLAY_MONTHS = 12
@@ -39,10 +40,20 @@ class OfferedPlan:
     overage_rate: Decimal
     term_months: int = 12
     terms_id: int | None = None
+    # The replay's fees of this plan by (discount, first term only), filled as they are asked for.
+    fees: dict[tuple[Decimal, bool], tuple[tuple[Decimal, ...], Decimal]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @functools.cached_property
+    def allowance(self) -> int:
+        """The included minutes of a whole month (billing's rule)."""
+        return included_minutes(self.included_hours, 1, 1)
 
 
-@dataclass(frozen=True)
-class MonthUsage:
+# MonthUsage and ReplayMonth are named tuples rather than frozen dataclasses: a campaign makes
+# twelve of each per candidate, and a tuple is made five times faster.
+class MonthUsage(NamedTuple):
     """One month of a client's pay-per-job year: the hours of work and what it paid for them
     (labour, overage and paid priority: what a contract replaces)."""
 
@@ -51,8 +62,7 @@ class MonthUsage:
     paid: Decimal
 
 
-@dataclass(frozen=True)
-class ReplayMonth:
+class ReplayMonth(NamedTuple):
     month: Period
     minutes: int
     paid: Decimal
@@ -98,32 +108,57 @@ def statement_of(monthly: Sequence[dict[str, str]]) -> list[ReplayMonth]:
 
 @dataclass(frozen=True)
 class Replay:
-    """A client's year re-billed under one plan at its discounted price, month by month."""
+    """A client's year re-billed under one plan at its discounted price, month by month.
+
+    The months are priced when first asked for: a campaign compares every candidate's total
+    under every plan, but only the offers it makes keep the month-by-month statement.
+    """
 
     plan: OfferedPlan
     discount_percent: Decimal
-    monthly_price: Decimal
-    months: tuple[ReplayMonth, ...]
+    usage: tuple[MonthUsage, ...]
+    first_term_only: bool
+    cost: Decimal  # the twelve months together
+    overage_months: int
 
     @property
-    def cost(self) -> Decimal:
-        return sum((m.cost for m in self.months), ZERO)
+    def monthly_price(self) -> Decimal:
+        """The first month's fee: the discounted price."""
+        return _month_fees(self.plan, self.discount_percent, self.first_term_only)[0][0]
+
+    @property
+    def months(self) -> tuple[ReplayMonth, ...]:
+        fees, _ = _month_fees(self.plan, self.discount_percent, self.first_term_only)
+        allowance = self.plan.allowance
+        return tuple(
+            ReplayMonth(
+                used.month,
+                used.minutes,
+                used.paid,
+                fee,
+                ZERO
+                if used.minutes <= allowance
+                else _beyond(fee, self.plan, used.minutes).overage,
+            )
+            for fee, used in zip(fees, self.usage, strict=True)
+        )
 
     @property
     def paid(self) -> Decimal:
-        return sum((m.paid for m in self.months), ZERO)
-
-    @property
-    def overage_months(self) -> int:
-        return sum(1 for m in self.months if m.overage > 0)
+        return sum((m.paid for m in self.usage), ZERO)
 
 
-@functools.lru_cache(maxsize=4096)
-def _month_cost(
+# A campaign replays every candidate's twelve months under every plan: 360,000 month prices for
+# 10,000 candidates. A month within the plan's included hours costs its fee alone; the others
+# repeat the same (fee, minutes) pairs across clients, so they are priced once each. Big enough
+# for every minute up to a day beyond the allowance, at every discount level, of three plans.
+MONTH_COSTS_CACHED = 1 << 16
+
+
+@functools.lru_cache(maxsize=MONTH_COSTS_CACHED)
+def _priced(
     monthly_price: Decimal, included_hours: Decimal, overage_rate: Decimal, minutes: int
 ) -> ContractMonth:
-    # Pure and called for every client, plan and month: a campaign's clients share few distinct
-    # (plan, minutes) pairs, so the cache answers most of them.
     return contract_month(
         monthly_price=monthly_price,
         included_hours=included_hours,
@@ -136,14 +171,51 @@ def _month_cost(
 
 def _month_fees(
     plan: OfferedPlan, discount_percent: Decimal, first_term_only: bool
-) -> list[Decimal]:
-    """The monthly fee of each replayed month: discounted, except after the first term when
-    the discount is for the first term only."""
+) -> tuple[tuple[Decimal, ...], Decimal]:
+    """The fee billed for each replayed month, and their sum: discounted, except after the first
+    term when the discount is for the first term only. Kept on the plan: every candidate with
+    the same discount asks again."""
+    key = (discount_percent, first_term_only)
+    found = plan.fees.get(key)
+    if found is None:
+        found = plan.fees[key] = _fees_of(plan, discount_percent, first_term_only)
+    return found
+
+
+def _fees_of(
+    plan: OfferedPlan, discount_percent: Decimal, first_term_only: bool
+) -> tuple[tuple[Decimal, ...], Decimal]:
     discounted_price = discounted(plan.monthly_price, discount_percent)
-    return [
-        plan.monthly_price if first_term_only and i >= plan.term_months else discounted_price
+    fees = tuple(
+        _priced(
+            plan.monthly_price if first_term_only and i >= plan.term_months else discounted_price,
+            plan.included_hours,
+            plan.overage_rate,
+            plan.allowance,
+        ).fee
         for i in range(REPLAY_MONTHS)
-    ]
+    )
+    return fees, sum(fees, ZERO)
+
+
+def _beyond(fee: Decimal, plan: OfferedPlan, minutes: int) -> ContractMonth:
+    """A whole month of `minutes` of work, more than the plan includes, priced by billing's rule.
+    A month within the included hours costs its fee alone (billing's rule too, so the callers
+    skip the call for those months)."""
+    return _priced(fee, plan.included_hours, plan.overage_rate, minutes)
+
+
+def _total(
+    usage: Sequence[MonthUsage], plan: OfferedPlan, discount_percent: Decimal, first_term_only: bool
+) -> tuple[Decimal, int]:
+    fees, total = _month_fees(plan, discount_percent, first_term_only)
+    allowance, overage_months = plan.allowance, 0
+    for fee, used in zip(fees, usage, strict=True):
+        if used.minutes > allowance:
+            overage = _beyond(fee, plan, used.minutes).overage
+            total += overage
+            overage_months += overage > 0
+    return total, overage_months
 
 
 def replay(
@@ -156,25 +228,8 @@ def replay(
     """Re-bill `usage` under `plan`, month by month, with billing's own rule for a contract month
     (billing.pricing.contract_month): the fee, plus the hours beyond the included hours at the
     plan's overage rate. Paid priority has no cost under a contract: its tickets come first."""
-    fees = _month_fees(plan, discount_percent, first_term_only)
-    months = []
-    for fee, used in zip(fees, usage, strict=True):
-        priced = _month_cost(fee, plan.included_hours, plan.overage_rate, used.minutes)
-        months.append(
-            ReplayMonth(
-                month=used.month,
-                minutes=used.minutes,
-                paid=used.paid,
-                fee=priced.fee,
-                overage=priced.overage,
-            )
-        )
-    return Replay(
-        plan=plan,
-        discount_percent=discount_percent,
-        monthly_price=fees[0],
-        months=tuple(months),
-    )
+    cost, overage_months = _total(usage, plan, discount_percent, first_term_only)
+    return Replay(plan, discount_percent, tuple(usage), first_term_only, cost, overage_months)
 
 
 def best_replay(
@@ -185,22 +240,20 @@ def best_replay(
     first_term_only: bool = True,
 ) -> Replay:
     """The plan whose replay costs least; ties go to fewer months with overage, then the lower
-    list price. Only the totals are compared (from the cached month costs); the winner alone is
-    replayed month by month."""
+    list price. Only the totals are compared; the winner's months are priced when shown."""
     if not plans:
         raise ValueError("no plans are offered")
 
     def rank(plan: OfferedPlan) -> tuple[Decimal, int, Decimal, int]:
-        fees = _month_fees(plan, discount_percent, first_term_only)
-        total, overage_months = ZERO, 0
-        for fee, used in zip(fees, usage, strict=True):
-            priced = _month_cost(fee, plan.included_hours, plan.overage_rate, used.minutes)
-            total += priced.total
-            overage_months += priced.overage > 0
-        return total, overage_months, plan.monthly_price, plan.plan_id
+        cost, overage_months = _total(usage, plan, discount_percent, first_term_only)
+        return cost, overage_months, plan.monthly_price, plan.plan_id
 
-    best = min(plans, key=rank)
-    return replay(usage, best, discount_percent=discount_percent, first_term_only=first_term_only)
+    (cost, overage_months, *_), best = min(
+        ((rank(p), i) for i, p in enumerate(plans)), key=lambda ranked: ranked[0]
+    )
+    return Replay(
+        plans[best], discount_percent, tuple(usage), first_term_only, cost, overage_months
+    )
 
 
 class Fit(StrEnum):
