@@ -10,8 +10,12 @@ import datetime as dt
 from collections.abc import Callable
 
 from insights.figures import Section
+from insights.revenue import predictability_section, revenue_section
 from insights.window import Window
 
 Builder = Callable[[Window, dt.datetime], Section]
 
-SECTIONS: dict[str, Builder] = {}
+SECTIONS: dict[str, Builder] = {
+    "revenue": revenue_section,
+    "predictability": predictability_section,
+}
