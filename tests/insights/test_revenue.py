@@ -387,3 +387,15 @@ def test_a_renewal_cancelled_before_it_began_leaves_the_term_as_churn(
         0,
         1,
     ]
+
+
+def test_a_two_year_window_has_a_row_per_month(revenue_book: dict, now: dt.datetime) -> None:
+    # 24 months to March 2025: April 2023 .. March 2025. Committed at the end of March 2024:
+    # E1 600 (from 1 Feb 2024) + G 100 (from 1 Jan 2024) + A 450 (from 1 Mar 2024) = 1,150.
+    section = revenue_section(Window(Period(2025, 3), months=24), now)
+    table = section.table("mrr")
+    assert table is not None
+    assert len(table.rows) == 24
+    assert table.rows[0][0] == "April 2023"
+    assert table.rows[11][0] == "March 2024"
+    assert table.rows[11][2] == Money(Decimal("1150.00"))
