@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from insights import conversion
+from insights import conversion, promises
 from insights.figures import Section
 from insights.revenue import predictability_section, revenue_section
 from insights.window import Window
@@ -20,4 +20,5 @@ SECTIONS: dict[str, Builder] = {
     "revenue": revenue_section,
     "predictability": predictability_section,
     "conversion": conversion.build,
+    "promises": promises.build,
 }

@@ -8,5 +8,6 @@ app_name = "insights"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("promises/missed/", views.sla_missed, name="missed"),
     path("csv/<slug:section>/<slug:table>.csv", views.table_csv, name="csv"),
 ]

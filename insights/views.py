@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
+from insights import promises
 from insights.sections import SECTIONS
 from insights.staff import VIEW_INSIGHTS
 from insights.window import Window, WindowForm
@@ -64,3 +66,36 @@ def table_csv(request: HttpRequest, section: str, table: str) -> HttpResponse:
     filename = f"{section}-{table}-{window.first}-{window.last}.csv"
     response["Content-Disposition"] = content_disposition_header(True, filename) or ""
     return response
+
+
+@require_GET
+@views_insights
+def sla_missed(request: HttpRequest) -> HttpResponse:
+    """The contract tickets behind a "late" figure of Promises kept, a page at a time."""
+    form = promises.MissedForm(request.GET, action=request.path)
+    if not form.is_valid():
+        reasons = [str(e) for errors in form.errors.values() for e in errors]
+        return render(request, "insights/missed.html", {"reasons": reasons}, status=400)
+    now, window, asked = timezone.now(), form.window(), form.cleaned_data
+    target = promises.TARGETS[asked["target"]]
+    tickets = promises.missed_tickets(
+        target=target,
+        days=asked["days"],
+        ends=window.ends_at(now),
+        now=now,
+        plan=asked["plan"],
+        priority=asked["priority"],
+    )
+    page = Paginator(tickets, 50).get_page(asked["page"])
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "rows": promises.missed_rows(page, target, now),
+        "target": target,
+        "asked": asked,
+        "window": window,
+        "ends": window.ends_at(now),
+        "query": query.urlencode(),
+    }
+    return render(request, "insights/missed.html", context)
