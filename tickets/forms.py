@@ -39,9 +39,11 @@ def parse_id(raw: object) -> int | None:
     return int(text)
 
 
-def clients_with_contract_flag() -> QuerySet[Client]:
-    """Active clients, each marked `on_contract` (one EXISTS, not a query per client)."""
-    return Client.objects.active().annotate(on_contract=ServiceContract.objects.client_holds_one())
+def clients_with_contract_flag(*, with_dropped: bool = False) -> QuerySet[Client]:
+    """Active clients (and dropped ones, for a manager who may override a drop), each marked
+    `on_contract` (one EXISTS, not a query per client)."""
+    clients = Client.objects.all() if with_dropped else Client.objects.active()
+    return clients.annotate(on_contract=ServiceContract.objects.client_holds_one())
 
 
 class QueueFilterForm(forms.Form):
@@ -126,7 +128,8 @@ class ContactChoiceField(forms.ModelChoiceField):
 
 class TicketOpenForm(forms.Form):
     client = forms.ModelChoiceField(
-        queryset=Client.objects.active(),
+        # Dropped clients too, so that the form says why they are refused (clean()).
+        queryset=Client.objects.all(),
         widget=forms.HiddenInput,
         error_messages={
             "required": "Pick a client from the list.",
@@ -144,9 +147,19 @@ class TicketOpenForm(forms.Form):
         label="Client pays for priority service",
         help_text="Transactional clients only: a surcharge moves the ticket ahead of other break-fix work.",
     )
+    override_drop = forms.BooleanField(
+        required=False,
+        label="Open it anyway (manager's override)",
+        help_text="This client was dropped. The ticket's history will say you overrode the drop.",
+    )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, may_override_drop: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Managers may pick a dropped client and override the drop; for anyone else the field
+        # does not exist and a dropped client is refused with the reason.
+        self.may_override_drop = may_override_drop
+        if not may_override_drop:
+            del self.fields["override_drop"]
         surcharge = money(RateCard.load().paid_priority_surcharge)
         self.fields["paid_priority"].label = f"Client pays {surcharge} for priority service"
         raw = self.data.get("client") if self.is_bound else self.initial.get("client")
@@ -160,7 +173,8 @@ class TicketOpenForm(forms.Form):
         """The active client the form is for (marked `on_contract`), or None."""
         if not self.client_id:
             return None
-        return clients_with_contract_flag().filter(pk=self.client_id).first()
+        clients = clients_with_contract_flag(with_dropped=self.may_override_drop)
+        return clients.filter(pk=self.client_id).first()
 
     @cached_property
     def helper(self) -> FormHelper:
@@ -199,6 +213,8 @@ class TicketOpenForm(forms.Form):
                 css_id="paid-priority-box",
                 css_class="d-none" if on_contract else "",
             ),
+            # Shown once a dropped client is chosen (after the first refusal, or from a link).
+            *(["override_drop"] if chosen and chosen.is_dropped and self.may_override_drop else []),
             StrictButton("Open ticket", type="submit", css_class="btn-primary"),
             HTML('<a href="{% url \'tickets:queue\' %}" class="btn btn-link">Cancel</a>'),
         )
@@ -215,6 +231,14 @@ class TicketOpenForm(forms.Form):
         client, contact = cleaned.get("client"), cleaned.get("contact")
         if client and contact and contact.client_id != client.pk:
             self.add_error("contact", "That contact works for another client.")
+        if client and client.is_dropped and not cleaned.get("override_drop"):
+            self.add_error(
+                None,
+                f"{client} has been dropped: tick “Open it anyway (manager's override)” to open "
+                "the ticket, or reinstate the client."
+                if self.may_override_drop
+                else f"{client} has been dropped; only a manager can open a ticket for it.",
+            )
         return cleaned
 
 

@@ -129,6 +129,16 @@ QUEUE_KEY_FIELDS = [
 ]
 
 
+def drop_override_note(client: Client) -> str:
+    """The ticket history's line for a ticket opened for a dropped client."""
+    # A dropped client always carries dropped_at (a check constraint holds it).
+    dropped_on = (
+        timezone.localdate(client.dropped_at) if client.dropped_at else timezone.localdate()
+    )
+    why = f" ({client.drop_reason})" if client.drop_reason else ""
+    return f"Opened on a manager's override: {client} was dropped on {dropped_on:%Y-%m-%d}{why}."
+
+
 def active_contract(client: Client) -> ServiceContract | None:
     return (
         ServiceContract.objects.active().for_client(client).select_related("plan__calendar").first()
@@ -145,12 +155,17 @@ def ticket_open(
     contact: Contact | None = None,
     paid_priority: bool = False,
     opened_by: User | None = None,
+    override_drop: bool = False,
 ) -> Ticket:
-    """Log a ticket; contract clients get their plan's deadlines, others a place in line."""
+    """Log a ticket; contract clients get their plan's deadlines, others a place in line.
+
+    A dropped client gets no ticket unless a manager overrides the drop (`override_drop`: only
+    views pass it, and only for a user who manages contracts); the ticket's history says so.
+    """
     # The same lock contract_start takes: a ticket opened while the client's contract starts
     # either sees the contract or is re-queued by it, never neither.
     client = Client.objects.select_for_update().get(pk=client.pk)
-    if client.is_dropped:
+    if client.is_dropped and not override_drop:
         raise TicketError(f"{client} has been dropped; reinstate the client to open tickets.")
     if contact is not None and contact.client_id != client.pk:
         raise TicketError("That contact works for another client.")
@@ -175,6 +190,8 @@ def ticket_open(
         ticket.long_wait_at = long_wait_moment(now)
     ticket.save()
     _event(ticket, TicketEventKind.OPENED, opened_by, body=ticket.description)
+    if client.is_dropped:
+        _event(ticket, TicketEventKind.NOTE, opened_by, body=drop_override_note(client))
     if paid_priority:
         _buy_priority(ticket, opened_by)
     if contact is not None:

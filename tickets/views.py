@@ -21,6 +21,7 @@ from django_htmx.middleware import HtmxDetails
 from billing.models import RateCard
 from clients.money import money
 from clients.people import staff_name
+from contracts.staff import MANAGE_CONTRACTS
 from offers.models import ConversionOffer
 from tickets import services
 from tickets.forms import (
@@ -96,7 +97,10 @@ def ticket_new(request: WorkspaceRequest) -> HttpResponse:
     initial: dict[str, Any] = {}
     if client_id := parse_id(request.GET.get("client", "")):
         initial["client"] = client_id
-    form = TicketOpenForm(request.POST or None, initial=initial)
+    # A manager may open a ticket for a dropped client, ticking the override; a consultant is
+    # told the client was dropped.
+    manager = request.user.has_perm(MANAGE_CONTRACTS)
+    form = TicketOpenForm(request.POST or None, initial=initial, may_override_drop=manager)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -108,6 +112,7 @@ def ticket_new(request: WorkspaceRequest) -> HttpResponse:
                 priority=data["priority"],
                 paid_priority=data["paid_priority"],
                 opened_by=request.user,
+                override_drop=manager and bool(data.get("override_drop")),
             )
         except TicketError as exc:
             form.add_error(None, str(exc))
@@ -122,13 +127,14 @@ def ticket_new(request: WorkspaceRequest) -> HttpResponse:
 @require_GET
 @works_tickets
 def client_lookup(request: WorkspaceRequest) -> HttpResponse:
-    """htmx autocomplete: up to ten active clients whose name or contact matches."""
+    """htmx autocomplete: up to ten active clients whose name or contact matches (dropped ones
+    too for a manager, who may override the drop)."""
     # NUL cannot reach PostgreSQL in a string literal; nobody types it in a name anyway.
     term = " ".join(request.GET.get("q", "").replace("\x00", "").split())[:100]
     results = []
     if len(term) >= 2:
         results = list(
-            clients_with_contract_flag()
+            clients_with_contract_flag(with_dropped=request.user.has_perm(MANAGE_CONTRACTS))
             .filter(Q(name__icontains=term) | Q(contacts__email__icontains=term))
             .distinct()
             .order_by("name")[:10]

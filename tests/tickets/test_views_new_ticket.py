@@ -96,7 +96,8 @@ def test_new_ticket_form_refuses_a_dropped_client(now: dt.datetime, consultant_c
     )
 
     assert response.status_code == 422
-    assert "Pick an active client from the list." in response.content.decode()
+    assert "has been dropped; only a manager can open a ticket for it." in response.content.decode()
+    assert "Open it anyway" not in response.content.decode()
     assert not Ticket.objects.exists()
 
 
