@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from insights import views
+from insights import pages, views
 
 app_name = "insights"
 
@@ -10,4 +10,8 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("promises/missed/", views.sla_missed, name="missed"),
     path("csv/<slug:section>/<slug:table>.csv", views.table_csv, name="csv"),
+    path("renewals/", pages.renewals, name="renewals"),
+    path("renewals/<int:pk>/", pages.renewal_confirm, name="renewal_confirm"),
+    path("renewals/renew/", pages.renewal_renew, name="renew"),
+    path("renewals/cancel/", pages.renewal_cancel, name="cancel"),
 ]

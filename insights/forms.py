@@ -1,0 +1,77 @@
+"""The forms of the renewals page: validate and normalise only; the contracts and
+clients services do the writing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from contracts.models import ServiceContract
+from tickets.forms import parse_id
+
+
+def field_length(model: type, name: str) -> int:
+    return int(model._meta.get_field(name).max_length)  # type: ignore[attr-defined]
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A row picked by its id: anything but a plain positive id ("²", "-1", a huge number) is
+    refused with the field's message before the database is asked."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        pk = parse_id(value)
+        if pk is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(pk)
+
+
+def _contract_field() -> IdChoiceField:
+    return IdChoiceField(
+        queryset=ServiceContract.objects.active().select_related("client", "plan"),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Say which contract.",
+            "invalid_choice": "That contract is not active (it may have been renewed or "
+            "cancelled already).",
+        },
+    )
+
+
+class RenewForm(forms.Form):
+    contract = _contract_field()
+    confirm = forms.BooleanField(
+        label="Yes, renew it for another term at the price shown",
+        error_messages={"required": "Tick the box to confirm the renewal."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The renew and cancel forms share a page: their fields' ids must differ.
+        kwargs.setdefault("auto_id", "id_renew_%s")
+        super().__init__(*args, **kwargs)
+
+
+class CancelForm(forms.Form):
+    contract = _contract_field()
+    reason = forms.CharField(
+        label="Why is it cancelled?",
+        max_length=field_length(ServiceContract, "end_reason"),
+        error_messages={"required": "Give a reason for cancelling."},
+    )
+    confirm = forms.BooleanField(
+        label="Yes, cancel it now: the client becomes transactional",
+        error_messages={"required": "Tick the box to confirm the cancellation."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_cancel_%s")
+        super().__init__(*args, **kwargs)
+
+
+def form_errors(form: forms.Form) -> str:
+    """Every error of a bound form in one sentence, for a message."""
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
