@@ -1,4 +1,4 @@
-"""The forms of the renewals page: validate and normalise only; the contracts and
+"""The forms of the renewals and drop pages: validate and normalise only; the contracts and
 clients services do the writing."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from clients.models import Client, ClientStatus
 from contracts.models import ServiceContract
 from tickets.forms import parse_id
 
@@ -70,6 +71,34 @@ class CancelForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "id_cancel_%s")
         super().__init__(*args, **kwargs)
+
+
+class DropForm(forms.Form):
+    client = IdChoiceField(
+        queryset=Client.objects.active(),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Say which client.",
+            "invalid_choice": "That client is not an active client (it may have been dropped "
+            "already).",
+        },
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=field_length(Client, "drop_reason"),
+        error_messages={"required": "Give a reason for dropping the client."},
+    )
+
+
+class UndoDropForm(forms.Form):
+    client = IdChoiceField(
+        queryset=Client.objects.filter(status=ClientStatus.DROPPED),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Say which client.",
+            "invalid_choice": "That client is not dropped (it may have been reinstated already).",
+        },
+    )
 
 
 def form_errors(form: forms.Form) -> str:

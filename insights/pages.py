@@ -1,4 +1,4 @@
-"""The renewals page and its actions. Thin views: the insights modules
+"""The renewals and drop-candidate pages and their actions. Thin views: the insights modules
 read (a fixed number of queries), the forms validate, the contracts and clients services write;
 every state change is a POST, and a refusal is a message, never an error page.
 
@@ -18,21 +18,28 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from clients.money import money
+from clients.services import ClientError, client_reinstate
 from contracts.models import RenewalSettings, ServiceContract
 from contracts.services import (
     ContractError,
+    client_drop_unless_contracted,
     contract_cancel,
     contract_renew,
 )
 from contracts.staff import MANAGE_CONTRACTS
-from insights.forms import CancelForm, RenewForm, form_errors
+from insights.drops import Candidate, drop_candidates, recently_dropped
+from insights.forms import CancelForm, DropForm, RenewForm, UndoDropForm, form_errors
 from insights.renewals import Horizon, renewals_due, renewals_of
 from insights.views import views_insights
 
-# Renewing and cancelling are the contract admin's changes.
+# Renewing and cancelling are the contract admin's changes; dropping and reinstating a client
+# ask what the client admin's drop action asks.
 manages_contracts = permission_required(MANAGE_CONTRACTS, raise_exception=True)
+DROP_CLIENTS = "clients.delete_client"
+drops_clients = permission_required(DROP_CLIENTS, raise_exception=True)
 
 RENEWALS_PER_PAGE = 100
+CANDIDATES_PER_PAGE = 50
 UNPROCESSABLE = 422
 
 
@@ -143,3 +150,58 @@ def renewal_cancel(request: ManagerRequest) -> HttpResponse:
         request, f"Cancelled {contract.client}'s {contract.plan} contract; it is transactional now."
     )
     return redirect("insights:renewals")
+
+
+# --- Drop candidates --------------------------------------------------------------------------
+@require_GET
+@views_insights
+def drops(request: ManagerRequest) -> HttpResponse:
+    now = timezone.now()
+    page = Paginator(drop_candidates(now), CANDIDATES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "candidates": [Candidate(client) for client in page.object_list],
+        "dropped": list(recently_dropped(now)),
+        "tab": "drops",
+    }
+    return render(request, "insights/drops.html", context)
+
+
+@require_POST
+@views_insights
+@drops_clients
+def drop(request: ManagerRequest) -> HttpResponse:
+    form = DropForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Nothing was changed. {form_errors(form)}")
+        return redirect("insights:drops")
+    client = form.cleaned_data["client"]
+    try:
+        # The contracts service, not clients.client_drop: it refuses, under the client's lock,
+        # a client who started a contract since the page was drawn.
+        client_drop_unless_contracted(
+            client=client, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except (ContractError, ClientError) as exc:
+        messages.error(request, f"Nothing was changed. {exc}")
+    else:
+        messages.success(request, f"Dropped {client}: no more offers and no new tickets.")
+    return redirect("insights:drops")
+
+
+@require_POST
+@views_insights
+@drops_clients
+def drop_undo(request: ManagerRequest) -> HttpResponse:
+    form = UndoDropForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Nothing was changed. {form_errors(form)}")
+        return redirect("insights:drops")
+    client = form.cleaned_data["client"]
+    try:
+        client_reinstate(client=client, by=request.user)
+    except ClientError as exc:
+        messages.error(request, f"Nothing was changed. {exc}")
+    else:
+        messages.success(request, f"Reinstated {client}.")
+    return redirect("insights:drops")

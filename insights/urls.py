@@ -14,4 +14,7 @@ urlpatterns = [
     path("renewals/<int:pk>/", pages.renewal_confirm, name="renewal_confirm"),
     path("renewals/renew/", pages.renewal_renew, name="renew"),
     path("renewals/cancel/", pages.renewal_cancel, name="cancel"),
+    path("drops/", pages.drops, name="drops"),
+    path("drops/drop/", pages.drop, name="drop"),
+    path("drops/undo/", pages.drop_undo, name="undo_drop"),
 ]
