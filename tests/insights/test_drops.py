@@ -34,6 +34,7 @@ from tests.factories import (
     TimeEntryFactory,
 )
 from tickets.models import Ticket, TicketEventKind
+from tickets.services import TicketError, ticket_open
 
 pytestmark = pytest.mark.django_db
 
@@ -369,3 +370,15 @@ def test_a_consultant_is_refused_even_when_posting_the_override(
     assert 'name="override_drop"' not in html
     assert not Ticket.objects.exists()
     assert not Charge.objects.exists()
+
+
+def test_ticket_open_refuses_a_dropped_client_unless_overridden(
+    dropped: Client, manager: User
+) -> None:
+    with pytest.raises(TicketError, match="has been dropped"):
+        ticket_open(client=dropped, subject="Printer", opened_by=manager)
+
+    ticket = ticket_open(client=dropped, subject="Printer", opened_by=manager, override_drop=True)
+
+    kinds = list(ticket.events.order_by("pk").values_list("kind", flat=True))
+    assert kinds == [TicketEventKind.OPENED, TicketEventKind.NOTE]
