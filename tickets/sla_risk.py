@@ -15,19 +15,20 @@ from tickets.models import QueueTier, Ticket, TicketEvent, TicketEventKind
 log = logging.getLogger(__name__)
 
 
+def past_risk(now: dt.datetime) -> Q:
+    """Running contract tickets whose current deadline (the response until it is sent, then the
+    resolution) is within 25% of its target, or past it: Ticket.is_at_risk in SQL."""
+    return Q(queue_tier=QueueTier.CONTRACT, sla_paused_at__isnull=True) & (
+        Q(first_response_at__isnull=True, response_risk_at__lte=now)
+        | Q(first_response_at__isnull=False, resolution_risk_at__lte=now)
+    )
+
+
 def tickets_newly_at_risk(now: dt.datetime) -> QuerySet[Ticket]:
     """Open, running contract tickets past their risk moment that nobody was told about yet."""
     return (
         Ticket.objects.actionable()
-        .filter(
-            queue_tier=QueueTier.CONTRACT,
-            sla_paused_at__isnull=True,
-            sla_risk_notified_at__isnull=True,
-        )
-        .filter(
-            Q(first_response_at__isnull=True, response_risk_at__lte=now)
-            | Q(first_response_at__isnull=False, resolution_risk_at__lte=now)
-        )
+        .filter(past_risk(now), sla_risk_notified_at__isnull=True)
         .select_related("client", "assignee")
         .order_by("queue_due_at")
     )
