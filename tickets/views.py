@@ -39,6 +39,7 @@ from tickets.models import Ticket
 from tickets.queue import Cursor, queue_page
 from tickets.services import TicketError
 from tickets.staff import WORK_TICKETS, consultants
+from tickets.workload import my_work
 
 works_tickets = permission_required(WORK_TICKETS, raise_exception=True)
 
@@ -67,12 +68,20 @@ def queue(request: WorkspaceRequest) -> HttpResponse:
         except ValueError:
             messages.error(request, "That page link is broken; showing the start of the queue.")
     page = queue_page(form.filters(), request.user, after)
-    context = {"form": form, "page": page, "query": form.query_string(), "after": after}
+    context: dict[str, Any] = {
+        "form": form,
+        "page": page,
+        "query": form.query_string(),
+        "after": after,
+    }
     template = "tickets/queue.html"
     # htmx restoring a page from history (back button) needs the whole page, not a fragment.
     if request.htmx and not request.htmx.history_restore_request:
         # Live refresh swaps the table body; "show more" appends rows after the last one.
         template += "#more-rows" if after else "#queue-table"
+    else:
+        # The panel above the queue: two aggregates, on whole pages only (not every refresh).
+        context["my"] = my_work(request.user, timezone.now())
     response = render(request, template, context)
     # One URL, three answers (the page, a fragment, the page again for a history restore): a
     # cache must key them apart.
