@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from insights import conversion, promises
+from insights import conversion, promises, workload
 from insights.figures import Section
 from insights.revenue import predictability_section, revenue_section
 from insights.window import Window
@@ -21,4 +21,5 @@ SECTIONS: dict[str, Builder] = {
     "predictability": predictability_section,
     "conversion": conversion.build,
     "promises": promises.build,
+    "workload": workload.build,
 }
