@@ -1,9 +1,9 @@
 """Queue health and workload: the open tickets by tier with those at risk and overdue, and each
 consultant's open tickets and hours logged this week.
 
-A picture of now, not of the window: the period picker does not change it. Four queries whatever
-the number of tickets: open tickets by tier, open tickets by assignee, the week's minutes by
-consultant, and the people to name. The counting rules are tickets.workload's, the ones the
+A picture of now, not of the window: the period picker does not change it. Three queries whatever
+the number of tickets: open tickets by tier, open tickets by assignee, and the people to name
+with their minutes of the week. The counting rules are tickets.workload's, the ones the
 consultant's own panel above the queue uses.
 """
 
@@ -13,7 +13,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from clients.money import as_hours
 from clients.people import staff_name
@@ -21,7 +22,7 @@ from insights.figures import Cell, Chart, Section, Series, Table
 from insights.window import Window
 from tickets.models import QueueTier, Ticket, TimeEntry
 from tickets.staff import consultants
-from tickets.workload import Week, minutes_logged, ticket_counts
+from tickets.workload import Week, ticket_counts
 
 ZERO_COUNTS = {"open": 0, "waiting": 0, "at_risk": 0, "overdue": 0}
 
@@ -62,7 +63,7 @@ def _tiers(now: dt.datetime) -> tuple[Table, dict[str, int]]:
 
 
 def _people(now: dt.datetime) -> tuple[Table, int, int]:
-    """The per-consultant table, the open tickets nobody holds and the week's minutes by all."""
+    """The per-consultant table, the open tickets nobody holds, and the week's minutes of all."""
     by_assignee = {
         row["assignee"]: row
         for row in Ticket.objects.open()
@@ -71,24 +72,27 @@ def _people(now: dt.datetime) -> tuple[Table, int, int]:
         .order_by("assignee")
     }
     week = Week.of(now)
-    minutes = {
-        row["consultant"]: row["week_minutes"]
-        for row in TimeEntry.objects.filter(week.entries())
-        .values("consultant")
-        .annotate(**minutes_logged(week))
-        .order_by("consultant")
-    }
+    # The week's time person by person, through time_consultant_date_idx (consultant, work_date):
+    # staff are few and time entries many, and no index leads with work_date alone.
+    entries = TimeEntry.objects.filter(week.entries(), consultant=OuterRef("pk")).order_by()
+    minutes = entries.values("consultant").annotate(minutes=Sum("minutes")).values("minutes")
     # Everyone who may work tickets, and anyone else who holds open tickets or logged time this
     # week (a consultant who left with tickets still assigned should show, not vanish).
-    others = {pk for pk in [*by_assignee, *minutes] if pk is not None}
-    people = get_user_model().objects.filter(
-        Q(pk__in=consultants().order_by().values("pk")) | Q(pk__in=others)
+    holders = [pk for pk in by_assignee if pk is not None]
+    people = (
+        get_user_model()
+        .objects.filter(
+            Q(pk__in=consultants().order_by().values("pk")) | Q(pk__in=holders) | Q(Exists(entries))
+        )
+        .annotate(week_minutes=Coalesce(Subquery(minutes), Value(0)))
     )
     rows: list[Sequence[Cell]] = []
+    week_minutes = 0
     for person in sorted(people, key=lambda p: (staff_name(p).casefold(), p.pk)):
         c = by_assignee.get(person.pk, ZERO_COUNTS)
-        hours = as_hours(minutes.get(person.pk, 0))
+        hours = as_hours(person.week_minutes)
         rows.append([staff_name(person), c["open"], c["at_risk"], c["overdue"], hours])
+        week_minutes += person.week_minutes
     table = Table(
         slug="consultants",
         caption=f"Consultants: open tickets and hours logged in the week of "
@@ -98,7 +102,7 @@ def _people(now: dt.datetime) -> tuple[Table, int, int]:
         chart=Chart(kind="bar", series=(Series(4),), y_label="Hours"),
         empty="Nobody works tickets yet.",
     )
-    return table, by_assignee.get(None, ZERO_COUNTS)["open"], sum(minutes.values())
+    return table, by_assignee.get(None, ZERO_COUNTS)["open"], week_minutes
 
 
 def build(window: Window, now: dt.datetime) -> Section:
