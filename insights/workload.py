@@ -48,13 +48,14 @@ def _tiers(now: dt.datetime) -> tuple[Table, dict[str, int]]:
         caption="Open tickets by tier",
         columns=["Tier", "Open", "Not at risk", "At risk", "Overdue"],
         rows=rows,
-        # The three parts of each bar add up to the open tickets of the tier.
+        # The three parts of each bar add up to the open tickets of the tier. Overdue before at
+        # risk: Chart.js's default palette then draws them red and orange (fine is blue).
         chart=Chart(
             kind="bar",
             series=(
                 Series(2, stack="open"),
-                Series(3, stack="open"),
                 Series(4, stack="open"),
+                Series(3, stack="open"),
             ),
             y_label="Open tickets",
         ),

@@ -114,8 +114,8 @@ def test_charts_stack_the_tiers_and_bar_the_hours(practice: Any, wednesday: dt.d
     assert tiers["data"]["labels"] == ["Contract", "Paid priority", "Standard"]
     assert [(d["label"], d["stack"], d["data"]) for d in tiers["data"]["datasets"]] == [
         ("Not at risk", "open", [2.0, 2.0, 3.0]),
-        ("At risk", "open", [2.0, 0.0, 0.0]),
         ("Overdue", "open", [2.0, 0.0, 0.0]),
+        ("At risk", "open", [2.0, 0.0, 0.0]),
     ]
     hours = json.loads(section.table("consultants").chart_config())
     assert hours["data"]["labels"] == ["Alice", "Bob", "Carol", "Frank"]

@@ -146,8 +146,15 @@ def test_consultant_sees_own_figures_above_the_queue(
     assert ">5</a>" in panel
     assert "1 waiting on client</a>" in panel
     assert 'href="/queue/?assignee=me&amp;waiting=on"' in panel
-    assert 'sla-risk-key" href="/queue/?assignee=me"' in panel
-    assert 'sla-overdue-key" href="/queue/?assignee=me"' in panel
+    assert (
+        '<a class="badge text-bg-warning text-decoration-none" href="/queue/?assignee=me"' in panel
+    )
+    assert (
+        '<a class="badge text-bg-danger text-decoration-none" href="/queue/?assignee=me"' in panel
+    )
+    # B1 at risk, B2 overdue: one each.
+    assert 'most urgent first">1</a></dd>' in panel
+    assert 'overdue first">1</a></dd>' in panel
     assert "2.25 h" in panel
     assert "today 0.75 h" in panel
     assert "since Monday Mar 10" in panel
