@@ -23,6 +23,14 @@ class InsightsSettings(models.Model):
         "predictability chart draws it as a line.",
     )
 
+    renewals_digest_week = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The Monday of the week whose renewals email went out last (a second run in "
+        "the same week sends nothing).",
+    )
+
     class Meta:
         verbose_name = verbose_name_plural = "insights settings"
         constraints = [
@@ -35,6 +43,12 @@ class InsightsSettings(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1
         super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> InsightsSettings:
+        """The settings as they stand, for a report: the defaults until a manager saves them
+        (reading never writes the row)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
 
     @classmethod
     def load(cls) -> InsightsSettings:

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from clients.mail import render_email
 from contracts.models import RenewalMode, RenewalSettings, ServiceContract
+from insights.models import InsightsSettings
 from insights.staff import VIEW_INSIGHTS
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,20 @@ def insights_readers() -> list[str]:
     return sorted({u.email for u in users.filter(is_active=True).exclude(email="")})
 
 
+def _claim_week(today: dt.date) -> bool:
+    """Claim this week's digest: True for the first run of the week, False for a retried task
+    or a second beat. At most once: a run that dies after claiming leaves the week without
+    its digest, which the renewals page still shows, rather than send the managers two."""
+    monday = today - dt.timedelta(days=today.weekday())
+    InsightsSettings.load()  # the row exists before it is claimed
+    claimed = (
+        InsightsSettings.objects.filter(pk=1)
+        .filter(Q(renewals_digest_week__isnull=True) | Q(renewals_digest_week__lt=monday))
+        .update(renewals_digest_week=monday)
+    )
+    return claimed == 1
+
+
 def renewals_digest_send(now: dt.datetime | None = None) -> int:
     """Email every manager the contracts ending in the next HORIZON_DAYS; return how many
     messages were sent. One message per manager, over one connection; a manager whose message
@@ -102,7 +117,7 @@ def renewals_digest_send(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     horizon = Horizon(timezone.localdate(now))
     readers = insights_readers()
-    if not readers:
+    if not readers or not _claim_week(horizon.today):
         return 0
     renewals = renewals_of(renewals_due(horizon), RenewalSettings.load())
     sent = 0

@@ -4,7 +4,7 @@ Each figure is a conditional SQL aggregate, one FILTER per month of the window, 
 reads with the same few queries whatever the number of contracts and charges:
 - the ledger: one query (contract fees and everything billed, per month);
 - the contracts: one query (committed MRR at each month's end, and the movements between);
-- the target: one query (InsightsSettings.load(), predictability only).
+- the target: one query (InsightsSettings.current(), predictability only).
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def predictability_section(window: Window, now: dt.datetime) -> Section:
     """Predictability: the share of each month's billing that contract fees make up."""
     months = months_of(window, now)
     ledger = ledger_by_month(months)
-    target = InsightsSettings.load().recurring_share_target_percent
+    target = InsightsSettings.current().recurring_share_target_percent
     full = last_full_month(months)
     share = ledger[months.index(full)].recurring_share
     if share is None:

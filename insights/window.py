@@ -67,8 +67,11 @@ class WindowForm(forms.Form):
     )
 
     def __init__(self, *args: Any, action: str, today: dt.date | None = None, **kwargs: Any):
+        current = Period.of(today or timezone.localdate())
+        # Unbound, the picker shows the default window (the current month, 12 months).
+        kwargs.setdefault("initial", {"to": str(current), "months": DEFAULT_MONTHS})
         super().__init__(*args, **kwargs)
-        self.current = Period.of(today or timezone.localdate())
+        self.current = current
         self.fields["to"].widget.attrs.update(
             {"max": str(self.current), "min": str(EARLIEST), "aria-label": "Up to month"}
         )

@@ -359,3 +359,15 @@ def test_the_weekly_email_runs_on_monday_mornings() -> None:
     assert crontab is not None
     assert (crontab.minute, crontab.hour, crontab.day_of_week) == ("0", "7", "1")
     assert task.enabled
+
+
+def test_the_weekly_email_goes_once_a_week_whatever_the_retries(
+    now: dt.datetime, manager: User, mailoutbox: list[Any]
+) -> None:
+    # NOW is Monday 10 March 2025: a retried task that day, and on Sunday 16th, send nothing;
+    # the next Monday's run sends the next digest.
+    assert renewals_digest_send(NOW) == 1
+    assert renewals_digest_send(NOW + dt.timedelta(hours=2)) == 0
+    assert renewals_digest_send(NOW + 6 * DAY) == 0
+    assert renewals_digest_send(NOW + 7 * DAY) == 1
+    assert len(mailoutbox) == 2
