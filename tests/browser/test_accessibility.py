@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +17,7 @@ from django.utils import timezone
 from contracts.models import Priority
 from offers.models import OfferStatus
 from offers.tokens import offer_token
+from tests.browser.strict import blocking_violations
 from tests.factories import (
     ClientFactory,
     ContactFactory,
@@ -32,22 +31,6 @@ from tickets.models import TicketStatus
 from tickets.services import ticket_add_note, ticket_change_status, time_log
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-AXE = Path(settings.BASE_DIR) / "static" / "vendor" / "axe-core-4.14.1.min.js"
-BLOCKING = ("serious", "critical")
-
-
-def _blocking_violations(page: Any) -> list[str]:
-    """Run axe on the page as it is now; one line per serious or critical failure."""
-    page.add_script_tag(path=str(AXE))
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['impact']} {v['id']} ({v['help']}) at {node['target']}: {node['html']}\n"
-        f"    {' '.join(node['failureSummary'].split())}"
-        for v in results["violations"]
-        if v["impact"] in BLOCKING
-        for node in v["nodes"]
-    ]
 
 
 def _queue(page: Any, live_server: Any, consultant: User) -> None:
@@ -157,5 +140,5 @@ def test_page_has_no_serious_accessibility_failure(
 ) -> None:
     PAGES[name](consultant_page, live_server, consultant)
 
-    violations = _blocking_violations(consultant_page)
+    violations = blocking_violations(consultant_page, live_server)
     assert not violations, "\n".join(violations)

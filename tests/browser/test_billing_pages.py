@@ -6,20 +6,19 @@ sheet alone, and axe-core finds no serious accessibility failure on them."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
 from billing.models import Invoice
 from billing.periods import Period
 from clients.models import Charge, ChargeKind
+from tests.browser.strict import blocking_violations, screenshots_dir, serve_under_policy
 from tests.factories import (
     ChargeFactory,
     ClientFactory,
@@ -30,49 +29,13 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-STATIC = Path(settings.BASE_DIR) / "static"
-AXE = STATIC / "vendor" / "axe-core-4.14.1.min.js"
-BLOCKING = ("serious", "critical")
-
-
-def _screenshots(tmp_path: Path) -> Path:
-    """Where the test saves its screenshots: the test's own folder, or the one named by
-    SAVE_SCREENSHOTS_TO (docs/screenshots, to refresh the docs' pictures)."""
-    folder = Path(os.environ.get("SAVE_SCREENSHOTS_TO") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
 
 @pytest.fixture
 def page(browser_page: Any) -> Iterator[Any]:
     """The browser with every page served under CSP and window.print() counted, not opened;
     yields, then checks that the browser refused nothing and no script failed."""
-    refused: list[str] = []
-
-    def with_policy(route: Any) -> None:
-        # Redirects handed back as they come: the browser follows them itself, so after a POST
-        # it lands on (and shows the URL of) the page it was sent to.
-        response = route.fetch(max_redirects=0)
-        route.fulfill(
-            response=response, headers={**response.headers, "content-security-policy": CSP}
-        )
-
-    browser_page.route(
-        lambda url: True,
-        lambda route: (
-            with_policy(route) if route.request.resource_type == "document" else route.continue_()
-        ),
-    )
+    refused = serve_under_policy(browser_page)
     browser_page.add_init_script("window.printed = 0; window.print = () => { window.printed++; };")
-    browser_page.on(
-        "console",
-        lambda message: refused.append(message.text) if message.type == "error" else None,
-    )
-    browser_page.on("pageerror", lambda error: refused.append(str(error)))
     yield browser_page
     assert refused == []
 
@@ -83,19 +46,6 @@ def _under_policy(page: Any) -> None:
     without it; reloaded, it is checked like any other."""
     page.reload()
     page.wait_for_load_state()
-
-
-def _blocking_violations(page: Any, live_server: Any) -> list[str]:
-    """Run axe on the page as it is now; one line per serious or critical failure. axe is
-    loaded from our own static files (static/vendor/README.md), which the policy allows."""
-    page.add_script_tag(url=f"{live_server.url}{settings.STATIC_URL}{AXE.relative_to(STATIC)}")
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['impact']} {v['id']} ({v['help']}) at {node['target']}: {node['html']}"
-        for v in results["violations"]
-        if v["impact"] in BLOCKING
-        for node in v["nodes"]
-    ]
 
 
 def _last_month() -> Period:
@@ -125,14 +75,14 @@ def _sign_in(page: Any, live_server: Any, user: User, password: str) -> None:
     page.fill("#id_username", user.username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_url("**/queue/")
+    page.wait_for_url("**/insights/")  # where a manager lands
 
 
 def test_manager_posts_the_month_issues_and_prints_an_invoice(
     page: Any, live_server: Any, manager: User, password: str, tmp_path: Path
 ) -> None:
     period = _last_month()
-    shots = _screenshots(tmp_path)
+    shots = screenshots_dir(tmp_path)
 
     _sign_in(page, live_server, manager, password)
     page.click("nav.navbar >> text=Billing")
@@ -149,7 +99,7 @@ def test_manager_posts_the_month_issues_and_prints_an_invoice(
     assert "$637.50" in page.locator("#grand-totals").inner_text()
     page.screenshot(path=shots / "billing-period.png", full_page=True)
     _under_policy(page)
-    violations = _blocking_violations(page, live_server)
+    violations = blocking_violations(page, live_server)
     assert not violations, "\n".join(violations)
 
     page.click("#run-billing")
@@ -176,7 +126,7 @@ def test_manager_posts_the_month_issues_and_prints_an_invoice(
     sheet = page.locator("#invoice").inner_text()
     assert "Bill to".upper() in sheet.upper()
     assert period.label in sheet
-    violations = _blocking_violations(page, live_server)
+    violations = blocking_violations(page, live_server)
     assert not violations, "\n".join(violations)
     page.screenshot(path=shots / "billing-invoice.png", full_page=True)
 
@@ -215,7 +165,7 @@ def test_a_credit_note_is_issued_from_the_invoice_page(
 
     assert "Printer was under warranty" in page.locator("#credit-of").inner_text()
     assert invoice.number in page.locator("#credit-of").inner_text()
-    page.screenshot(path=_screenshots(tmp_path) / "billing-credit-note.png", full_page=True)
+    page.screenshot(path=screenshots_dir(tmp_path) / "billing-credit-note.png", full_page=True)
     _under_policy(page)
-    violations = _blocking_violations(page, live_server)
+    violations = blocking_violations(page, live_server)
     assert not violations, "\n".join(violations)

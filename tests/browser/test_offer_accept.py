@@ -5,7 +5,6 @@ manager finds the contract in the admin."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -25,6 +24,7 @@ from offers.campaign import replay_months
 from offers.models import ConversionOffer, OfferStatus
 from offers.services import campaign_run
 from offers.tokens import offer_token
+from tests.browser.strict import CSP, screenshots_dir
 from tests.factories import (
     ChargeFactory,
     ClientFactory,
@@ -34,19 +34,7 @@ from tests.factories import (
     TicketFactory,
 )
 
-# No inline script, no inline style, no eval (as tests/browser/test_strict_csp.py).
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _screenshots(tmp_path: Path) -> Path:
-    """Where the test saves its screenshots: the test's own folder, or the one named by
-    SAVE_SCREENSHOTS_TO (docs/screenshots, to refresh the docs' pictures)."""
-    return Path(os.environ.get("SAVE_SCREENSHOTS_TO") or tmp_path)
 
 
 @pytest.fixture
@@ -122,7 +110,7 @@ def test_client_accepts_the_emailed_offer_and_the_manager_sees_the_contract(
     assert "$6,775.00" in totals
     assert "$4,746.00" in totals
     assert "You would have saved $2,029.00" in body.inner_text()
-    page.screenshot(path=_screenshots(tmp_path) / "offer.png", full_page=True)
+    page.screenshot(path=screenshots_dir(tmp_path) / "offer.png", full_page=True)
 
     page.fill("#id_signer_name", "Priya Nair")
     page.fill("#id_signer_role", "Practice manager")
@@ -130,7 +118,7 @@ def test_client_accepts_the_emailed_offer_and_the_manager_sees_the_contract(
     page.click("#accept-offer")
     page.get_by_role("heading", name="Welcome aboard, Lakeside Veterinary Clinic").wait_for()
     assert "$368.00 a month" in body.inner_text()
-    page.screenshot(path=_screenshots(tmp_path) / "offer-accepted.png", full_page=True)
+    page.screenshot(path=screenshots_dir(tmp_path) / "offer-accepted.png", full_page=True)
 
     offer.refresh_from_db()
     assert offer.status == OfferStatus.ACCEPTED
@@ -239,7 +227,7 @@ def test_the_client_signs_ticks_the_terms_and_the_acceptance_records_who_on_whic
     assert offer.status == OfferStatus.SENT
     assert not ServiceContract.objects.exists()
 
-    page.locator("#accept").screenshot(path=_screenshots(tmp_path) / "offer-accept.png")
+    page.locator("#accept").screenshot(path=screenshots_dir(tmp_path) / "offer-accept.png")
 
     page.check("#id_agree")
     user_agent = page.evaluate("navigator.userAgent")

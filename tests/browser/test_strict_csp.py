@@ -11,15 +11,11 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from tests.browser.strict import CSP
 from tests.factories import ClientFactory, ContactFactory, ContractFactory, TicketFactory
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 
 @pytest.fixture
