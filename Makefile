@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/queue.py
 	$(BIN)/python bench/campaign.py
 	$(BIN)/python bench/billing.py
+	$(BIN)/python bench/insights.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-*
