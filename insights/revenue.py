@@ -10,20 +10,24 @@ reads with the same few queries whatever the number of contracts and charges:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, Sum, Value
+from django.db import connection
+from django.db.models import Count, F, Max, Q, Sum, Value
 from django.db.models.functions import TruncDate, TruncMonth
 from django.db.models.lookups import LessThanOrEqual
+from django.urls import reverse
 from django.utils import timezone
 
+from billing.models import BillingRun
 from billing.periods import Period, day_start
 from clients.models import Charge, ChargeKind
 from clients.money import HUNDRED, ZERO, cents
 from contracts.models import ContractStatus, ServiceContract
-from insights.figures import Chart, Money, Percent, Section, Series, Table
+from insights.figures import Cell, Chart, Link, Money, Percent, Section, Series, Table
 from insights.models import InsightsSettings
 from insights.window import Window
 
@@ -52,65 +56,98 @@ def months_of(window: Window, now: dt.datetime) -> list[Month]:
     return [Month(p, min(p.last_day, today)) for p in window.periods]
 
 
-def last_full_month(months: list[Month]) -> Month:
-    """The latest month of the window that has ended (the window's first, failing that)."""
-    ended = [m for m in months if not m.in_progress]
-    return ended[-1] if ended else months[0]
-
-
 # --- The ledger -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LedgerMonth:
     fees: Decimal  # contract fees: booked MRR
     billed: Decimal  # every kind of charge: what billing put on the ledger
+    # Billing has run for the month (or fees were posted for it). Until then the month holds
+    # labour and the like but no fees: its share of recurring revenue is not known yet.
+    closed: bool = True
 
     @property
     def recurring_share(self) -> Decimal | None:
-        """Contract fees as a percentage of everything billed (None: nothing billed)."""
-        if not self.billed:
+        """Contract fees as a percentage of everything billed (None: nothing billed, or the
+        month not billed yet)."""
+        if not self.billed or not self.closed:
             return None
         return (self.fees * HUNDRED / self.billed).quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
-def ledger_by_month(months: list[Month], *, fees_only: bool = False) -> list[LedgerMonth]:
-    """Contract fees and all charges per month of the window (only the fees, when `fees_only`:
-    a smaller scan): one query.
+def ledger_by_month(months: list[Month]) -> list[LedgerMonth]:
+    """Contract fees and all charges per month of the window, and whether billing has run for
+    it: two queries.
 
     A month is read by the charge's `occurred_at`, not by when the billing run posted it: the
     run (billing/run.py) dates a contract fee, and its overage, the first day the term covers
     in the month it bills (the 1st for a whole month), so a January fee posted on 3 February
     falls in January. The other kinds are dated by what they are for too (labour the day of
-    the work, billing.services), so one rule serves both figures. (billing.ContractPeriod.period says the same for the fees,
-    but would miss a fee posted by hand and cannot count the other kinds.)
+    the work, billing.services), so one rule serves both figures. (billing.ContractPeriod.period
+    says the same for the fees, but would miss a fee posted by hand and cannot count the other
+    kinds.)
+
+    Grouped by the month in the practice's time zone (the boundaries of Period.starts_at): two
+    aggregates over at most `len(months)` groups, where a FILTER per month made the database
+    test every row against every month and the ORM build two dozen expressions.
     """
-    # Grouped by the month in the practice's time zone (the boundaries of Period.starts_at):
-    # two aggregates over at most `len(months)` groups, where a FILTER per month made the
-    # database test every row against every month and the ORM build two dozen expressions.
-    charges = Charge.objects.filter(
-        occurred_at__gte=months[0].period.starts_at(), occurred_at__lt=months[-1].period.ends_at()
-    )
-    if fees_only:
-        charges = charges.filter(kind=ChargeKind.CONTRACT_FEE)
     rows = (
-        charges.annotate(month=TruncMonth("occurred_at"))
-        .values("month")
-        .annotate(
-            fees=Sum("amount", filter=Q(kind=ChargeKind.CONTRACT_FEE)),
-            billed=Sum("amount"),
+        Charge.objects.filter(
+            occurred_at__gte=months[0].period.starts_at(),
+            occurred_at__lt=months[-1].period.ends_at(),
         )
+        .annotate(month=TruncMonth("occurred_at"))
+        .values("month")
+        .annotate(fees=Sum("amount", filter=Q(kind=ChargeKind.CONTRACT_FEE)), billed=Sum("amount"))
         .order_by()
     )
     by_period = {Period.of(timezone.localtime(row["month"]).date()): row for row in rows}
+    # Billing runs month by month: the months after the last one it finished have no fees yet
+    # (with no run ever, fees are posted by hand and every month counts as billed).
+    last_run = BillingRun.objects.filter(finished_at__isnull=False).aggregate(last=Max("period"))[
+        "last"
+    ]
     ledger = []
     for month in months:
         row = by_period.get(month.period, {})
+        fees = cents(row.get("fees") or ZERO)
         ledger.append(
             LedgerMonth(
-                fees=cents(row.get("fees") or ZERO),
-                billed=ZERO if fees_only else cents(row.get("billed") or ZERO),
+                fees=fees,
+                billed=cents(row.get("billed") or ZERO),
+                closed=fees > 0 or last_run is None or month.period.first_day <= last_run,
             )
         )
     return ledger
+
+
+def month_label(month: Month, books: LedgerMonth) -> str:
+    if month.in_progress:
+        return month.label
+    return month.label if books.closed else f"{month.label} (not billed yet)"
+
+
+def last_billed_month(months: list[Month], ledger: list[LedgerMonth]) -> int | None:
+    """The index of the latest month of the window that has ended and been billed."""
+    billed = [
+        i
+        for i, (m, b) in enumerate(zip(months, ledger, strict=True))
+        if not m.in_progress and b.closed
+    ]
+    return billed[-1] if billed else None
+
+
+def not_billed_yet(months: list[Month], ledger: list[LedgerMonth]) -> list[tuple[str, Cell]]:
+    """A headline that sends the manager to bill the last month that has ended, if it is not."""
+    ended = [i for i, m in enumerate(months) if not m.in_progress]
+    if not ended or ledger[ended[-1]].closed:
+        return []
+    period = months[ended[-1]].period
+    return [
+        (
+            "Not billed yet",
+            Link(f"Bill {period.label}", reverse("billing:period", args=[str(period)])),
+        )
+    ]
 
 
 # --- The contracts ----------------------------------------------------------------------------
@@ -172,12 +209,42 @@ def contracts_by_month(months: list[Month]) -> tuple[Decimal, list[ContractMonth
       plan change, a first-term discount ending: contracts.services.contract_renew);
     - churn: a term stops covering (cancelled, or ended) and no renewal takes over.
     """
-    before = months[0].period.first_day - DAY
+    sql, params = _contracts_sql(tuple((m.period.first_day, m.as_of) for m in months))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = dict(
+            zip([column[0] for column in cursor.description], cursor.fetchone(), strict=True)
+        )
+
+    def amount(key: str) -> Decimal:
+        # SQLite's driver answers a sum of decimals with a float: through str, to the cent.
+        value = row[key]
+        return cents(Decimal(str(value)) if value is not None else ZERO)
+
+    return amount("committed_before"), [
+        ContractMonth(
+            committed=amount(f"committed_{i}"),
+            in_force=row[f"in_force_{i}"],
+            new=Movement(amount(f"new_{i}"), row[f"new_n_{i}"]),
+            expansion=Movement(amount(f"up_{i}"), row[f"up_n_{i}"]),
+            contraction=Movement(amount(f"down_{i}"), row[f"down_n_{i}"]),
+            churn=Movement(amount(f"churn_{i}"), row[f"churn_n_{i}"]),
+        )
+        for i in range(len(months))
+    ]
+
+
+@functools.lru_cache(maxsize=16)
+def _contracts_sql(spans: tuple[tuple[dt.date, dt.date], ...]) -> tuple[str, tuple[Any, ...]]:
+    """The contracts query for months spanning (first day, reading day) each, compiled once:
+    building its 121 aggregates costs the ORM more than the database takes to run them, and a
+    window's spans change once a day. It is compiled for the one database the app uses."""
+    first_day = spans[0][0]
+    before = first_day - DAY
     aggregates: dict[str, Any] = {"committed_before": Sum("monthly_price", filter=covers(before))}
     joins_as_renewal = Q(renewed_from__isnull=False)
     price_change = F("monthly_price") - F("renewed_from__monthly_price")
-    for i, month in enumerate(months):
-        first, last = month.period.first_day, month.as_of
+    for i, (first, last) in enumerate(spans):
         joins = Q(starts_on__gte=first, starts_on__lte=last)
         up = joins & joins_as_renewal & Q(monthly_price__gt=F("renewed_from__monthly_price"))
         down = joins & joins_as_renewal & Q(monthly_price__lt=F("renewed_from__monthly_price"))
@@ -196,8 +263,8 @@ def contracts_by_month(months: list[Month]) -> tuple[Decimal, list[ContractMonth
             f"churn_{i}": Sum("monthly_price", filter=leaves),
             f"churn_n_{i}": Count("pk", filter=leaves),
         }
-    row = (
-        ServiceContract.objects.filter(starts_on__lte=months[-1].as_of, ends_on__gte=before)
+    query = (
+        ServiceContract.objects.filter(starts_on__lte=spans[-1][1], ends_on__gte=before)
         # Once here rather than in every month's filters (each costs the ORM time to build).
         .exclude(VOID)
         # One row of aggregates, as aggregate() would give, but through annotate() over a
@@ -208,38 +275,44 @@ def contracts_by_month(months: list[Month]) -> tuple[Decimal, list[ContractMonth
         .values(one=Value(1))
         .annotate(**aggregates)
         .order_by()
-        .get()
     )
-
-    def amount(key: str) -> Decimal:
-        return cents(row[key] or ZERO)
-
-    return amount("committed_before"), [
-        ContractMonth(
-            committed=amount(f"committed_{i}"),
-            in_force=row[f"in_force_{i}"],
-            new=Movement(amount(f"new_{i}"), row[f"new_n_{i}"]),
-            expansion=Movement(amount(f"up_{i}"), row[f"up_n_{i}"]),
-            contraction=Movement(amount(f"down_{i}"), row[f"down_n_{i}"]),
-            churn=Movement(amount(f"churn_{i}"), row[f"churn_n_{i}"]),
-        )
-        for i in range(len(months))
-    ]
+    sql, params = query.query.sql_with_params()
+    return sql, tuple(params)
 
 
 # --- The sections -----------------------------------------------------------------------------
-def revenue_section(window: Window, now: dt.datetime) -> Section:
-    """Recurring revenue: booked and committed MRR per month, and what moved it."""
+def revenue_sections(window: Window, now: dt.datetime) -> tuple[Section, Section]:
+    """Recurring revenue and predictability, from one reading of the ledger (a pass over the
+    window's charges costs more than anything else on the dashboard)."""
     months = months_of(window, now)
-    ledger = ledger_by_month(months, fees_only=True)
+    ledger = ledger_by_month(months)
+    target = InsightsSettings.current().recurring_share_target_percent
+    return _revenue(months, ledger), _predictability(months, ledger, target)
+
+
+def revenue_section(window: Window, now: dt.datetime) -> Section:
+    return revenue_sections(window, now)[0]
+
+
+def predictability_section(window: Window, now: dt.datetime) -> Section:
+    return revenue_sections(window, now)[1]
+
+
+def _revenue(months: list[Month], ledger: list[LedgerMonth]) -> Section:
+    """Recurring revenue: booked and committed MRR per month, and what moved it."""
     committed_before, contracts = contracts_by_month(months)
-    latest, full = contracts[-1], last_full_month(months)
+    latest, billed = contracts[-1], last_billed_month(months, ledger)
     mrr = Table(
         slug="mrr",
         caption="Monthly recurring revenue: booked and committed",
         columns=("Month", "Booked", "Committed", "Contracts in force"),
         rows=[
-            (m.label, Money(books.fees), Money(c.committed), c.in_force)
+            (
+                month_label(m, books),
+                Money(books.fees) if books.closed or m.in_progress else None,
+                Money(c.committed),
+                c.in_force,
+            )
             for m, books, c in zip(months, ledger, contracts, strict=True)
         ],
         chart=Chart("bar", (Series(1), Series(2, kind="line")), y_label="MRR", money=True),
@@ -303,19 +376,21 @@ def revenue_section(window: Window, now: dt.datetime) -> Section:
                 Money(latest.committed - committed_before),
             ),
             (f"Contracts in force {now_label}", latest.in_force),
-            (f"Booked in {full.period.label}", Money(ledger[months.index(full)].fees)),
+            *(
+                [(f"Booked in {months[billed].period.label}", Money(ledger[billed].fees))]
+                if billed is not None
+                else []
+            ),
+            *not_billed_yet(months, ledger),
         ],
         tables=[mrr, movements],
     )
 
 
-def predictability_section(window: Window, now: dt.datetime) -> Section:
+def _predictability(months: list[Month], ledger: list[LedgerMonth], target: Decimal) -> Section:
     """Predictability: the share of each month's billing that contract fees make up."""
-    months = months_of(window, now)
-    ledger = ledger_by_month(months)
-    target = InsightsSettings.current().recurring_share_target_percent
-    full = last_full_month(months)
-    share = ledger[months.index(full)].recurring_share
+    billed = last_billed_month(months, ledger)
+    share = None if billed is None else ledger[billed].recurring_share
     if share is None:
         against = "Nothing billed"
     else:
@@ -331,7 +406,7 @@ def predictability_section(window: Window, now: dt.datetime) -> Section:
         columns=("Month", "Contract fees", "Everything billed", "Recurring share", "Target"),
         rows=[
             (
-                m.label,
+                month_label(m, books),
                 Money(books.fees),
                 Money(books.billed),
                 Percent(books.recurring_share),
@@ -351,11 +426,16 @@ def predictability_section(window: Window, now: dt.datetime) -> Section:
         title="Predictability",
         lead="The share of each month's billing that comes from contract fees (the rest is "
         "labour, overage, paid priority and other sales such as hardware), against the target "
-        "set in the insights settings.",
+        "set in the insights settings. A month shows its share once billing has run for it: "
+        "until then its contract fees are not on the ledger.",
         headline=[
-            (f"Recurring share, {full.period.label}", Percent(share)),
+            (
+                "Recurring share" + ("" if billed is None else f", {months[billed].period.label}"),
+                Percent(share),
+            ),
             ("Target", Percent(target)),
             ("Against the target", against),
+            *not_billed_yet(months, ledger),
         ],
         tables=[table],
     )

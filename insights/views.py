@@ -14,7 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from insights import promises
-from insights.sections import SECTIONS
+from insights.sections import SECTIONS, build_all, build_one
 from insights.staff import VIEW_INSIGHTS
 from insights.window import Window, WindowForm
 
@@ -38,7 +38,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for error in errors:
         messages.error(request, f"{error} Showing the last {window.months} months instead.")
     now = timezone.now()
-    sections = [build(window, now) for build in SECTIONS.values()]
+    sections = build_all(window, now)
     return render(
         request,
         "insights/dashboard.html",
@@ -51,15 +51,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @views_insights
 def table_csv(request: HttpRequest, section: str, table: str) -> HttpResponse:
     """One table of the dashboard, for the window asked for, as CSV."""
-    build = SECTIONS.get(section)
-    if build is None:
+    if section not in SECTIONS:
         raise Http404("No such section.")
     _, window, errors = _window(request)
     if errors:
         return HttpResponse(
             "\n".join(errors) + "\n", status=400, content_type="text/plain; charset=utf-8"
         )
-    found = build(window, timezone.now()).table(table)
+    built = build_one(section, window, timezone.now())
+    found = built.table(table) if built is not None else None
     if found is None:
         raise Http404("No such table.")
     response = HttpResponse(found.csv(), content_type="text/csv; charset=utf-8")

@@ -52,9 +52,9 @@ from billing.run import billing_run
 from clients.models import ChargeKind
 from contracts.models import ContractStatus, ServiceContract
 from contracts.services import contract_cancel, contract_renew, term_end
-from insights.figures import Money, Percent
+from insights.figures import Link, Money, Percent
 from insights.models import InsightsSettings
-from insights.revenue import predictability_section, revenue_section
+from insights.revenue import predictability_section, revenue_section, revenue_sections
 from insights.window import Window
 from tests.conftest import NOW
 from tests.factories import ChargeFactory, ContractFactory, PlanFactory
@@ -346,12 +346,10 @@ def test_query_count_does_not_grow_with_the_data(
     revenue_book: dict, now: dt.datetime, django_assert_num_queries: Any, more: int
 ) -> None:
     _more_of_everything(more)
-    # Revenue: one aggregate over the ledger, one over the contracts.
-    with django_assert_num_queries(2):
-        revenue_section(WINDOW, now)
-    # Predictability: one aggregate over the ledger, one read of the target.
-    with django_assert_num_queries(2):
-        predictability_section(WINDOW, now)
+    # Both sections from one reading: the ledger grouped by month, the month of the last
+    # billing run, one aggregate over the contracts, the target.
+    with django_assert_num_queries(4):
+        revenue_sections(WINDOW, now)
 
 
 def test_a_renewal_cancelled_before_it_began_leaves_the_term_as_churn(
@@ -399,3 +397,43 @@ def test_a_two_year_window_has_a_row_per_month(revenue_book: dict, now: dt.datet
     assert table.rows[0][0] == "April 2023"
     assert table.rows[11][0] == "March 2024"
     assert table.rows[11][2] == Money(Decimal("1150.00"))
+
+
+def test_a_month_billing_has_not_run_for_shows_no_share_and_asks_to_be_billed(
+    db: None, time_machine: Any
+) -> None:
+    # One contract at $300 from 1 Jan 2025; billing ran for January only. February has ended
+    # with $250 of labour on the ledger but no fee: its share would read 0%, so it shows none
+    # and the headline sends the manager to bill it. January: 300 / (300 + 0) = 100.0%.
+    time_machine.move_to(at(2025, 1, 1), tick=False)
+    contract = ContractFactory(starts_on=dt.date(2025, 1, 1), monthly_price=Decimal("300.00"))
+    time_machine.move_to(NOW, tick=False)
+    billing_run(period=Period(2025, 1))
+    ChargeFactory(client=contract.client, amount=Decimal("250.00"), occurred_at=at(2025, 2, 12))
+
+    revenue, predictability = revenue_sections(WINDOW, NOW)
+
+    mrr = revenue.table("mrr")
+    assert mrr is not None
+    assert [row[:2] for row in mrr.rows] == [
+        ("January 2025", Money(Decimal("300.00"))),
+        ("February 2025 (not billed yet)", None),
+        ("March 2025 (to date)", Money(Decimal("0.00"))),
+    ]
+    bill_february = ("Not billed yet", Link("Bill February 2025", "/billing/2025-02/"))
+    assert revenue.headline[-2:] == [
+        ("Booked in January 2025", Money(Decimal("300.00"))),
+        bill_february,
+    ]
+    share = predictability.table("share")
+    assert share is not None
+    assert [row[3] for row in share.rows] == [
+        Percent(Decimal("100.0")),
+        Percent(None),
+        Percent(None),
+    ]
+    assert predictability.headline[0] == (
+        "Recurring share, January 2025",
+        Percent(Decimal("100.0")),
+    )
+    assert predictability.headline[-1] == bill_february
