@@ -107,9 +107,11 @@ def _as_read(raw: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return headers, parts
 
 
-def test_over_smtp_an_offer_reads_as_djangos_own_encoding_of_it(settings, inbox):
+def test_over_smtp_an_offer_reads_as_djangos_own_encoding_of_it(settings, inbox, now):
     # send_committing encodes the message itself (clients.mime), not through Django: what
-    # arrives must read the same, names with accents, line breaks and '=' included.
+    # arrives must read the same, names with accents, line breaks and '=' included. The clock
+    # stands still (`now`): the unsubscribe link's signature carries the second it was made,
+    # and a build a second later would differ there.
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
