@@ -184,11 +184,14 @@ def contract_start(
 
 
 @transaction.atomic
-def contract_renew(*, contract: ServiceContract, by: Actor = None) -> ServiceContract:
+def contract_renew(
+    *, contract: ServiceContract, plan: ContractPlan | None = None, by: Actor = None
+) -> ServiceContract:
     """End this term and start the next one on the same plan; return the new term.
 
     The price carries over, unless the discount was for the first term only: the next term is
-    at the plan's price (ServiceContract.renewal_price).
+    at the plan's price (ServiceContract.renewal_price). A client moving to another `plan` at
+    renewal renews on it at that plan's price: a discount agreed for the old plan ends with it.
     """
     # Lock the contract row only: locking the joined plan too would queue every renewal and
     # cancellation of that plan behind one another.
@@ -201,20 +204,26 @@ def contract_renew(*, contract: ServiceContract, by: Actor = None) -> ServiceCon
         raise ContractError(
             f"Only an active contract can be renewed; this one is {current.get_status_display().lower()}."
         )
+    next_plan = current.plan if plan is None else plan
+    changes_plan = next_plan.pk != current.plan_id
+    if changes_plan and not next_plan.service_levels.exists():
+        raise ContractError(
+            f"The {next_plan} plan has no response targets; add them before selling it."
+        )
     current.status = ContractStatus.ENDED
     current.ended_at = timezone.now()
     current.end_reason = "Renewed for another term"
     current.save(update_fields=["status", "ended_at", "end_reason"])
     starts_on = current.ends_on + dt.timedelta(days=1)
-    discount_ends = current.discount_ends_with_term
+    discount_ends = current.discount_ends_with_term or changes_plan
     # No contract_started/ended signals: the client is covered without a gap, so its tickets keep
     # their guarantees.
     renewed = ServiceContract.objects.create(
         client_id=current.client_id,
-        plan=current.plan,
+        plan=next_plan,
         starts_on=starts_on,
-        ends_on=term_end(starts_on, current.plan.term_months),
-        monthly_price=current.renewal_price,
+        ends_on=term_end(starts_on, next_plan.term_months),
+        monthly_price=next_plan.monthly_price if changes_plan else current.renewal_price,
         discount_percent=ZERO_PERCENT if discount_ends else current.discount_percent,
         renewal=current.renewal,
         renewed_from=current,

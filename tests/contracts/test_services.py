@@ -234,6 +234,39 @@ def test_renewing_ends_this_term_and_starts_the_next_the_day_after(now, started,
     assert ended.calls == []
 
 
+def test_moving_to_another_plan_at_renewal_renews_on_it_at_its_price(now, started, ended):
+    smaller = PlanFactory(monthly_price=Decimal("290.00"), term_months=12)
+    current = ContractFactory(
+        starts_on=dt.date(2024, 4, 1),
+        ends_on=dt.date(2025, 3, 31),
+        monthly_price=Decimal("531.00"),
+        discount_percent=Decimal("10.00"),
+    )
+
+    renewed = contract_renew(contract=current, plan=smaller)
+
+    renewed.refresh_from_db()
+    assert renewed.renewed_from == current
+    assert renewed.plan == smaller
+    assert (renewed.starts_on, renewed.ends_on) == (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
+    # The smaller plan's list price: the 10% agreed for the old plan ends with it.
+    assert (renewed.monthly_price, renewed.discount_percent) == (Decimal("290.00"), Decimal("0"))
+    assert started.calls == []
+    assert ended.calls == []
+
+
+def test_renewing_onto_a_plan_without_targets_is_refused(now):
+    current = ContractFactory()
+    bare = PlanFactory()
+    bare.service_levels.all().delete()
+
+    with pytest.raises(ContractError, match="no response targets"):
+        contract_renew(contract=current, plan=bare)
+
+    current.refresh_from_db()
+    assert current.status == ContractStatus.ACTIVE
+
+
 def test_renewed_term_length_follows_the_plan_as_it_is_now(now):
     current = ContractFactory(starts_on=dt.date(2024, 4, 1), ends_on=dt.date(2025, 3, 31))
     current.plan.term_months = 3
