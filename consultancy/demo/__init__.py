@@ -31,6 +31,7 @@ from consultancy.demo.campaigns import (
     history_span,
     past_run_moments,
 )
+from consultancy.demo.lifecycle import age_contracts
 from consultancy.demo.practice import (
     create_client_history,
     create_clients,
@@ -96,7 +97,7 @@ def seed_demo(*, clients: int = 200, tickets: int = 5000, seed: int = 2026) -> S
             users=users,
         )
     with transaction.atomic():
-        report = _build_practice(random.Random(seed), reference, clients, tickets)
+        report = _build_practice(random.Random(seed), reference, clients, tickets, seed=seed)
     report.invoices = bill_history()
     report.users = users
     return report
@@ -123,7 +124,7 @@ def bill_history(today: dt.date | None = None) -> int:
 
 
 def _build_practice(
-    rng: random.Random, reference: ReferenceData, n_clients: int, n_tickets: int
+    rng: random.Random, reference: ReferenceData, n_clients: int, n_tickets: int, *, seed: int = 0
 ) -> SeedReport:
     """Write the clients, their contracts, the tickets, time and charges since the year the
     first past campaign replayed, and the campaigns' offers; count them."""
@@ -137,8 +138,14 @@ def _build_practice(
     primary_contact = create_contacts(rng, clients)
     contracts = create_contracts(rng, clients, reference.plans, today=today)
     converts = choose_converts(rng, contracts, reference.plans, runs=runs)
-
-    contract_of = {c.client_id: c for c in contracts}
+    # Its own generator: the steps after draw from `rng` what they drew before this one existed.
+    contract_of = age_contracts(
+        random.Random(f"{seed}-lifecycle"),
+        contracts,
+        reference.plans,
+        today=today,
+        converts=[c.contract for c in converts],
+    )
     drafts = draft_tickets(
         rng,
         n_tickets,
@@ -168,7 +175,7 @@ def _build_practice(
     return SeedReport(
         created=True,
         clients=len(clients),
-        contracts=len(contracts),
+        contracts=sum(1 for t in contract_of.all() if t.ended_at is None),
         tickets=len(tickets),
         open_tickets=sum(1 for t in tickets if t.status in OPEN_STATUSES),
         time_entries=len(entries),

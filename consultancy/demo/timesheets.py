@@ -21,6 +21,7 @@ from billing.services import work_allowance
 from clients.models import Charge, ChargeKind
 from clients.money import as_hours, for_minutes
 from consultancy.demo.bulk import bulk_insert
+from consultancy.demo.lifecycle import ClientTerms
 from consultancy.demo.workload import TicketDraft
 from contracts.models import ServiceContract
 from tickets.models import Ticket, TimeEntry
@@ -38,16 +39,14 @@ class WorkLog:
     charge: Charge | None  # the labour charge of break-fix work; overage waits for the run
 
 
-def log_work(
-    drafts: list[TicketDraft], contract_of: dict[int, ServiceContract] | None = None
-) -> list[WorkLog]:
+def log_work(drafts: list[TicketDraft], contract_of: ClientTerms | None = None) -> list[WorkLog]:
     """Split each worked ticket's minutes into covered and billed, in the order the tickets came in.
 
     The contract is the client's term in force on the work date (`contract_of`: each client's
-    term), not the ticket's: a ticket opened the day before a contract began and worked on the
+    terms), not the ticket's: a ticket opened the day before a contract began and worked on the
     day it began is contract work, as time_log would have it.
     """
-    contract_of = contract_of or {}
+    contract_of = contract_of or ClientTerms(())
     # Oldest first: a month's included hours go to the month's earliest tickets.
     used: dict[tuple[int, int, int], int] = defaultdict(int)
     hourly_rate = RateCard.load().hourly_rate
@@ -57,7 +56,11 @@ def log_work(
         if not minutes:
             continue
         work_date = timezone.localdate(ticket.first_response_at or ticket.opened_at)
-        contract = ticket.contract or contract_of.get(ticket.client_id)
+        contract = (
+            contract_of.on(ticket.client_id, work_date)
+            if ticket.client_id in contract_of
+            else ticket.contract
+        )
         if contract is not None and not contract.covers(work_date):
             contract = None
         covered = 0

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clients.models import Charge, ChargeKind, Client, ClientStatus, Contact
 from consultancy.demo.bulk import bulk_insert
+from consultancy.demo.lifecycle import ClientTerms
 from consultancy.demo.reference import ServiceTerms
 from consultancy.demo.samples import DEVICES, PEOPLE_FIRST, PRIORITY_WEIGHTS, SUBJECTS
 from contracts.models import ServiceContract
@@ -75,7 +76,7 @@ MONTH = dt.timedelta(days=30)
 def spend_profiles(
     rng: random.Random,
     clients: list[Client],
-    contract_of: dict[int, ServiceContract],
+    contract_of: ClientTerms,
     *,
     history: dt.timedelta,
 ) -> list[SpendProfile]:
@@ -116,7 +117,7 @@ def draft_tickets(
     count: int,
     *,
     clients: list[Client],
-    contract_of: dict[int, ServiceContract],
+    contract_of: ClientTerms,
     primary_contact: dict[int, Contact],
     consultants: list[User],
     terms: ServiceTerms,
@@ -136,7 +137,7 @@ def draft_tickets(
                 rng,
                 client,
                 profile=profiles[i],
-                contract=contract_of.get(client.pk),
+                terms_of=contract_of,
                 contact=primary_contact.get(client.pk),
                 consultants=consultants,
                 terms=terms,
@@ -164,7 +165,7 @@ def _draft_ticket(
     client: Client,
     *,
     profile: SpendProfile,
-    contract: ServiceContract | None,
+    terms_of: ClientTerms,
     contact: Contact | None,
     consultants: list[User],
     terms: ServiceTerms,
@@ -175,8 +176,8 @@ def _draft_ticket(
     age = _ticket_age(rng, profile, history)
     opened_at = now - age
     priority = rng.choices(PRIORITIES, weights=PRIORITY_SHARES)[0]
-    if contract is not None and not contract.covers(timezone.localtime(opened_at).date()):
-        contract = None  # the ticket came in outside the contract's term
+    # The term in force the day it came in (none: a break-fix ticket).
+    contract = terms_of.on(client.pk, timezone.localdate(opened_at))
     status = _status_for_age(rng, age, on_contract=contract is not None)
     ticket = Ticket(
         client=client,

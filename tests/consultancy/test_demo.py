@@ -26,6 +26,7 @@ from clients.models import (
     Contact,
 )
 from consultancy.demo import DEMO_USERS, seed_demo
+from consultancy.demo.lifecycle import ClientTerms
 from consultancy.demo.timesheets import log_work
 from consultancy.demo.workload import TicketDraft
 from consultancy.roles import is_consultant, is_manager
@@ -69,9 +70,10 @@ def test_each_demo_contract_and_drop_opens_the_clients_history(demo):
     assert dropped == set(
         Client.objects.filter(status=ClientStatus.DROPPED).values_list("pk", flat=True)
     )
-    contract = ServiceContract.objects.select_related("plan").first()
-    assert contract is not None
-    event = ClientEvent.objects.get(client=contract.client_id)
+    contract = ServiceContract.objects.filter(renewed_from__isnull=True).select_related("plan")[0]
+    event = ClientEvent.objects.get(
+        client=contract.client_id, kind=ClientEventKind.CONTRACT_STARTED
+    )
     assert event.summary.startswith(f"Started {contract.plan} at $")
     assert event.at == contract.created_at
     # Dated the day the term starts, as the practice sees the calendar.
@@ -163,8 +165,10 @@ def test_the_demo_has_billed_its_past_but_leaves_last_month_to_the_manager(demo)
 def test_demo_work_is_priced_by_the_term_in_force_on_its_work_date(demo):
     # As time_log prices it: a day a client's contract covers is never break-fix labour.
     for entry in TimeEntry.objects.select_related("ticket__client", "charge"):
-        term = ServiceContract.objects.filter(client=entry.ticket.client_id).first()
-        covered = term is not None and term.covers(entry.work_date)
+        terms = ServiceContract.objects.filter(client=entry.ticket.client_id)
+        covering = [t for t in terms if t.covers(entry.work_date)]
+        covered = bool(covering)
+        assert covering == ([entry.contract] if covered else []), entry
         assert (entry.contract_id is not None) == covered, entry
         if covered:
             assert entry.charge is None, entry
@@ -185,7 +189,41 @@ def test_demo_work_on_a_ticket_opened_before_the_contract_began_is_contract_work
     )
 
     (log,) = log_work(
-        [TicketDraft(ticket=ticket, work_minutes=60, priority_charge=None)], {7: contract}
+        [TicketDraft(ticket=ticket, work_minutes=60, priority_charge=None)],
+        ClientTerms([contract]),
     )
 
     assert (log.contract, log.covered_minutes, log.charge) == (contract, 60, None)
+
+
+def test_the_demo_year_has_churn_expansion_and_contraction(demo):
+    # The movements the dashboard reads (insights.revenue), in the last 12 months.
+    year_ago = timezone.localdate() - dt.timedelta(days=365)
+    renewals = ServiceContract.objects.filter(
+        renewed_from__isnull=False, starts_on__gte=year_ago
+    ).select_related("renewed_from__plan", "plan")
+    # Renewed on the anniversary, the day after the first term ended, by the nightly roll-over.
+    assert all(r.starts_on == r.renewed_from.ends_on + dt.timedelta(days=1) for r in renewals)
+    up = [r for r in renewals if r.monthly_price > r.renewed_from.monthly_price]
+    down = [r for r in renewals if r.monthly_price < r.renewed_from.monthly_price]
+    assert up
+    assert down
+    # Expansion: the first-term loyalty discount ended; the next term is at the plan's price.
+    for r in up:
+        assert r.renewed_from.discount_first_term_only
+        assert (r.plan, r.monthly_price) == (r.renewed_from.plan, r.plan.monthly_price)
+    # Contraction: the client moved to a cheaper plan at renewal.
+    for r in down:
+        assert r.plan.monthly_price < r.renewed_from.plan.monthly_price
+    cancelled = ServiceContract.objects.filter(status="cancelled", ended_at__date__gte=year_ago)
+    assert cancelled.exists()
+    assert all(c.end_reason for c in cancelled)
+    assert (
+        ClientEvent.objects.filter(
+            kind=ClientEventKind.CONTRACT_CANCELLED, client__in=cancelled.values("client")
+        ).count()
+        == cancelled.count()
+    )
+    assert ClientEvent.objects.filter(kind=ClientEventKind.CONTRACT_RENEWED).count() == (
+        ServiceContract.objects.filter(renewed_from__isnull=False).count()
+    )
