@@ -20,7 +20,7 @@ from consultancy.demo.bulk import bulk_insert
 from consultancy.demo.lifecycle import ClientTerms
 from consultancy.demo.reference import ServiceTerms
 from consultancy.demo.samples import DEVICES, PEOPLE_FIRST, PRIORITY_WEIGHTS, SUBJECTS
-from contracts.models import ServiceContract
+from contracts.models import Priority, ServiceContract
 from contracts.sla import add_covered_minutes, add_covered_time, risk_point
 from tickets.models import QueueTier, Ticket, TicketEvent, TicketEventKind, TicketStatus
 
@@ -71,6 +71,14 @@ PRIORITY_BUYER_SHARE = 0.4  # of a priority buyer's tickets
 BURSTY_SHARE = 0.6  # of a bursty client's tickets, in one of its busy months
 LONG_WAIT_SHARE = 0.02  # of standard break-fix tickets, answered only after the long wait
 MONTH = dt.timedelta(days=30)
+# How often a contract ticket's (first response, resolution) is in time, by priority: a practice
+# that keeps most promises, the urgent ones slipping most.
+KEPT: dict[str, tuple[float, float]] = {
+    Priority.URGENT: (0.86, 0.84),
+    Priority.HIGH: (0.91, 0.89),
+    Priority.NORMAL: (0.95, 0.94),
+    Priority.LOW: (0.97, 0.96),
+}
 
 
 def spend_profiles(
@@ -203,6 +211,8 @@ def _draft_ticket(
         # The others were answered before their long wait, even if not yet worked on.
         ticket.status = TicketStatus.IN_PROGRESS
         ticket.assignee = rng.choice(consultants)
+    if contract is not None:
+        _keep_promises(rng, ticket, terms, now=now, consultants=consultants)
     _record_progress(rng, ticket, now, waited=waited)
     minutes = rng.choice(WORK_MINUTES) if ticket.status != TicketStatus.NEW else 0
     return TicketDraft(ticket=ticket, work_minutes=minutes, priority_charge=priority_charge)
@@ -266,6 +276,55 @@ def _place_in_queue(
     return None
 
 
+def _keep_promises(
+    rng: random.Random,
+    ticket: Ticket,
+    terms: ServiceTerms,
+    *,
+    now: dt.datetime,
+    consultants: list[User],
+) -> None:
+    """Answer and resolve a contract ticket in time, as a practice that keeps most of its
+    promises does: the more urgent, the more often a target slips (KEPT), and a slipped one is
+    late by a fraction of its target. Open tickets past a deadline they keep were dealt with in
+    time; the rest stay overdue in the queue."""
+    assert ticket.contract is not None
+    assert ticket.response_due_at is not None
+    assert ticket.resolution_due_at is not None
+    level = terms.level(ticket.contract.plan, ticket.priority)
+    hours = terms.working_hours(ticket.contract.plan)
+    opened_at = ticket.opened_at
+    keep_response, keep_resolution = (rng.random() < kept for kept in KEPT[ticket.priority])
+    if ticket.status == TicketStatus.NEW and keep_response and ticket.response_due_at <= now:
+        ticket.status, ticket.assignee = TicketStatus.IN_PROGRESS, rng.choice(consultants)
+    if (
+        ticket.status == TicketStatus.IN_PROGRESS
+        and keep_resolution
+        and ticket.resolution_due_at <= now
+    ):
+        young = now - opened_at < dt.timedelta(days=5)
+        ticket.status = TicketStatus.RESOLVED if young else TicketStatus.CLOSED
+    if ticket.status == TicketStatus.NEW:
+        return
+    if keep_response:
+        minutes = max(1, round(level.response_minutes * rng.uniform(0.1, 0.85)))
+        answered_at = add_covered_minutes(opened_at, minutes, hours)
+    else:
+        late = rng.randint(5, max(10, level.response_minutes // 2))
+        answered_at = ticket.response_due_at + dt.timedelta(minutes=late)
+    ticket.first_response_at = min(answered_at, now)
+    if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return
+    if keep_resolution:
+        minutes = round(level.resolution_minutes * rng.uniform(0.35, 0.95))
+        resolved_at = add_covered_minutes(opened_at, minutes, hours)
+    else:
+        late = rng.randint(30, max(60, level.resolution_minutes))
+        resolved_at = ticket.resolution_due_at + dt.timedelta(minutes=late)
+    after_reply = ticket.first_response_at + dt.timedelta(minutes=10)
+    ticket.resolved_at = min(max(resolved_at, after_reply), now)
+
+
 def _record_progress(
     rng: random.Random, ticket: Ticket, now: dt.datetime, *, waited: bool = False
 ) -> None:
@@ -275,11 +334,12 @@ def _record_progress(
     """
     status, opened_at = ticket.status, ticket.opened_at
     answered_from = (ticket.long_wait_at or opened_at) if waited else opened_at
-    if status != TicketStatus.NEW:
+    # A contract ticket's answer and resolution were set by _keep_promises.
+    if status != TicketStatus.NEW and ticket.contract is None:
         ticket.first_response_at = min(
             answered_from + dt.timedelta(minutes=rng.randint(10, 600)), now
         )
-    if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+    if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and ticket.contract is None:
         resolved_from = ticket.first_response_at if waited else opened_at
         ticket.resolved_at = min(
             (resolved_from or opened_at) + dt.timedelta(minutes=rng.randint(60, 4 * 24 * 60)), now

@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 
 from billing.invoicing import uninvoiced
@@ -227,3 +228,22 @@ def test_the_demo_year_has_churn_expansion_and_contraction(demo):
     assert ClientEvent.objects.filter(kind=ClientEventKind.CONTRACT_RENEWED).count() == (
         ServiceContract.objects.filter(renewed_from__isnull=False).count()
     )
+
+
+def test_the_demo_practice_keeps_most_of_its_contract_promises():
+    # At the default size, so each priority has enough tickets to read a share from.
+    seed_demo()
+    tickets = Ticket.objects.filter(contract__isnull=False, first_response_at__isnull=False)
+    kept = tickets.filter(first_response_at__lte=F("response_due_at")).count()
+    assert 0.85 <= kept / tickets.count() <= 0.98
+    # A few misses, so the dashboard's "missed" links have something to show.
+    assert tickets.filter(first_response_at__gt=F("response_due_at")).exists()
+    resolved = Ticket.objects.filter(contract__isnull=False, resolved_at__isnull=False)
+    in_time = resolved.filter(resolved_at__lte=F("resolution_due_at")).count()
+    assert 0.85 <= in_time / resolved.count() <= 0.98
+
+    def share(priority: str) -> float:
+        of = tickets.filter(priority=priority)
+        return of.filter(first_response_at__lte=F("response_due_at")).count() / of.count()
+
+    assert share("urgent") < share("low")
