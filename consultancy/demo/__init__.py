@@ -25,6 +25,7 @@ from billing.models import RunTrigger
 from billing.periods import Period, months_between
 from billing.run import billing_run
 from clients.models import Client
+from consultancy.demo.bench import spread_work, staff_consultants
 from consultancy.demo.campaigns import (
     choose_converts,
     create_campaign_history,
@@ -146,20 +147,25 @@ def _build_practice(
         today=today,
         converts=[c.contract for c in converts],
     )
+    history = history_span(now)
+    consultants = staff_consultants(
+        reference.consultants, tickets_a_year=n_tickets * 365 / max(history.days, 1)
+    )
     drafts = draft_tickets(
         rng,
         n_tickets,
         clients=clients,
         contract_of=contract_of,
         primary_contact=primary_contact,
-        consultants=reference.consultants,
+        consultants=consultants,
         terms=terms,
         now=now,
-        history=history_span(now),
+        history=history,
     )
+    spread_work(drafts, consultants)
     logs = log_work(drafts, contract_of)
     charges, tickets = save_charges_and_tickets(drafts, logs)
-    entries = create_time_entries(logs, reference.consultants)
+    entries = create_time_entries(logs, consultants)
     create_ticket_events(tickets)
     campaigns = create_campaign_history(
         rng,

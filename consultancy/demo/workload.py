@@ -71,6 +71,9 @@ PRIORITY_BUYER_SHARE = 0.4  # of a priority buyer's tickets
 BURSTY_SHARE = 0.6  # of a bursty client's tickets, in one of its busy months
 LONG_WAIT_SHARE = 0.02  # of standard break-fix tickets, answered only after the long wait
 MONTH = dt.timedelta(days=30)
+# The share of tickets drawn over the whole history; the rest came in the last fortnight, so
+# today's queue has work in it (a busy fortnight, not four times the usual load).
+RECENT_SHARE = 0.985
 # How often a contract ticket's (first response, resolution) is in time, by priority: a practice
 # that keeps most promises, the urgent ones slipping most.
 KEPT: dict[str, tuple[float, float]] = {
@@ -163,7 +166,7 @@ def _ticket_age(rng: random.Random, profile: SpendProfile, history: dt.timedelta
     # Recent days are busier in the sample so that today's queue has work in it.
     return dt.timedelta(
         minutes=rng.randint(5, int(history.total_seconds() // 60))
-        if rng.random() < 0.94
+        if rng.random() < RECENT_SHARE
         else rng.randint(5, 14 * 24 * 60)
     )
 

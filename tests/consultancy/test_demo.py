@@ -27,7 +27,9 @@ from clients.models import (
     Contact,
 )
 from consultancy.demo import DEMO_USERS, seed_demo
+from consultancy.demo.bench import DAY_CAP, TICKETS_A_YEAR, spread_work, staff_consultants
 from consultancy.demo.lifecycle import ClientTerms
+from consultancy.demo.reference import ensure_users
 from consultancy.demo.timesheets import log_work
 from consultancy.demo.workload import TicketDraft
 from consultancy.roles import is_consultant, is_manager
@@ -247,3 +249,27 @@ def test_the_demo_practice_keeps_most_of_its_contract_promises():
         return of.filter(first_response_at__lte=F("response_due_at")).count() / of.count()
 
     assert share("urgent") < share("low")
+
+
+def test_a_bigger_demo_practice_has_more_consultants_none_on_a_double_shift():
+    named = ensure_users()[1:]
+    # 11,000 tickets a year at 1,100 each: ten consultants, the three named ones first.
+    bench = staff_consultants(named, tickets_a_year=10 * TICKETS_A_YEAR)
+    assert len(bench) == 10
+    assert bench[:3] == named
+    assert all(is_consultant(u) for u in bench)
+    assert len({u.username for u in bench}) == 10
+    # Three 4-hour tickets on one day for the same person: the third goes to a free colleague.
+    client = Client(pk=1, name="Harbor Dental LLC")
+    day = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
+    drafts = [
+        TicketDraft(
+            ticket=Ticket(client=client, opened_at=day, assignee=bench[0]),
+            work_minutes=240,
+            priority_charge=None,
+        )
+        for _ in range(3)
+    ]
+    spread_work(drafts, bench[:2])
+    assert [d.ticket.assignee for d in drafts] == [bench[0], bench[0], bench[1]]
+    assert 2 * 240 <= DAY_CAP < 3 * 240
