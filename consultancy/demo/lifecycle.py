@@ -139,17 +139,19 @@ def _cancel_some(
 ) -> None:
     """Cancel a few running terms during the last eight months, each for its reason."""
     running = [t for t in terms if t.ended_at is None and t.pk not in keep]
-    for term in rng.sample(running, _share(CANCEL_SHARE, len(running))):
-        # Three months in at the earliest, ten days ago at the latest.
-        first = max(term.starts_on + dt.timedelta(days=90), today - dt.timedelta(days=240))
-        last = today - dt.timedelta(days=10)
-        if first > last:
+    quota = _share(CANCEL_SHARE, len(running))
+    for term in rng.sample(running, len(running)):
+        if quota == 0:
+            break
+        # Spread evenly over the eight months, three months into the term at the earliest.
+        day = today - dt.timedelta(days=rng.randint(10, 240))
+        if day < term.starts_on + dt.timedelta(days=90):
             continue
-        day = first + dt.timedelta(days=rng.randint(0, (last - first).days))
         at = timezone.make_aware(dt.datetime.combine(day, dt.time(rng.randint(9, 16), 20)))
         with clock_at(at):
             cancelled = contract_cancel(contract=term, reason=rng.choice(CANCEL_REASONS))
         _follow(term, cancelled)
+        quota -= 1
 
 
 def _share(share: float, of: int) -> int:
