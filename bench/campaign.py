@@ -2,7 +2,10 @@
 
 One PostgreSQL database holds 50,000 clients, 10,000 of them eligible (the others spend too
 little, hold a contract, opted out, have no primary contact, were dropped, or were offered
-something lately). A child process seeds it with bulk_create and times the eligibility query.
+something lately). Of the eligible, 70% worked every month and a contract would have saved them
+money (savings offers); the rest bought paid priority in a few busy months (value offers). A child
+process seeds it with bulk_create and times eligibility with the replay: `campaign_preview()`,
+the eligibility query and every candidate's twelve months re-billed under every offered plan.
 Then, against a local SMTP sink in its own process and a real Celery worker (concurrency 2) on
 Redis, another child calls `campaign_run()`; the bench times campaign start until the sink holds
 an email for every eligible client, and counts duplicates and losses. A last child renders the
@@ -77,6 +80,11 @@ ELIGIBILITY_MS_MAX = 1000.0
 # others share, a run during which someone else holds a core measures them, not the app.
 QUIET_OTHER_SHARE = 0.10
 QUIET_OTHER_QUERIES = 0.2
+# The eligible clients: this share spends enough every month that a contract saves them money
+# (a savings offer); the rest spend in a few busy months and bought paid priority, so a contract
+# costs them more but buys faster service (a value offer). Every one of them gets an offer.
+SAVINGS_SHARE = 0.7
+ELIGIBLE_KINDS = ("savings", "value")
 # Why the ineligible clients are ineligible, as shares of them (the rest of the population).
 INELIGIBLE_MIX = {
     "low_spend": 0.70,  # under both thresholds in the last year
@@ -116,7 +124,8 @@ class SeedResult:
     seed_s: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     eligible: int = 0
-    eligible_emails: list[str] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)  # the preview's offers by fit
+    eligible_emails: list[str] = field(default_factory=list)  # of the clients offered
     p50_ms: float = 0.0
     p95_ms: float = 0.0
     max_ms: float = 0.0
@@ -139,6 +148,8 @@ def _plans_and_rules(eligible: int) -> list[Any]:
 
     from consultancy.demo import PLANS
     from contracts.models import BusinessCalendar, ContractPlan, Coverage, ServiceLevel
+    from contracts.services import plan_terms_set
+    from contracts.terms import standard_terms_of
     from offers.models import CampaignSettings
 
     # A migration creates the default calendar already.
@@ -160,6 +171,8 @@ def _plans_and_rules(eligible: int) -> list[Any]:
             ServiceLevel(plan=plan, priority=p, response_minutes=r, resolution_minutes=s)
             for p, (r, s) in targets.items()
         )
+        summary, text = standard_terms_of(plan)  # a campaign offers only plans with terms
+        plan_terms_set(plan=plan, summary=summary, text=text)
         plans.append(plan)
     rules = CampaignSettings.load()
     if rules.max_offers_per_run < eligible:
@@ -170,7 +183,8 @@ def _plans_and_rules(eligible: int) -> list[Any]:
 
 def _kinds(eligible: int, population: int, rng: random.Random) -> list[str]:
     rest = population - eligible
-    kinds = ["eligible"] * eligible
+    savings = round(eligible * SAVINGS_SHARE)
+    kinds = ["savings"] * savings + ["value"] * (eligible - savings)
     shares = list(INELIGIBLE_MIX.items())
     for kind, share in shares[1:]:
         kinds += [kind] * int(rest * share)
@@ -186,10 +200,12 @@ def populate(eligible: int, population: int, tickets: int, seed: int = 2026) -> 
     from django.db import transaction
     from django.utils import timezone
 
+    from billing.periods import Period
     from clients.models import Charge, ChargeKind, Client, ClientStatus, Contact
     from consultancy.demo import NAME_FIRST, NAME_SECOND, PEOPLE_FIRST, PEOPLE_LAST
     from contracts.models import ContractStatus, ServiceContract
     from offers.models import ConversionOffer, OfferStatus
+    from offers.replay import replay_months
     from tickets.models import Ticket, TicketStatus
 
     rng = random.Random(seed)
@@ -246,29 +262,44 @@ def populate(eligible: int, population: int, tickets: int, seed: int = 2026) -> 
                 )
             )
 
+        def in_month(month: Period) -> dt.datetime:
+            return month.starts_at() + dt.timedelta(
+                days=rng.randint(4, 24), hours=rng.randint(8, 17)
+            )
+
+        def hours(low: float, high: float) -> Decimal:
+            return Decimal(str(round(rng.uniform(low, high), 2)))
+
+        months = replay_months(now)  # the twelve months the replay re-bills
         for client, kind in zip(clients, kinds, strict=True):
             if kind == "low_spend":
                 # Under $500 in the window: at most 3.5 hours at $125.
                 for _ in range(rng.randint(0, 3)):
                     labour(client, Decimal(rng.choice(("0.5", "0.75", "1.0"))), ago(1, 350))
-            else:
-                # 5 to 200 hours a year ($625 to $25,000): every plan gets recommended, and some
-                # clients would have saved money on the contract and some not.
-                yearly = Decimal(rng.randint(20, 800)) / 4
-                parts = rng.randint(2, 6)
-                for _ in range(parts):
-                    labour(client, (yearly / parts).quantize(Decimal("0.01")), ago(1, 350))
-                if rng.random() < 0.4:
-                    for _ in range(rng.randint(1, 3)):
-                        charges.append(
-                            Charge(
-                                client=client,
-                                kind=ChargeKind.PAID_PRIORITY,
-                                amount=settings.PAID_PRIORITY_SURCHARGE,
-                                description="Paid priority",
-                                occurred_at=ago(1, 350),
-                            )
+            elif kind == "savings":
+                # Work every month, 4 to 18 hours on average: each plan is the cheapest for some.
+                base = rng.uniform(4, 18)
+                for month in months:
+                    labour(client, hours(base * 0.6, base * 1.4), in_month(month))
+            elif kind == "value":
+                # A few busy months (16 to 32 hours a year) and paid priority: the replayed
+                # contract costs more than that spend, but less than twice it.
+                for month in rng.sample(months, rng.randint(3, 4)):
+                    labour(client, hours(5.5, 8), in_month(month))
+                for _ in range(rng.randint(1, 3)):
+                    charges.append(
+                        Charge(
+                            client=client,
+                            kind=ChargeKind.PAID_PRIORITY,
+                            amount=settings.PAID_PRIORITY_SURCHARGE,
+                            description="Paid priority",
+                            occurred_at=in_month(rng.choice(months)),
                         )
+                    )
+            else:
+                # Ineligible for another reason, with a spend that would qualify otherwise.
+                for _ in range(rng.randint(2, 6)):
+                    labour(client, hours(2, 30), ago(1, 350))
             if rng.random() < 0.3:  # older work, outside the trailing year
                 labour(client, Decimal(rng.randint(4, 40)), ago(380, 700))
         Charge.objects.bulk_create(charges, batch_size=batch)
@@ -365,7 +396,9 @@ def run_seed(args: argparse.Namespace) -> SeedResult:
 
     from clients.models import Client
     from offers.campaign import eligible_clients
+    from offers.drafts import campaign_preview
     from offers.models import CampaignSettings
+    from offers.replay import Fit
 
     result = SeedResult(
         population=args.population, eligible_target=args.eligible, runs=args.eligibility_runs
@@ -382,18 +415,28 @@ def run_seed(args: argparse.Namespace) -> SeedResult:
 
     rules = CampaignSettings.load()
 
-    def eligible_now() -> list[Any]:
-        return list(eligible_clients(now=timezone.now(), rules=rules))
+    def preview_now() -> Any:
+        # What campaign_run() decides before it writes: the eligibility query, then the
+        # twelve-month replay of every candidate under every offered plan.
+        return campaign_preview(now=timezone.now())
 
-    found = eligible_now()
-    result.eligible = len(found)
-    result.eligible_emails = [c.primary_email.lower() for c in found]
-    if result.eligible != args.eligible:
-        raise RuntimeError(f"{result.eligible} clients are eligible, expected {args.eligible}")
+    preview = preview_now()
+    result.eligible = preview.eligible
+    result.kinds = {
+        Fit.SAVINGS: preview.count(Fit.SAVINGS),
+        Fit.VALUE: preview.count(Fit.VALUE),
+        Fit.NONE: len(preview.not_offered),
+    }
+    result.eligible_emails = [draft.email.lower() for draft in preview.offers]
+    if len(preview.offers) != args.eligible:
+        raise RuntimeError(
+            f"{len(preview.offers)} clients would be offered a contract ({result.kinds}; "
+            f"reasons {preview.reasons()}), expected {args.eligible}"
+        )
 
     def timed_runs() -> harness.Timings:
         return harness.timed(
-            eligible_now,
+            preview_now,
             warmup=ELIGIBILITY_WARMUP,
             repeat=args.eligibility_runs,
             backend_cpu=True,
@@ -991,15 +1034,17 @@ def real_run(
 
 def report_eligibility(seed: dict[str, Any]) -> None:
     print(
-        f"== {seed['population']:,} clients, {seed['eligible']:,} eligible"
+        f"== {seed['population']:,} clients, {seed['eligible']:,} eligible; offers by fit: "
+        f"{seed['kinds']}"
         + (f" (seeded in {seed['seed_s']}s: {seed['counts']})" if seed["seeded"] else " (kept)")
     )
     print(
-        f"   eligibility: list(eligible_clients()) p50 {seed['p50_ms']} ms, p95 {seed['p95_ms']}"
+        f"   eligibility with the replay, campaign_preview(): p50 {seed['p50_ms']} ms, p95 "
+        f"{seed['p95_ms']}"
         f" ms, max {seed['max_ms']} ms ({seed['runs']} runs); CPU p50: PostgreSQL "
         f"{seed['postgres_cpu_p50_ms']} ms, Python {seed['python_cpu_p50_ms']} ms"
     )
-    print(f"   its SQL alone: p50 {seed['sql_p50_ms']} ms, p95 {seed['sql_p95_ms']} ms")
+    print(f"   its eligibility SQL alone: p50 {seed['sql_p50_ms']} ms, p95 {seed['sql_p95_ms']} ms")
     print(
         f"   the app's connections have jit {seed['jit']}; the same with jit "
         f"{'on' if seed['jit'] == 'off' else 'off'}: p50 {seed['other_jit_p50_ms']} ms, p95 "
@@ -1189,6 +1234,8 @@ def summarise(
         "eligibility_50k_p95_ms": seed["p95_ms"] if at_50k else None,
         "eligibility_p50_ms": seed["p50_ms"],
         "eligibility_p95_ms": seed["p95_ms"],
+        "eligibility_measures": "campaign_preview(): eligibility query and replay",
+        "offers_by_fit": seed["kinds"],
         "eligibility_postgres_cpu_p50_ms": seed["postgres_cpu_p50_ms"],
         "eligibility_jit": seed["jit"],
         "eligibility_other_jit_p50_ms": seed["other_jit_p50_ms"],
