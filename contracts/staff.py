@@ -6,12 +6,12 @@ Code asks for this permission, never for the Managers group by name: the groups 
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+from clients.staff import users_with_perm
 
 MANAGE_CONTRACTS = "contracts.change_servicecontract"
 
 
 def manager_emails() -> list[str]:
     """Everyone who manages contracts (the Managers group, superusers), by email."""
-    users = get_user_model().objects.with_perm(MANAGE_CONTRACTS, include_superusers=True)
+    users = users_with_perm(MANAGE_CONTRACTS, include_superusers=True)
     return sorted({u.email for u in users.filter(is_active=True) if u.email})

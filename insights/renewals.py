@@ -9,13 +9,13 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from clients.mail import render_email
+from clients.staff import users_with_perm
 from contracts.models import RenewalMode, RenewalSettings, ServiceContract
 from insights.models import InsightsSettings
 from insights.staff import VIEW_INSIGHTS
@@ -91,7 +91,7 @@ def renewals_weekly_email(
 
 def insights_readers() -> list[str]:
     """Everyone who may open the insights (managers, superusers), active, by email."""
-    users = get_user_model().objects.with_perm(VIEW_INSIGHTS, include_superusers=True)
+    users = users_with_perm(VIEW_INSIGHTS, include_superusers=True)
     return sorted({u.email for u in users.filter(is_active=True).exclude(email="")})
 
 

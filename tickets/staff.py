@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from clients.staff import users_with_perm
 
 WORK_TICKETS = "tickets.change_ticket"
 
@@ -13,8 +13,7 @@ WORK_TICKETS = "tickets.change_ticket"
 def consultants() -> Any:
     """Everyone who may work tickets (for assignment), in one query."""
     return (
-        get_user_model()
-        .objects.with_perm(WORK_TICKETS, include_superusers=False)
+        users_with_perm(WORK_TICKETS, include_superusers=False)
         .filter(is_active=True)
         .order_by("first_name", "username")
     )
