@@ -49,6 +49,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, str]]] = {
         },
         "tickets": {"ticket": "add change view", "ticketevent": "view", "timeentry": "view"},
         "insights": {"insightssettings": "change view"},
+        # Unlocking a locked-out sign-in is deleting its failed attempts (django-axes).
+        "axes": {"accessattempt": "delete view", "accesslog": "view"},
         "django_celery_beat": {
             "periodictask": ALL,
             "crontabschedule": ALL,

@@ -7,6 +7,7 @@ and EMAIL_URL to use real servers. A malformed value fails at start-up with Impr
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from decimal import Decimal
 from pathlib import Path
@@ -263,6 +264,58 @@ LOGGING = {
 # X-Forwarded-For the address it was reached from. 0: the header is anyone's to write and is
 # ignored; the client is REMOTE_ADDR (clients.http.client_ip).
 TRUSTED_PROXY_COUNT = _env_count("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Login protection (django-axes) -----------------------------------------------------------
+# Both logins (/accounts/login/ and /admin/login/) authenticate through Django's authenticate(),
+# where AxesStandaloneBackend refuses a locked-out attempt before the password is checked, so the
+# right password is refused too until the cool-off ends or a manager deletes the attempts in the
+# admin. Appended here rather than in the lists above: axes' middleware must stay the last one.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+
+def _env_limit(name: str, default: int, low: int, high: int) -> int:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number from {low} to {high}, not {raw!r}."
+        )
+    return int(raw)
+
+
+# Failures of one username from one address within the cool-off that lock that pair out.
+AXES_FAILURE_LIMIT = _env_limit("LOGIN_FAILURE_LIMIT", default=5, low=1, high=100)
+# Wider limits against spread-out guessing (consultancy.lockout.LoginLockoutHandler): failures
+# for one username from any address (a botnet on one account), and from one address for any
+# username (one machine trying a password on every account).
+LOGIN_USERNAME_FAILURE_LIMIT = _env_limit("LOGIN_USERNAME_FAILURE_LIMIT", 20, 1, 1000)
+LOGIN_ADDRESS_FAILURE_LIMIT = _env_limit("LOGIN_ADDRESS_FAILURE_LIMIT", 20, 1, 1000)
+if min(LOGIN_USERNAME_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT) < AXES_FAILURE_LIMIT:
+    raise ImproperlyConfigured(
+        "LOGIN_USERNAME_FAILURE_LIMIT and LOGIN_ADDRESS_FAILURE_LIMIT must be at least"
+        " LOGIN_FAILURE_LIMIT: they count the same failures and more."
+    )
+AXES_COOLOFF_TIME = dt.timedelta(minutes=_env_limit("LOGIN_COOLOFF_MINUTES", 15, 1, 1440))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "consultancy.lockout.LoginLockoutHandler"
+AXES_LOCKOUT_CALLABLE = "consultancy.lockout.lockout_response"
+# The address offer acceptance records, behind the same TRUSTED_PROXY_COUNT proxies.
+AXES_CLIENT_IP_CALLABLE = "clients.http.client_ip"
+# A success forgets that username's failures from that address, not the address's other ones.
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out are refused without being counted, so the lock ends at the time the
+# lockout page names, however often someone (the real user included) tries again meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# No start-up banner in every management command's output, and no line for every sign-in: axes
+# logs each failure and lockout as a warning (the username and address masked).
+AXES_VERBOSE = False
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # type: ignore[index]
 
 # --- Production hardening (off in DEBUG) ------------------------------------------------------
 if not DEBUG:

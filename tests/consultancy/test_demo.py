@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import F
+from django.test import RequestFactory
 from django.utils import timezone
 
 from billing.invoicing import uninvoiced
@@ -84,11 +85,15 @@ def test_each_demo_contract_and_drop_opens_the_clients_history(demo):
 
 
 def test_the_demo_users_log_in_with_their_roles(demo):
+    # The login protection (django-axes) counts attempts per request: authenticate needs one.
+    request = RequestFactory().post("/accounts/login/")
     for username, password, *_rest in DEMO_USERS:
-        user = authenticate(username=username, password=password)
+        user = authenticate(request, username=username, password=password)
         assert user is not None, username
         assert is_consultant(user)
-    managers = [u for u, p, *_ in DEMO_USERS if is_manager(authenticate(username=u, password=p))]
+    managers = [
+        u for u, p, *_ in DEMO_USERS if is_manager(authenticate(request, username=u, password=p))
+    ]
     assert managers, "the demo has a manager"
 
 
