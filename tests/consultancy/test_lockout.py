@@ -210,7 +210,10 @@ def test_a_manager_sees_the_locked_out_sign_ins_in_the_admin(now, manager_client
     response = manager_client.get(CHANGELIST, {"locked_out": "yes"})
 
     assert response.status_code == 200
-    assert consultant.username in response.content.decode()
+    content = response.content.decode()
+    assert consultant.username in content
+    # The unlock the README describes.
+    assert "Delete selected access attempts" in content
     assert manager_client.get(reverse("admin:axes_accesslog_changelist")).status_code == 200
 
 
