@@ -76,11 +76,22 @@ class Client(models.Model):
     customer_since = models.DateField(default=timezone.localdate)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the client's personal data was erased (README: client data rights).",
+    )
 
     objects = ClientQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        # A client's data rights: export everything held about it, erase its personal data.
+        permissions = [
+            ("export_client", "Can export everything held about a client"),
+            ("erase_client", "Can erase a client's personal data"),
+        ]
         indexes = [
             # Case-insensitive name search and the alphabetical client lists.
             models.Index(Lower("name"), name="client_name_lower_idx"),
@@ -103,6 +114,10 @@ class Client(models.Model):
     @property
     def is_dropped(self) -> bool:
         return self.status == ClientStatus.DROPPED
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class ContactQuerySet(models.QuerySet["Contact"]):
@@ -225,6 +240,8 @@ class ClientEventKind(models.TextChoices):
     OFFER_DECLINED = "offer_declined", "Offer declined"
     OPTED_OUT = "opted_out", "Opted out of offers"
     OPTED_IN = "opted_in", "Opted back in to offers"
+    CLIENT_EXPORTED = "client_exported", "Data exported"
+    CLIENT_ERASED = "client_erased", "Personal data erased"
 
 
 class ClientEvent(models.Model):

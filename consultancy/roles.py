@@ -25,7 +25,13 @@ ALL = "add change delete view"
 ROLE_PERMISSIONS: dict[str, dict[str, dict[str, str]]] = {
     MANAGERS: {
         "auth": {"user": "view"},
-        "clients": {"client": ALL, "contact": ALL, "charge": ALL, "clientevent": "view"},
+        # export and erase: the client's data rights (README), a manager's decision.
+        "clients": {
+            "client": f"{ALL} export erase",
+            "contact": ALL,
+            "charge": ALL,
+            "clientevent": "view",
+        },
         "billing": {
             "ratecard": "change view",
             "billingrun": "view",
