@@ -21,7 +21,7 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("consultancy", "0006_insights_roles"),
+        ("consultancy", "0007_lockout_roles"),
         ("clients", "0006_client_data_rights"),
     ]
 
