@@ -31,6 +31,7 @@ from billing.models import (
 )
 from billing.periods import Period, PeriodError
 from clients.admin import SingleRowAdmin, money_display, staff_display
+from clients.audit import HistoryAdmin
 from clients.models import ChargeKind, Client
 from clients.money import as_hours, money
 from contracts.admin import ContractClientAdmin
@@ -121,7 +122,7 @@ class RateCardForm(forms.ModelForm):
 
 
 @admin.register(RateCard)
-class RateCardAdmin(SingleRowAdmin):
+class RateCardAdmin(HistoryAdmin, SingleRowAdmin):
     """The single row of rates and invoice terms: the changelist goes straight to it."""
 
     form = RateCardForm

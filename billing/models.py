@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from billing.periods import Period
 from clients.models import Charge, Client
@@ -100,6 +101,9 @@ class RateCard(models.Model):
         help_text="The tax rate name the accounting software applies to invoice lines "
         '(Xero\'s TaxType, such as "Tax Exempt" or "Tax on Sales").',
     )
+
+    # The audit trail (clients.audit): who changed a rate or the invoice terms, and when.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "rate card"

@@ -1,13 +1,18 @@
 """The client page with its data rights: export everything held about a client, erase its
 personal data. A subclass of offers' client admin, registered in its place (the same seam the
 apps below use), because the export and the erasure read every app and only this top layer may
-import them all. Managers only: the two permissions are theirs (consultancy.roles)."""
+import them all. Managers only: the two permissions are theirs (consultancy.roles).
+
+And staff accounts: Django's own user pages, with the History page of the audit trail (who
+changed whose groups, permissions or details, and when)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
@@ -15,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
+from clients.audit import HistoryAdmin
 from clients.models import Client
 from clients.services import ClientError
 from consultancy.client_erasure import ERASED, client_erase, erasure_refusals
@@ -125,3 +131,11 @@ class DataRightsClientAdmin(OfferClientAdmin):
 
 admin.site.unregister(Client)
 admin.site.register(Client, DataRightsClientAdmin)
+
+
+class StaffUserAdmin(HistoryAdmin, UserAdmin):
+    pass
+
+
+admin.site.unregister(User)
+admin.site.register(User, StaffUserAdmin)

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from clients.models import Client
 
@@ -128,6 +129,8 @@ class ContractPlan(models.Model):
     )
 
     objects = ContractPlanQuerySet.as_manager()
+    # The audit trail (clients.audit): every change of price, figures or offering, by whom.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["monthly_price"]
@@ -265,6 +268,9 @@ class ServiceLevel(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 90)]
     )
 
+    # Shown on its plan's history page (the targets are edited on the plan's page).
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["plan", "priority"]
         constraints = [
@@ -388,6 +394,9 @@ class ServiceContract(models.Model):
     )
 
     objects = ServiceContractQuerySet.as_manager()
+    # The notice's moment is the renewal task's, written by UPDATE and in the client's history;
+    # left out here so that a person's later change does not seem to have set it.
+    history = HistoricalRecords(excluded_fields=["renewal_notice_sent_at"])
 
     class Meta:
         ordering = ["-starts_on"]

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clients.audit import history_baseline, record_change
 from clients.models import Client, ClientEventKind
 from clients.money import discounted
 from clients.services import client_drop, client_event_record
@@ -94,15 +95,14 @@ def plan_copy(*, plan: ContractPlan) -> ContractPlan:
         raise ContractError(f"Could not find a free name for a copy of {plan}; try again.")
     if (terms := plan.current_terms()) is not None:
         ContractTerms.objects.create(plan=copy, version=1, summary=terms.summary, text=terms.text)
-    ServiceLevel.objects.bulk_create(
-        ServiceLevel(
+    # One by one (a plan has a handful), so that each target's history starts with the copy.
+    for level in plan.service_levels.all():
+        ServiceLevel.objects.create(
             plan=copy,
             priority=level.priority,
             response_minutes=level.response_minutes,
             resolution_minutes=level.resolution_minutes,
         )
-        for level in plan.service_levels.all()
-    )
     return copy
 
 
@@ -161,7 +161,7 @@ def contract_start(
         # A savepoint, so the unique constraint (the backstop if a lock was skipped) leaves the
         # caller's transaction usable and is reported as a business error.
         with transaction.atomic():
-            contract = ServiceContract.objects.create(
+            contract = ServiceContract(
                 client=locked,
                 plan=plan,
                 starts_on=starts_on,
@@ -171,6 +171,13 @@ def contract_start(
                 discount_first_term_only=discount_first_term_only,
                 renewal=renewal,
             )
+            record_change(
+                contract,
+                by=by,
+                reason="Started from the offer the client accepted" if from_offer else "",
+                clients_own=from_offer,
+            )
+            contract.save(force_insert=True)
     except IntegrityError as exc:
         raise ContractError(f"{locked} already has an active contract.") from exc
     client_event_record(
@@ -210,6 +217,8 @@ def contract_renew(
         raise ContractError(
             f"The {next_plan} plan has no response targets; add them before selling it."
         )
+    history_baseline(current)
+    record_change(current, by=by, reason="Renewed for another term")
     current.status = ContractStatus.ENDED
     current.ended_at = timezone.now()
     current.end_reason = "Renewed for another term"
@@ -218,7 +227,7 @@ def contract_renew(
     discount_ends = current.discount_ends_with_term or changes_plan
     # No contract_started/ended signals: the client is covered without a gap, so its tickets keep
     # their guarantees.
-    renewed = ServiceContract.objects.create(
+    renewed = ServiceContract(
         client_id=current.client_id,
         plan=next_plan,
         starts_on=starts_on,
@@ -228,6 +237,8 @@ def contract_renew(
         renewal=current.renewal,
         renewed_from=current,
     )
+    record_change(renewed, by=by, reason="The renewal of the term before")
+    renewed.save(force_insert=True)
     client_event_record(
         client=current.client,
         kind=ClientEventKind.CONTRACT_RENEWED,
@@ -257,9 +268,11 @@ def contract_cancel(
 def _end(
     contract: ServiceContract, *, status: str, reason: str, by: Actor = None
 ) -> ServiceContract:
+    history_baseline(contract)
     contract.status = status
     contract.ended_at = timezone.now()
     contract.end_reason = reason.strip()[:300]
+    record_change(contract, by=by, reason=contract.end_reason)
     contract.save(update_fields=["status", "ended_at", "end_reason"])
     cancelled = status == ContractStatus.CANCELLED
     client_event_record(

@@ -20,7 +20,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from billing.admin import BillingClientAdmin
-from clients.admin import SingleRowAdmin, money_display, staff_display
+from clients.admin import (
+    ReasonAction,
+    SingleRowAdmin,
+    confirm_with_reason,
+    money_display,
+    staff_display,
+)
+from clients.audit import HistoryAdmin
 from clients.models import Client
 from clients.money import money, percent
 from contracts.admin import price_after_discount
@@ -30,6 +37,7 @@ from offers.campaign import Fit
 from offers.drafts import campaign_preview, verdict_words
 from offers.models import CampaignRun, CampaignSettings, ConversionOffer, OfferStatus
 from offers.services import OfferError, client_opt_out_set, offer_send_now
+from offers.withdrawal import offer_withdraw
 
 PREVIEW_PER_PAGE = 100
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=2)
@@ -44,7 +52,7 @@ MONEY_FIELDS = (
 
 
 @admin.register(CampaignSettings)
-class CampaignSettingsAdmin(SingleRowAdmin):
+class CampaignSettingsAdmin(HistoryAdmin, SingleRowAdmin):
     """The single row of campaign rules: the changelist goes straight to it."""
 
     fieldsets = [
@@ -91,7 +99,7 @@ class CampaignSettingsAdmin(SingleRowAdmin):
 
 
 @admin.register(ConversionOffer)
-class ConversionOfferAdmin(admin.ModelAdmin):
+class ConversionOfferAdmin(HistoryAdmin):
     list_display = [
         "client",
         "plan",
@@ -110,6 +118,7 @@ class ConversionOfferAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
+    actions = ["withdraw_offers"]
 
     # The offer page is read-only: its fields in the model's order, the nonce left out (it is
     # the secret half of the client's links) and amounts shown as money.
@@ -180,6 +189,29 @@ class ConversionOfferAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # offers come from campaigns or the client list's "send an offer now"
+
+    @admin.action(description="Withdraw selected offers…", permissions=["change"])
+    def withdraw_offers(
+        self, request: HttpRequest, queryset: QuerySet[ConversionOffer]
+    ) -> HttpResponse | None:
+        return confirm_with_reason(
+            self,
+            request,
+            queryset.select_related("client", "plan"),
+            ReasonAction(
+                name="withdraw_offers",
+                title="Withdraw offers",
+                intro="The clients can no longer accept these offers: their links will say the "
+                "offer was withdrawn. Nobody is emailed.",
+                submit="Yes, withdraw these offers",
+                done="Withdrew {n} offer(s).",
+                apply=lambda offer, reason, by: offer_withdraw(offer=offer, reason=reason, by=by),
+                refusals=(OfferError,),
+                # The offer's history keeps "Withdrawn: <reason>" in 100 characters.
+                reason_length=80,
+                label=lambda o: f"{o.client} — {o.plan}, {o.get_status_display()}",
+            ),
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from clients.models import Client
 from clients.money import cents
@@ -113,6 +114,9 @@ class CampaignSettings(models.Model):
     max_offers_per_run = models.PositiveIntegerField(
         default=10_000, validators=[MinValueValidator(1)], help_text="The best-ranked first."
     )
+
+    # The audit trail (clients.audit): who changed which rule, and when.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "campaign settings"
@@ -295,6 +299,22 @@ class ConversionOffer(models.Model):
     )
 
     objects = ConversionOfferQuerySet.as_manager()
+    # The audit trail (clients.audit) of what people and services change: a manual offer, an
+    # answer, a withdrawal. A campaign's offers are bulk-inserted without an entry each (the run
+    # is their record), and delivery, reminders and expiry are the machine's UPDATEs. Left out:
+    # the machine's own columns, the nonce (the secret half of the client's links) and the
+    # replay, which never change.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "nonce",
+            "monthly",
+            "sent_at",
+            "reminded_at",
+            "opened_at",
+            "send_attempts",
+            "claimed_at",
+        ]
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from clients.audit import history_baseline, record_change
 from clients.models import Charge, ChargeKind, Client, ClientEventKind
 from clients.money import cents
 from clients.services import client_event_record
@@ -250,6 +251,7 @@ def offer_send_now(
     try:
         with transaction.atomic():
             offer = offer_row(draft, run=None, source=OfferSource.MANUAL, now=now, rules=rules)
+            record_change(offer, by=by, reason="Sent by a manager")
             offer.save()
     except IntegrityError:
         raise OfferError(f"{client} already has an open offer.") from None
@@ -352,6 +354,8 @@ def offer_accept(
         terms = plan_terms_set(plan=locked.plan, summary=terms.summary, text=terms.text)
     # Accepted before the contract starts: contract_started withdraws the client's open offers
     # (offers.receivers.withdraw_open_offers), and this one is no longer open.
+    history_baseline(locked)
+    record_change(locked, reason=f"Accepted by {signer_name}, {signer_role}", clients_own=True)
     locked.status = OfferStatus.ACCEPTED
     locked.terms = terms
     locked.responded_at = now
@@ -389,6 +393,7 @@ def offer_accept(
             reason="withdrawn",
         ) from exc
     locked.contract = contract
+    record_change(locked, reason="The contract it started")
     locked.save(update_fields=["contract"])
     client_event_record(
         client=locked.client,
@@ -404,6 +409,8 @@ def offer_accept(
 def offer_decline(*, offer: ConversionOffer, now: dt.datetime | None = None) -> ConversionOffer:
     now = now or timezone.now()
     locked = _lock_open_offer(offer, now)
+    history_baseline(locked)
+    record_change(locked, reason="Declined by the client", clients_own=True)
     locked.status = OfferStatus.DECLINED
     locked.responded_at = now
     locked.save(update_fields=["status", "responded_at"])

@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from clients.admin import ReasonAction, SingleRowAdmin, confirm_with_reason, field_length
+from clients.audit import HistoryAdmin
 from clients.money import money
 from contracts.history import discount_note
 from contracts.models import ContractStatus, RenewalSettings, ServiceContract
@@ -120,7 +121,7 @@ CONTRACT_FIELDS = [
 
 
 @admin.register(ServiceContract)
-class ServiceContractAdmin(admin.ModelAdmin):
+class ServiceContractAdmin(HistoryAdmin):
     list_display = [
         "client",
         "plan",

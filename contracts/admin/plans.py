@@ -7,12 +7,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Case, Count, Q, QuerySet, Value, When
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import linebreaks_filter
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from clients.admin import field_length
+from clients.audit import HistoryAdmin, with_changes
 from clients.money import money
 from clients.people import staff_name
 from contracts.models import (
@@ -204,9 +205,14 @@ TERMS_NOTE = (
 TERMS_DISPLAYS = ["terms_version_shown", "terms_summary_shown", "terms_text_shown", "earlier_terms"]
 
 
+# The newest changes of a plan's targets shown on its History page.
+TARGET_HISTORY_LINES = 100
+
+
 @admin.register(ContractPlan)
-class ContractPlanAdmin(admin.ModelAdmin):
+class ContractPlanAdmin(HistoryAdmin):
     form = PlanForm
+    object_history_template = "admin/audit/plan_history.html"
     list_display = [
         "name",
         "price_display",
@@ -259,6 +265,21 @@ class ContractPlanAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         summary, text = form.terms_to_save()
         plan_terms_set(plan=obj, summary=summary, text=text, by=request.user)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The plan's changes, and its targets' below them (the terms keep their own versions,
+        each with its author, on the plan's page)."""
+        targets: list[Any] = []
+        if object_id.isascii() and object_id.isdigit():
+            targets = list(
+                ServiceLevel.history.filter(plan_id=int(object_id))
+                .select_related("history_user")
+                .order_by("-history_date", "-history_id")[:TARGET_HISTORY_LINES]
+            )
+        context = {"target_records": with_changes(ServiceLevel, targets), **(extra_context or {})}
+        return super().history_view(request, object_id, context)
 
     @admin.display(description="Current version")
     def terms_version_shown(self, obj: ContractPlan) -> str:
