@@ -97,13 +97,15 @@ def _baseline_stored(obj: models.Model) -> None:
 BIGGEST_ID = 2**63 - 1
 
 
-def _valid_or_404(field: Any, value: str) -> None:
+def _valid_or_404(field: Any, value: str) -> Any:
+    """The key `value` names in `field`, or 404 (never a 500 for a word or a huge number)."""
     try:
         key = field.to_python(unquote(value))
     except ValidationError:
         raise Http404 from None
     if isinstance(key, int) and not 0 < key <= BIGGEST_ID:
         raise Http404
+    return key
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -142,11 +144,15 @@ class HistoryAdmin(SimpleHistoryAdmin):
         )
         return [version, *(u for u in super().get_urls() if getattr(u, "name", "") != name)]
 
+    def object_key(self, object_id: str) -> Any:
+        """The object's primary key from the address, or 404."""
+        return _valid_or_404(self.model._meta.pk, object_id)
+
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         # The library filters by the raw id: a word where a number belongs would be a 500.
-        _valid_or_404(self.model._meta.pk, object_id)
+        self.object_key(object_id)
         return super().history_view(request, object_id, extra_context)
 
     def revert_disabled(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -161,6 +167,6 @@ class HistoryAdmin(SimpleHistoryAdmin):
     ) -> HttpResponse:
         if request.method != "GET":
             raise PermissionDenied
-        _valid_or_404(self.model._meta.pk, object_id)
+        self.object_key(object_id)
         _valid_or_404(self.model.history.model._meta.pk, str(version_id))
         return super().history_form_view(request, object_id, version_id, extra_context)

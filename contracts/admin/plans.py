@@ -271,13 +271,14 @@ class ContractPlanAdmin(HistoryAdmin):
     ) -> HttpResponse:
         """The plan's changes, and its targets' below them (the terms keep their own versions,
         each with its author, on the plan's page)."""
-        targets: list[Any] = []
-        if object_id.isascii() and object_id.isdigit():
-            targets = list(
-                ServiceLevel.history.filter(plan_id=int(object_id))
-                .select_related("history_user")
-                .order_by("-history_date", "-history_id")[:TARGET_HISTORY_LINES]
-            )
+        targets = list(
+            ServiceLevel.history.filter(plan_id=self.object_key(object_id))
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")[:TARGET_HISTORY_LINES]
+        )
+        for target in targets:
+            # Which target, without the plan that str() would fetch for each line.
+            target.label = Priority(target.priority).label
         context = {"target_records": with_changes(ServiceLevel, targets), **(extra_context or {})}
         return super().history_view(request, object_id, context)
 
