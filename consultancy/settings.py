@@ -82,7 +82,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
-    "simple_history",  # the audit trail: docs/architecture.md, "Audit"
+    "simple_history",  # the audit trail (README, "Audit trail")
     "clients",
     "contracts",
     "billing",
