@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# Development mode (README "Run it"): only the development entry points below turn it on.
+DEV := DJANGO_DEVELOPMENT=true
 
 .PHONY: install run test lint format bench migrate clean
 
@@ -20,11 +22,12 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-# Migrate, load the demo practice once (a second run changes nothing), then start the web app
-# and a Celery worker with its beat together; Ctrl-C stops both.
-run: migrate
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/honcho --procfile Procfile start
+# In development mode: migrate, load the demo practice once (a second run changes nothing), then
+# start the web app and a Celery worker with its beat together; Ctrl-C stops both.
+run: install
+	$(DEV) $(BIN)/python manage.py migrate --noinput
+	$(DEV) $(BIN)/python manage.py seed_demo
+	$(DEV) $(BIN)/honcho --procfile Procfile start
 
 test: install
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
@@ -34,7 +37,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(DEV) $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -15,3 +15,8 @@ def roles(request: HttpRequest) -> dict[str, object]:
         "is_consultant": partial(is_consultant, request.user),
         "practice_name": settings.PRACTICE_NAME,
     }
+
+
+def development_mode(request: HttpRequest) -> dict[str, object]:
+    # base.html and the admin's base_site.html show a banner on every page while it is on.
+    return {"development_mode": settings.DEVELOPMENT}

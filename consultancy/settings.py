@@ -57,14 +57,27 @@ def _env_count(name: str, default: int) -> int:
     return int(raw)
 
 
-DEBUG = _env_bool("DJANGO_DEBUG", default=True)
+# --- Development mode ------------------------------------------------------------------------
+# Production is the default. DJANGO_DEVELOPMENT=true is the one switch to development mode, and
+# only the development entry points set it (`make run`, `make lint`, tests/settings.py): debug
+# pages, a built-in secret key when none is given, cookies over plain HTTP, no HTTPS redirect,
+# and a banner on every page saying so. DJANGO_DEBUG can turn debug pages off inside
+# development mode, never on outside it.
+DEVELOPMENT = _env_bool("DJANGO_DEVELOPMENT", default=False)
+DEBUG = _env_bool("DJANGO_DEBUG", default=DEVELOPMENT)
+if DEBUG and not DEVELOPMENT:
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=true is only allowed in development mode (DJANGO_DEVELOPMENT=true)."
+    )
 TESTING = _env_bool("DJANGO_TESTING", default=False)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-for-DEBUG-mode-never-in-production"  # noqa: S105
+    if not DEVELOPMENT:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set (outside development mode, DJANGO_DEVELOPMENT=true)."
+        )
+    SECRET_KEY = "insecure-development-key-only-for-development-mode-never-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -77,6 +90,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
@@ -94,6 +108,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "consultancy.context_processors.roles",
+                "consultancy.context_processors.development_mode",
             ],
         },
     },
@@ -181,13 +197,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Where `collectstatic` gathers the files WhiteNoise serves in production.
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEVELOPMENT or TESTING
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -252,7 +269,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No password inside a URL (a broker's, a database's) reaches a log (consultancy.safety).
+    "filters": {"mask_url_passwords": {"()": "consultancy.safety.MaskUrlPasswords"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_url_passwords"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own "django" logger prints to the console in DEBUG and propagates to the root
@@ -320,13 +345,70 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # type: ignore[index]
 
-# --- Production hardening (off in DEBUG) ------------------------------------------------------
-if not DEBUG:
-    SESSION_COOKIE_SECURE = _env_bool("DJANGO_SECURE_COOKIES", default=True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# --- Security: HTTPS, cookies, sessions, error reports, Content-Security-Policy -------------
+# Outside development mode every default is the strict one; README "Production" lists the knobs.
+def _env_seconds(name: str, default: int) -> int:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):
+        raise ImproperlyConfigured(f"{name} must be a whole number of seconds, not {raw!r}.")
+    return int(raw)
+
+
+if DEVELOPMENT:
+    SECURE_SSL_REDIRECT = False
+    SECURE_HSTS_SECONDS = 0
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+else:
+    SECURE_SSL_REDIRECT = _env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # A load balancer's health check asks over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = _env_seconds("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+    # Subdomains of the app's own host name only (crm.example.com: *.crm.example.com).
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+# Behind a TLS-terminating proxy the request reaches us as HTTP and the proxy says what it was in
+# X-Forwarded-Proto. Only a proxy of our own may say so: the header is believed when the
+# deployment trusts proxies (TRUSTED_PROXY_COUNT > 0) or sets DJANGO_SECURE_PROXY_SSL_HEADER.
+if _env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=TRUSTED_PROXY_COUNT > 0):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Our pages send the CSRF token from the page (a form field, htmx's hx-headers), never from the
+# cookie: no script needs to read it.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# Idle timeout: a session not used for this long is over (every request renews it). An hour
+# covers a meeting or lunch away from the desk, and bounds how long an unlocked machine or a
+# stolen cookie stays useful; the app holds clients' personal data and accepts their contracts.
+_IDLE_MINUTES = env.str("DJANGO_SESSION_IDLE_MINUTES", default="60").strip()
+if not (_IDLE_MINUTES.isascii() and _IDLE_MINUTES.isdigit()) or not 1 <= int(_IDLE_MINUTES) <= 1440:
+    raise ImproperlyConfigured(
+        f"DJANGO_SESSION_IDLE_MINUTES must be a whole number from 1 to 1440, not {_IDLE_MINUTES!r}."
+    )
+SESSION_COOKIE_AGE = int(_IDLE_MINUTES) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+# The debug page and error emails: passwords inside URLs masked, broker and server URLs hidden.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "consultancy.safety.SecretUrlFilter"
+DEFAULT_EXCEPTION_REPORTER = "consultancy.safety.SecretUrlReporter"
+# django-csp: no inline script, no inline style (attribute or element), no eval, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- The practice's business rules ------------------------------------------------------------
 PRACTICE_NAME = env.str("PRACTICE_NAME", default="Northwind IT Services")

@@ -1,6 +1,16 @@
-"""Settings for the test suite: the app's own settings, and what only tests want."""
+"""Settings for the test suite: the app's own settings in development mode, and what only tests
+want.
 
-from consultancy.settings import *  # noqa: F403
+Development mode (DJANGO_DEVELOPMENT, README "Run it") is read when consultancy.settings is
+imported, so it is set in the environment first; processes the tests start with these settings
+(the integration tests' Celery workers) inherit it.
+"""
+
+import os
+
+os.environ["DJANGO_DEVELOPMENT"] = "true"
+
+from consultancy.settings import *  # noqa: E402, F403
 
 # PBKDF2 is slow on purpose (about 0.3 s a password here); the suite makes a user for most
 # tests. The hasher is not what the tests check, so they use a fast one.

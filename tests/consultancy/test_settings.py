@@ -2,7 +2,8 @@
 
 Settings are read once per process, so each case runs the settings module afresh, in its own
 namespace, with the environment it tries; one case starts a whole interpreter and the app with
-the embedded defaults, as `make run` does.
+the embedded defaults, as `make run` does. Cases start in development mode, as `make run` does,
+unless they say otherwise (production mode: test_settings_production.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ OURS = (
     "DATABASE_URL",
     "REDIS_URL",
     "EMAIL_URL",
+    "DJANGO_DEVELOPMENT",
     "DJANGO_DEBUG",
     "DJANGO_SECRET_KEY",
     "DJANGO_TESTING",
@@ -33,6 +35,15 @@ OURS = (
     "PRACTICE_HOURLY_RATE",
     "PRACTICE_PAID_PRIORITY_SURCHARGE",
     "TRUSTED_PROXY_COUNT",
+    "DJANGO_SECURE_SSL_REDIRECT",
+    "DJANGO_SECURE_PROXY_SSL_HEADER",
+    "DJANGO_SECURE_HSTS_SECONDS",
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "DJANGO_SECURE_HSTS_PRELOAD",
+    "DJANGO_SESSION_IDLE_MINUTES",
+    "DJANGO_STATIC_ROOT",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
 )
 SHOW = (
     "from django.conf import settings as s; "
@@ -43,6 +54,7 @@ SHOW = (
 def _environment(**env: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if k not in OURS}
     clean["DJANGO_SETTINGS_MODULE"] = "consultancy.settings"
+    clean["DJANGO_DEVELOPMENT"] = "true"
     clean.update(env)
     return clean
 
@@ -119,19 +131,19 @@ def test_redis_url_becomes_the_celery_broker():
 @pytest.mark.parametrize("value", ["maybe", "ture", "2", "debug"])
 def test_a_debug_flag_that_is_neither_true_nor_false_is_refused(value):
     # environ's own bool() would read a typo as False and silently flip the mode.
-    _assert_refused(_start(DJANGO_DEBUG=value, DJANGO_SECRET_KEY="s" * 50), "DJANGO_DEBUG")
+    _assert_refused(_start(DJANGO_DEBUG=value), "DJANGO_DEBUG")
 
 
 @pytest.mark.parametrize(("value", "debug"), [("off", "False"), ("No", "False"), ("1", "True")])
 def test_the_debug_flag_reads_the_usual_spellings(value, debug):
-    result = _start(DJANGO_DEBUG=value, DJANGO_SECRET_KEY="s" * 50)
+    result = _start(DJANGO_DEBUG=value)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1] == debug
 
 
 def test_production_mode_without_a_secret_key_is_refused():
-    _assert_refused(_start(DJANGO_DEBUG="false"), "DJANGO_SECRET_KEY")
+    _assert_refused(_start(DJANGO_DEVELOPMENT="false"), "DJANGO_SECRET_KEY")
 
 
 @pytest.mark.parametrize(
