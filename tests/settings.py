@@ -10,7 +10,7 @@ import os
 
 os.environ["DJANGO_DEVELOPMENT"] = "true"
 
-from consultancy.settings import *  # noqa: E402, F403
+from consultancy.settings import *  # noqa: F403
 
 # PBKDF2 is slow on purpose (about 0.3 s a password here); the suite makes a user for most
 # tests. The hasher is not what the tests check, so they use a fast one.

@@ -36,8 +36,10 @@ def readme_environment() -> dict[str, str]:
     """The environment lines of the README's Production section."""
     section = README.read_text().split("### Production", 1)[1]
     block = section.split("```sh", 1)[1].split("```", 1)[0]
-    pairs = [line.split("=", 1) for line in block.strip().splitlines() if not line.startswith("#")]
-    return {name: value for name, value in pairs}
+    pairs = [
+        tuple(line.split("=", 1)) for line in block.strip().splitlines() if not line.startswith("#")
+    ]
+    return dict(pairs)
 
 
 def test_the_readme_documents_every_production_variable():
@@ -179,9 +181,7 @@ def test_a_real_answer_carries_the_security_headers(gunicorn):
     ):
         assert directive in csp, csp
     assert "unsafe" not in csp
-    assert headers["Strict-Transport-Security"] == (
-        "max-age=31536000; includeSubDomains; preload"
-    )
+    assert headers["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains; preload")
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "same-origin"
     assert headers["X-Frame-Options"] == "DENY"
