@@ -231,6 +231,8 @@ def django_env(database_url: str, **overrides: str) -> dict[str, str]:
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": "testserver",
+        # Django's test client speaks plain HTTP; production would redirect it to HTTPS.
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
         # DEBUG off selects the manifest static storage, which needs `collectstatic` first; the
         # TESTING switch keeps plain static URLs, which cost the same to render.
         "DJANGO_TESTING": "true",

@@ -1,5 +1,6 @@
 """Keep the passwords inside URLs (DATABASE_URL, REDIS_URL, EMAIL_URL, the broker's) off the
-debug error page, out of error emails and out of the logs.
+debug error page, out of error emails and out of the logs; and end a signed-in session left
+idle (IdleTimeoutMiddleware, at the end).
 
 A URL's password is the part between `user:` and `@`; it is replaced by `********`, the rest of
 the URL stays readable (which server, which database). Settings and request variables named like
@@ -10,8 +11,12 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import SESSION_KEY
+from django.http import HttpRequest, HttpResponseBase
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 MASK = "********"
@@ -102,3 +107,33 @@ class MaskUrlPasswords(logging.Filter):
         if record.stack_info:
             record.stack_info = mask_url_passwords(record.stack_info)
         return True
+
+
+# --- Session idle timeout --------------------------------------------------------------------------
+# A session lasts SESSION_COOKIE_AGE (DJANGO_SESSION_IDLE_MINUTES) from its last renewal. Saving it
+# on every request (SESSION_SAVE_EVERY_REQUEST) would write the session row on every page and every
+# refresh of the queue; renewing at most once a RENEW_EVERY costs one write a minute at most, and
+# ends an idle session between IDLE - RENEW_EVERY and IDLE after its last use.
+RENEWED = "_idle_renewed_at"
+RENEW_EVERY = 60  # seconds
+
+
+def mark_renewed(session: Any) -> None:
+    """At sign-in (consultancy.apps connects it to user_logged_in): the session starts fresh."""
+    session[RENEWED] = int(time.time())
+
+
+class IdleTimeoutMiddleware:
+    """After AuthenticationMiddleware: a signed-in session used again is renewed (saved, so its
+    expiry and its cookie's run IDLE from now) when its last renewal is RENEW_EVERY old."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        session = getattr(request, "session", None)
+        if session is not None and SESSION_KEY in session:
+            renewed = session.get(RENEWED)
+            if not isinstance(renewed, int) or time.time() - renewed >= RENEW_EVERY:
+                mark_renewed(session)
+        return self.get_response(request)

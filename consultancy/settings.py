@@ -117,6 +117,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Audit: who made a change in this request (needs request.user, so after auth).
     "simple_history.middleware.HistoryRequestMiddleware",
+    "consultancy.safety.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -383,7 +384,8 @@ SESSION_COOKIE_HTTPONLY = True
 # cookie: no script needs to read it.
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
-# Idle timeout: a session not used for this long is over (every request renews it). An hour
+# Idle timeout: a session not used for this long is over (a request renews it, at most once a
+# minute: consultancy.safety.IdleTimeoutMiddleware). An hour
 # covers a meeting or lunch away from the desk, and bounds how long an unlocked machine or a
 # stolen cookie stays useful; the app holds clients' personal data and accepts their contracts.
 _IDLE_MINUTES = env.str("DJANGO_SESSION_IDLE_MINUTES", default="60").strip()
@@ -392,7 +394,6 @@ if not (_IDLE_MINUTES.isascii() and _IDLE_MINUTES.isdigit()) or not 1 <= int(_ID
         f"DJANGO_SESSION_IDLE_MINUTES must be a whole number from 1 to 1440, not {_IDLE_MINUTES!r}."
     )
 SESSION_COOKIE_AGE = int(_IDLE_MINUTES) * 60
-SESSION_SAVE_EVERY_REQUEST = True
 # The debug page and error emails: passwords inside URLs masked, broker and server URLs hidden.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "consultancy.safety.SecretUrlFilter"
 DEFAULT_EXCEPTION_REPORTER = "consultancy.safety.SecretUrlReporter"

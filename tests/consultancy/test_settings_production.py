@@ -3,6 +3,7 @@ development entry points set it, and the app says so on every page while it is o
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -10,7 +11,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.consultancy.test_settings import PROJECT, _assert_refused, _setting, _start
@@ -93,7 +97,6 @@ def test_https_settings_follow_the_environment_for_a_tls_terminating_proxy():
 
 def test_the_session_idle_timeout_is_an_hour_unless_configured():
     assert _setting("SESSION_COOKIE_AGE") == 3600
-    assert _setting("SESSION_SAVE_EVERY_REQUEST") is True
     assert _setting("SESSION_COOKIE_AGE", DJANGO_SESSION_IDLE_MINUTES="15") == 900
 
 
@@ -159,3 +162,55 @@ def test_no_banner_outside_development_mode(
 
     assert BANNER not in anon_client.get(reverse("login")).content.decode()
     assert BANNER not in manager_client.get(reverse("admin:index")).content.decode()
+
+
+# --- The session idle timeout --------------------------------------------------------------------
+def _expiry(http: HttpClient) -> dt.datetime:
+    return Session.objects.get(
+        session_key=http.cookies[settings.SESSION_COOKIE_NAME].value
+    ).expire_date
+
+
+def test_a_session_left_idle_for_the_timeout_is_over(
+    now: dt.datetime, time_machine: Any, consultant: Any, settings: Any
+) -> None:
+    settings.SESSION_COOKIE_AGE = 60 * 60  # the production default, which the suite lengthens
+    consultant_client = HttpClient()
+    consultant_client.force_login(consultant)
+    queue = reverse("tickets:queue")
+    assert consultant_client.get(queue).status_code == 200
+    signed_in_until = _expiry(consultant_client)
+    assert signed_in_until == now + dt.timedelta(hours=1)
+
+    # Used again within the minute: nothing written.
+    time_machine.move_to(now + dt.timedelta(seconds=30), tick=False)
+    with django_assert_no_session_write():
+        assert consultant_client.get(queue).status_code == 200
+    assert _expiry(consultant_client) == signed_in_until
+
+    # Used 50 minutes in: renewed for another hour from then.
+    later = now + dt.timedelta(minutes=50)
+    time_machine.move_to(later, tick=False)
+    assert consultant_client.get(queue).status_code == 200
+    assert _expiry(consultant_client) == later + dt.timedelta(hours=1)
+
+    # Then left for an hour: signed out.
+    time_machine.move_to(later + dt.timedelta(minutes=61), tick=False)
+    response = consultant_client.get(queue)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+class django_assert_no_session_write:
+    def __enter__(self) -> None:
+        self.context = CaptureQueriesContext(connection)
+        self.context.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.context.__exit__(*exc)
+        writes = [
+            q["sql"]
+            for q in self.context.captured_queries
+            if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")
+        ]
+        assert writes == []
