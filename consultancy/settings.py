@@ -385,9 +385,9 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 # Idle timeout: a session not used for this long is over (a request renews it, at most once a
-# minute: consultancy.safety.IdleTimeoutMiddleware). An hour
-# covers a meeting or lunch away from the desk, and bounds how long an unlocked machine or a
-# stolen cookie stays useful; the app holds clients' personal data and accepts their contracts.
+# minute: consultancy.safety.IdleTimeoutMiddleware). An hour covers a meeting or lunch away from
+# the desk, and bounds how long an unlocked machine or a stolen cookie stays useful; the app holds
+# clients' personal data and accepts their contracts.
 _IDLE_MINUTES = env.str("DJANGO_SESSION_IDLE_MINUTES", default="60").strip()
 if not (_IDLE_MINUTES.isascii() and _IDLE_MINUTES.isdigit()) or not 1 <= int(_IDLE_MINUTES) <= 1440:
     raise ImproperlyConfigured(
