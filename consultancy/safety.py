@@ -27,7 +27,9 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)[^\s/?#]*
 
 def mask_url_passwords(text: str) -> str:
     """`text` with every password inside a URL replaced by MASK."""
-    return _URL_PASSWORD.sub(rf"\g<head>{MASK}@", text)
+    # str(): a lazy string (django-csp's nonce on the request) passes isinstance(str) but is no
+    # string to the re module.
+    return _URL_PASSWORD.sub(rf"\g<head>{MASK}@", str(text))
 
 
 def _masked(value: Any) -> Any:

@@ -346,6 +346,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # type: ignore[index]
 
+
 # --- Security: HTTPS, cookies, sessions, error reports, Content-Security-Policy -------------
 # Outside development mode every default is the strict one; README "Production" lists the knobs.
 def _env_seconds(name: str, default: int) -> int:
