@@ -136,6 +136,19 @@ def client_erase(*, client: Client, reason: str, by: Actor = None) -> Client:
         accepted_user_agent=_if_written("accepted_user_agent"),
     )
     ServiceContract.objects.filter(client=locked).exclude(end_reason="").update(end_reason=ERASED)
+    # The audit trail keeps copies of those rows as they were (clients.audit): the same words
+    # go from the copies, and from the reasons services gave ("Accepted by <signer>, <role>").
+    ConversionOffer.history.filter(client_id=locked.pk).update(
+        email=Concat(Value("erased-offer-"), Cast("id", CharField()), Value(ERASED_DOMAIN)),
+        signer_name=_if_written("signer_name"),
+        signer_role=_if_written("signer_role"),
+        accepted_ip=None,
+        accepted_user_agent=_if_written("accepted_user_agent"),
+        history_change_reason=None,
+    )
+    ServiceContract.history.filter(client_id=locked.pk).update(
+        end_reason=_if_written("end_reason"), history_change_reason=None
+    )
     # Charges not on an issued invoice yet lose their words (a labour charge names its ticket);
     # those on one stay as the invoice shows them (the README says why).
     Charge.objects.filter(client=locked, invoice_line__isnull=True).update(

@@ -144,6 +144,9 @@ def erasable_rows(client: Client) -> str:
         list(TimeEntry.objects.filter(ticket__client=client).values()),
         list(ConversionOffer.objects.filter(client=client).values()),
         list(ServiceContract.objects.filter(client=client).values()),
+        # The audit trail's copies of the offers and contracts, and the reasons services gave.
+        list(ConversionOffer.history.filter(client_id=client.pk).values()),
+        list(ServiceContract.history.filter(client_id=client.pk).values()),
         list(Charge.objects.filter(client=client, invoice_line__isnull=True).values()),
         list(ClientEvent.objects.filter(client=client).values()),
         list(LogEntry.objects.values()),

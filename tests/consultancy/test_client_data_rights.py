@@ -227,5 +227,6 @@ def test_the_erasure_takes_a_fixed_number_of_queries_whatever_the_clients_size(
 
     # A savepoint pair, the client's row lock, three checks (contract, open offer, open
     # ticket), one UPDATE each of the history, the admin's log, contacts, tickets, activity,
-    # time, offers, contracts, charges and the client, and the history's new line.
-    assert counts == [17, 17]
+    # time, offers, contracts, the audit trail's offers and contracts, charges and the client,
+    # and the history's new line.
+    assert counts == [19, 19]
