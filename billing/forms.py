@@ -13,9 +13,8 @@ from django.urls import reverse
 
 from billing.models import ExportFormat, Invoice, InvoiceKind, InvoiceLine
 from billing.periods import Period, PeriodError
+from clients.ids import MAX_ID
 from clients.money import money
-
-MAX_ID = 2**63 - 1  # the largest primary key the database can hold
 
 
 class MonthInput(forms.TextInput):

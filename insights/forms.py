@@ -7,9 +7,9 @@ from typing import Any
 
 from django import forms
 
+from clients.ids import parse_id
 from clients.models import Client, ClientStatus
 from contracts.models import ServiceContract
-from tickets.forms import parse_id
 
 
 def field_length(model: type, name: str) -> int:

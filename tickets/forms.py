@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import RateCard
+from clients.ids import MAX_ID, parse_id
 from clients.models import Client, Contact
 from clients.money import money
 from clients.people import staff_name
@@ -26,17 +27,9 @@ from tickets.models import MAX_MINUTES_PER_ENTRY, QueueTier, Ticket, TicketStatu
 from tickets.queue import QueueFilters
 from tickets.services import TRANSITIONS
 
+__all__ = ["MAX_ID", "parse_id"]  # imported from here by older callers
+
 MAX_TEXT = 20_000  # characters in a description, reply or note: a long email, not a log dump
-MAX_ID = 2**63 - 1  # the largest primary key the database can hold
-
-
-def parse_id(raw: object) -> int | None:
-    """Return a positive database id from user input, or None for anything else."""
-    text = "" if raw is None else str(raw).strip()
-    # isascii: "²" and other Unicode digits pass isdigit() but int() refuses them.
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 0 < int(text) <= MAX_ID:
-        return None
-    return int(text)
 
 
 def clients_with_contract_flag(*, with_dropped: bool = False) -> QuerySet[Client]:

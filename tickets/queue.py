@@ -21,6 +21,7 @@ from django.template.loader import get_template
 from django.urls import reverse_lazy
 from django.utils import timezone
 
+from clients.ids import parse_id
 from clients.people import name_from
 from contracts.models import Priority
 from tickets.models import (
@@ -169,8 +170,9 @@ def queue_tickets(filters: QueueFilters, user: User) -> QuerySet[Ticket]:
     if filters.q:
         term = filters.q.lstrip("#")
         match = Q(subject__icontains=filters.q) | Q(client__name__icontains=filters.q)
-        if term.isdigit():
-            match |= Q(pk=int(term))
+        # "#42" or "42" is also a ticket number; "²" and "#²" are only text (parse_id).
+        if (pk := parse_id(term)) is not None:
+            match |= Q(pk=pk)
         tickets = tickets.filter(match)
     return tickets.in_queue_order()
 

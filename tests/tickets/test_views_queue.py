@@ -191,3 +191,23 @@ def test_the_filter_form_is_the_forms_fields_in_one_row(
     assert '<option value="me" selected>Mine</option>' in form
     assert f'<option value="{other_consultant.pk}">Carol</option>' in form
     assert 'type="search" name="q"' in form
+
+
+# --- Searching: a number is a ticket id only if it is one ---------------------------------------
+@pytest.mark.parametrize("term", ["²", "#²", "#١٢", "99999999999999999999999", "#-1", "#0"])
+def test_search_for_a_number_that_is_no_id_searches_the_text(
+    ticket: Ticket, consultant_client: Any, term: str
+) -> None:
+    # "²" passes str.isdigit() and int() refuses it: the queue answered 500 (issue 14).
+    response = consultant_client.get(reverse("tickets:queue"), {"q": term})
+
+    assert response.status_code == 200
+    assert response.context["page"].rows == []
+
+
+def test_search_for_a_ticket_number_finds_the_ticket(
+    ticket: Ticket, consultant_client: Any
+) -> None:
+    response = consultant_client.get(reverse("tickets:queue"), {"q": f"#{ticket.pk}"})
+
+    assert [row.pk for row in response.context["page"].rows] == [ticket.pk]
