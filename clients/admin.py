@@ -24,7 +24,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from clients import admin_filters  # noqa: F401 (registers the choices filter)
 from clients.models import (
     Charge,
     ChargeKind,
