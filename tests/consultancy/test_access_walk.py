@@ -56,6 +56,16 @@ PAGES: dict[str, tuple[Answer, Answer, Answer]] = {
     "admin:app_list": (OK, OK, LOGIN),
     "/admin/{url}": (NOT_FOUND, NOT_FOUND, LOGIN),  # the admin's catch-all
     "admin:offers_campaignrun_preview": (OK, FORBIDDEN, LOGIN),
+    # One old version in the audit trail: whoever may view the object may read it.
+    "admin:auth_user_simple_history": (OK, FORBIDDEN, LOGIN),
+    "admin:billing_ratecard_simple_history": (OK, FORBIDDEN, LOGIN),
+    "admin:offers_campaignsettings_simple_history": (OK, FORBIDDEN, LOGIN),
+    "admin:contracts_contractplan_simple_history": (OK, OK, LOGIN),
+    "admin:contracts_servicecontract_simple_history": (OK, OK, LOGIN),
+    "admin:offers_conversionoffer_simple_history": (OK, OK, LOGIN),
+    # A client's data rights are the manager's: the export is a POST (it writes the history).
+    "admin:clients_client_export": (POST_ONLY, FORBIDDEN, LOGIN),
+    "admin:clients_client_erase": (OK, FORBIDDEN, LOGIN),
     # Nobody changes another user's password here: accounts are set up by whoever runs the server.
     "admin:auth_user_password_change": (FORBIDDEN, FORBIDDEN, LOGIN),
     # Billing and insights are the manager's; their actions take a POST (405 before the role).
@@ -141,6 +151,10 @@ ADMIN: dict[str, tuple[str, str]] = {
     "tickets.Ticket": ("200 403 200 403 200", "200 403 200 403 200"),
     "tickets.TimeEntry": ("200 403 200 403 200", "200 403 200 403 200"),
     "insights.InsightsSettings": ("302 403 200 403 200", "403 403 403 403 403"),
+    # The login protection: managers see the attempts and delete them to unlock someone.
+    "axes.AccessAttempt": ("200 403 200 200 200", "403 403 403 403 403"),
+    "axes.AccessLog": ("200 403 200 403 200", "403 403 403 403 403"),
+    "axes.AccessFailureLog": ("403 403 403 403 403", "403 403 403 403 403"),
 }
 
 PERSONAS = ("manager_client", "consultant_client", "anon_client")

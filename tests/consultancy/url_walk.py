@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
@@ -153,7 +154,10 @@ class World:
             "content_type_id": str(ContentType.objects.get_for_model(Client).pk),
         }
         if model is not None:
-            known["object_id"] = str(self.object_of(model).pk)
+            found = self.object_of(model)
+            known["object_id"] = str(found.pk)
+            if "version_id" in route.params:  # the audit trail's page of one old version
+                known["version_id"] = str(found.history.order_by("history_id").last().history_id)  # type: ignore[attr-defined]
         elif route.name == "admin:view_on_site":
             known["object_id"] = str(self.client.pk)
         if route.name == "admin:auth_user_password_change":
@@ -209,11 +213,20 @@ def build_world(manager: User) -> World:
     ClockedSchedule.objects.create(clocked_time=NOW + dt.timedelta(days=1))
     if not PeriodicTask.objects.exists():
         PeriodicTask.objects.create(name="walk", task="walk", interval=schedule)
+    # One failed sign-in, as django-axes records it.
+    AccessAttempt.objects.create(
+        username="alice", ip_address="203.0.113.7", user_agent="walk", failures_since_start=1
+    )
+    AccessLog.objects.create(username="alice", ip_address="203.0.113.7", user_agent="walk")
+    AccessFailureLog.objects.create(username="alice", ip_address="203.0.113.7", user_agent="walk")
     for singleton in (RenewalSettings, RateCard, CampaignSettings, InsightsSettings):
         singleton.load()  # type: ignore[attr-defined]
     assert ContractPeriod.objects.exists()
     for model in admin_models():
         assert model._default_manager.exists(), f"the world has no {model._meta.label}"
+        first = model._default_manager.order_by("pk").first()
+        if hasattr(first, "history") and not first.history.exists():  # type: ignore[union-attr]
+            first.save()  # type: ignore[union-attr]  # made in bulk: one version to walk to
     return World(
         manager=manager,
         client=client,
