@@ -440,7 +440,7 @@ def _no_need_reason(spend: Decimal, cost: Decimal, max_premium_percent: Decimal)
 
 
 def _value_limit_reason(
-    spend: Decimal, cost: Decimal, need: str, max_value_premium_percent: Decimal
+    spend: Decimal, cost: Decimal, need: str, max_value_premium_percent: Decimal | int
 ) -> str:
     return (
         f"No offer: {_more(spend, cost)}, above the {percent(max_value_premium_percent)} a value "
