@@ -123,7 +123,7 @@ class ReplayMonth(NamedTuple):
 
     @property
     def hours(self) -> Decimal:
-        return cents(Decimal(self.minutes) / 60)
+        return _hours(self.minutes)
 
     @property
     def cost(self) -> Decimal:
@@ -135,13 +135,30 @@ class ReplayMonth(NamedTuple):
 
     def as_json(self) -> dict[str, str]:
         return {
-            "month": str(self.month),
-            "hours": str(self.hours),
+            "month": _month_text(self.month),
+            "hours": _hours_text(self.minutes),
             "paid": str(self.paid),
             "fee": str(self.fee),
             "overage": str(self.overage),
             "cost": str(self.cost),
         }
+
+
+# A campaign writes twelve months into each of its offers' statements (120,000 for 10,000 offers);
+# the months are the same twelve, and the hours a few thousand values.
+@functools.lru_cache(maxsize=4096)
+def _hours(minutes: int) -> Decimal:
+    return cents(Decimal(minutes) / 60)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours_text(minutes: int) -> str:
+    return str(_hours(minutes))
+
+
+@functools.lru_cache(maxsize=64)
+def _month_text(month: Period) -> str:
+    return str(month)
 
 
 def statement_of(monthly: Sequence[dict[str, str]]) -> list[ReplayMonth]:
