@@ -477,8 +477,10 @@ class CampaignResult:
     run_id: int = 0
     offers: int = 0
     started_at: float = 0.0  # time.monotonic(), comparable with the sink's clock
-    committed_at: float = 0.0  # after commit, the send tasks began to be queued
-    queued_at: float = 0.0
+    # campaign_run() commits its offers in chunks and queues each chunk's send tasks after it.
+    committed_at: float = 0.0  # after the first chunk's commit, its send tasks began to be queued
+    last_committed_at: float = 0.0  # after the last chunk's commit
+    queueing_s: float = 0.0  # queueing the send tasks, all chunks together
     returned_at: float = 0.0
     tasks: int = 0
 
@@ -503,10 +505,12 @@ def run_campaign(args: argparse.Namespace) -> CampaignResult:
     # (bench only) sees when the commit happened and how long queueing took.
     def timed_queue(offer_ids: Iterable[int]) -> None:
         ids = list(offer_ids)
-        result.committed_at = time.monotonic()
+        committed = time.monotonic()
+        result.committed_at = result.committed_at or committed
+        result.last_committed_at = committed
         queue(ids)
-        result.queued_at = time.monotonic()
-        result.tasks = -(-len(ids) // tasks.SEND_BATCH_SIZE)
+        result.queueing_s += time.monotonic() - committed
+        result.tasks += -(-len(ids) // tasks.SEND_BATCH_SIZE)
 
     tasks.queue_offer_emails = timed_queue
     result.started_at = time.monotonic()
@@ -910,7 +914,8 @@ class RunResult:
     lost: int = 0
     unexpected: int = 0
     seconds: float = 0.0  # campaign start until every eligible recipient has its email
-    campaign_run_s: float = 0.0  # campaign_run() until its transaction committed
+    campaign_run_s: float = 0.0  # campaign_run() until its first chunk of offers committed
+    all_committed_s: float = 0.0  # campaign_run() until its last chunk committed
     queue_s: float = 0.0
     first_email_s: float = 0.0  # campaign start until the first email arrived
     sending_s: float = 0.0  # first email until the last expected one
@@ -1025,7 +1030,8 @@ def real_run(
     done = max(arrivals) if arrivals else time.monotonic()
     result.seconds = round(done - started, 2)
     result.campaign_run_s = round(campaign["committed_at"] - started, 2)
-    result.queue_s = round(campaign["queued_at"] - campaign["committed_at"], 3)
+    result.all_committed_s = round(campaign["last_committed_at"] - started, 2)
+    result.queue_s = round(campaign["queueing_s"], 3)
     if inbox["first_at"] is not None:
         result.first_email_s = round(inbox["first_at"] - started, 2)
         result.sending_s = round(done - inbox["first_at"], 2)
@@ -1062,7 +1068,8 @@ def report_repetition(n: int, eligible: int, run: dict[str, Any], after: dict[st
         f"{run['worker_ready_s']}s"
     )
     print(
-        f"   campaign_run() to commit {run['campaign_run_s']}s, queueing {run['queue_s']}s, first "
+        f"   campaign_run() to its first commit {run['campaign_run_s']}s, to its last "
+        f"{run['all_committed_s']}s, queueing {run['queue_s']}s, first "
         f"email at {run['first_email_s']}s, all {eligible:,} at {run['seconds']}s (sending "
         f"{run['sending_s']}s)"
     )
@@ -1119,6 +1126,7 @@ def repetition_row(eligible: int, run: dict[str, Any], after: dict[str, Any]) ->
         "reference_emails_per_s": reference,
         "ratio": round(rate / reference, 3) if reference else 0.0,
         "campaign_run_s": run["campaign_run_s"],
+        "all_committed_s": run["all_committed_s"],
         "first_email_s": run["first_email_s"],
         "sending_s": run["sending_s"],
         "sending_emails_per_s": round(eligible / run["sending_s"], 1) if run["sending_s"] else 0,

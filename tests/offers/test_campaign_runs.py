@@ -10,6 +10,7 @@ import pytest
 
 from clients.models import ChargeKind
 from offers import drafts as offers_module
+from offers import services as offer_services
 from offers import tasks as offer_tasks
 from offers.models import (
     CampaignRun,
@@ -19,7 +20,7 @@ from offers.models import (
     OfferSource,
     OfferStatus,
 )
-from offers.services import campaign_run, offer_decline
+from offers.services import campaign_run, offer_decline, offer_send_now
 from offers.tasks import campaign_run_task
 from tests.conftest import DAY, NOW
 from tests.factories import (
@@ -162,6 +163,82 @@ def test_a_run_that_fails_halfway_leaves_no_run_no_offers_and_no_emails(
     assert not ConversionOffer.objects.exists()
     assert callbacks == []
     assert mailoutbox == []
+
+
+def test_a_run_commits_its_offers_in_chunks_and_queues_each_chunks_emails_after_it(
+    now, rules, basic, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(offer_services, "OFFER_CHUNK", 2)
+    clients = [spender(f"{900 - n}.00") for n in range(5)]
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = campaign_run(now=NOW)
+
+    # One announcement per chunk of two, best-ranked first, and nothing sent before it.
+    assert len(callbacks) == 3
+    assert mailoutbox == []
+    for callback in callbacks:
+        callback()
+    assert recipients(mailoutbox) == sorted(c.contacts.get().email for c in clients)
+    assert (run.offers_created, run.savings_offers, run.eligible_clients) == (5, 5, 5)
+
+
+def test_a_later_chunk_leaves_out_a_client_offered_by_hand_since_the_run_began(
+    now, rules, basic, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(offer_services, "OFFER_CHUNK", 2)
+    clients = [spender(f"{900 - n}.00") for n in range(4)]
+    real_lock = offer_services._lock_campaign_rules
+    locks = []
+
+    def manager_offers_the_last_client_between_chunks() -> Any:
+        locks.append(1)
+        if len(locks) == 2:  # the second chunk's lock; the manager got it first
+            offer_send_now(client=clients[-1], now=NOW)
+        return real_lock()
+
+    monkeypatch.setattr(
+        offer_services, "_lock_campaign_rules", manager_offers_the_last_client_between_chunks
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = campaign_run(now=NOW)
+
+    assert run.offers_created == 3
+    assert [o.client for o in run.offers.order_by("pk")] == clients[:3]
+    assert ConversionOffer.objects.filter(client=clients[-1]).get().source == OfferSource.MANUAL
+    assert recipients(mailoutbox) == sorted(c.contacts.get().email for c in clients)
+
+
+def test_a_run_that_fails_in_a_later_chunk_keeps_the_chunks_it_committed(
+    now, rules, basic, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(offer_services, "OFFER_CHUNK", 2)
+    clients = [spender(f"{900 - n}.00") for n in range(4)]
+    real_make = offer_services._make_offers
+    chunks = []
+
+    def fail_in_the_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        chunks.append(1)
+        if len(chunks) == 2:
+            raise RuntimeError("database went away")
+        return real_make(*args, **kwargs)
+
+    monkeypatch.setattr(offer_services, "_make_offers", fail_in_the_second_chunk)
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        campaign_run(now=NOW)
+
+    # The first chunk stands, its emails sent and the run's counts matching it.
+    run = CampaignRun.objects.get()
+    assert (run.offers_created, run.eligible_clients) == (2, 4)
+    assert [o.client for o in run.offers.order_by("pk")] == clients[:2]
+    assert recipients(mailoutbox) == sorted(c.contacts.get().email for c in clients[:2])
+    # The next run offers the rest, and nobody twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = campaign_run(now=NOW + dt.timedelta(minutes=5))
+    assert [o.client for o in again.offers.order_by("pk")] == clients[2:]
+    assert len(mailoutbox) == 4
 
 
 def test_a_second_run_right_away_offers_nobody_twice(
