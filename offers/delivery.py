@@ -30,6 +30,7 @@ import logging
 import re
 import socket
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from smtplib import SMTPDataError, SMTPRecipientsRefused, SMTPSenderRefused
 from typing import Any
@@ -154,9 +155,33 @@ def _data_payload(body: bytes) -> bytes:
     return payload
 
 
+@dataclass(frozen=True)
+class Envelope:
+    """A message made ready for the SMTP conversation: its envelope and its DATA payload."""
+
+    message: EmailMessage
+    sender: str
+    recipients: list[str]
+    payload: bytes
+
+
+def envelope_of(message: EmailMessage) -> Envelope:
+    """Encode `message` and parse its addresses for send_committing. The worker does this while
+    the server takes the previous message (its `meanwhile`), not between the server's "250" and
+    the next "MAIL FROM": the encoding and the recipient's parsing (0.1 ms) were on the path of
+    every message."""
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    return Envelope(
+        message=message,
+        sender=_envelope_address(message.from_email, encoding),
+        recipients=[sanitize_address(addr, encoding) for addr in message.recipients()],
+        payload=_data_payload(mime.encode(message)),
+    )
+
+
 def send_committing(
     connection: BaseEmailBackend,
-    message: EmailMessage,
+    message: EmailMessage | Envelope,
     record: Callable[[bool], None],
     *,
     meanwhile: Callable[[], object] | None = None,
@@ -174,7 +199,7 @@ def send_committing(
     the server takes the message in: building the next message there costs the batch no time.
     """
     if not isinstance(connection, SMTPBackend) or connection.connection is None:
-        connection.send_messages([message])
+        connection.send_messages([message.message if isinstance(message, Envelope) else message])
         record(True)
         if meanwhile is not None:
             meanwhile()
@@ -185,10 +210,8 @@ def send_committing(
         # acknowledged yet (it answers only after the dot). Nagle's algorithm would hold it
         # until the server's delayed ACK: 40 ms per message on Linux, the whole send rate.
         smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    encoding = message.encoding or settings.DEFAULT_CHARSET
-    sender = _envelope_address(message.from_email, encoding)
-    recipients = [sanitize_address(addr, encoding) for addr in message.recipients()]
-    body = mime.encode(message)
+    ready = message if isinstance(message, Envelope) else envelope_of(message)
+    sender, recipients = ready.sender, ready.recipients
     smtp.ehlo_or_helo_if_needed()
     code, reply = smtp.mail(sender)
     if code != 250:
@@ -206,7 +229,7 @@ def send_committing(
     if code != 354:
         smtp.rset()
         raise SMTPDataError(code, reply)
-    smtp.send(_data_payload(body))
+    smtp.send(ready.payload)
     record(True)
     smtp.send(b".\r\n")
     try:
@@ -232,11 +255,11 @@ def offers_send_batch(offer_ids: Sequence[int]) -> int:
         .order_by("pk")
     )
     mail = OfferMail()
-    built: dict[int, EmailMessage] = {}  # the next offer's email, built while the last one went
+    built: dict[int, Envelope] = {}  # the next offer's email, built while the last one went
 
     def build(offer: ConversionOffer | None) -> None:
         if offer is not None:
-            built[offer.pk] = mail.build(offer)
+            built[offer.pk] = envelope_of(mail.build(offer))
 
     sent: list[int] = []
     done: set[int] = set()
