@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 
 from clients.audit import history_baseline, record_change
-from clients.models import Charge, ChargeKind, Client, ClientEventKind
+from clients.models import Client, ClientEventKind
 from clients.money import cents
 from clients.services import client_event_record
 from contracts.models import ServiceContract
@@ -26,7 +26,6 @@ from offers import history
 from offers.campaign import (
     Fit,
     Verdict,
-    long_waits,
     not_recently_offered,
     offerable_clients,
     offered_plans,
@@ -38,7 +37,6 @@ from offers.drafts import (
     OfferDraft,
     campaign_drafts,
     collector_paused,
-    draft_all,
     draft_offer,
 )
 from offers.models import (
@@ -100,19 +98,19 @@ def offer_row(
     )
 
 
-def _announce_after_commit(offer_ids: list[int]) -> None:
+def announce_after_commit(offer_ids: list[int]) -> None:
     """Once committed, the offers are handed to the send tasks (offers.tasks listens)."""
     transaction.on_commit(partial(offers_made.send, sender=ConversionOffer, offer_ids=offer_ids))
 
 
-def _lock_campaign_rules() -> CampaignSettings:
+def lock_campaign_rules() -> CampaignSettings:
     """Lock the campaign settings row: whoever creates offers queues up here, so a manual offer
     during a scheduled run cannot make the run's bulk insert hit one_open_offer_per_client."""
     CampaignSettings.load()
     return CampaignSettings.objects.select_for_update().get(pk=1)
 
 
-def _make_offers(
+def make_offers(
     drafts: Sequence[OfferDraft],
     *,
     run: CampaignRun | None,
@@ -154,7 +152,7 @@ def campaign_run(
         with transaction.atomic():
             # Lock the settings row: whoever makes offers (a manual one, the moment scan,
             # another run) queues up here, and finds this run's committed offers open.
-            rules = _lock_campaign_rules()
+            rules = lock_campaign_rules()
             run = CampaignRun.objects.create(
                 started_at=now, trigger=trigger, triggered_by=triggered_by
             )
@@ -167,7 +165,7 @@ def campaign_run(
             _make_campaign_chunk(offers[:OFFER_CHUNK], run=run, now=now, rules=rules)
         for start in range(OFFER_CHUNK, len(offers), OFFER_CHUNK):
             with transaction.atomic():
-                rules = _lock_campaign_rules()
+                rules = lock_campaign_rules()
                 chunk = _still_offerable(offers[start : start + OFFER_CHUNK], now=now, rules=rules)
                 _make_campaign_chunk(chunk, run=run, now=now, rules=rules)
     run.refresh_from_db(fields=["offers_created", "savings_offers", "value_offers"])
@@ -189,65 +187,13 @@ def _still_offerable(
 def _make_campaign_chunk(
     drafts: Sequence[OfferDraft], *, run: CampaignRun, now: dt.datetime, rules: CampaignSettings
 ) -> None:
-    offers = _make_offers(drafts, run=run, source=OfferSource.CAMPAIGN, now=now, rules=rules)
+    offers = make_offers(drafts, run=run, source=OfferSource.CAMPAIGN, now=now, rules=rules)
     CampaignRun.objects.filter(pk=run.pk).update(
         offers_created=F("offers_created") + len(offers),
         savings_offers=F("savings_offers") + sum(1 for d in drafts if d.fit == Fit.SAVINGS),
         value_offers=F("value_offers") + sum(1 for d in drafts if d.fit == Fit.VALUE),
     )
-    _announce_after_commit([o.pk for o in offers])
-
-
-# How far back the moment-of-need scan looks for a purchase or a long wait: it runs every 15
-# minutes, so an hour would do; a day lets it catch up after a stopped worker or beat.
-MOMENT_LOOKBACK = dt.timedelta(hours=24)
-
-
-def moment_candidates(*, now: dt.datetime, rules: CampaignSettings) -> QuerySet[Client]:
-    """Offerable clients past the cooldown who bought paid priority, or whose ticket waited too
-    long for a first response, within the lookback."""
-    since = now - MOMENT_LOOKBACK
-    bought = Charge.objects.filter(
-        client=OuterRef("pk"),
-        kind=ChargeKind.PAID_PRIORITY,
-        occurred_at__gte=since,
-        occurred_at__lte=now,
-    )
-    waited = long_waits(since=now - dt.timedelta(days=365), now=now).filter(
-        client=OuterRef("pk"), long_wait_at__gte=since
-    )
-    return with_trailing_figures(
-        not_recently_offered(offerable_clients(), now=now, rules=rules).filter(
-            Q(Exists(bought)) | Q(Exists(waited))
-        ),
-        now=now,
-    ).order_by("pk")
-
-
-@transaction.atomic
-def moment_offers(*, now: dt.datetime | None = None) -> list[int]:
-    """Offer a contract to clients who showed their need in the last moments, where one fits.
-
-    The same rules as a campaign (opt-out, one open offer, the cooldown, fit) but no spend or
-    ticket threshold: the need is the reason. Run again (a retried task, the next scan), it finds
-    the offers it made open and inside the cooldown, so it never offers anyone twice.
-    """
-    now = now or timezone.now()
-    rules = _lock_campaign_rules()
-    if not rules.moment_offers:
-        return []
-    drafts, _no_plan = draft_all(moment_candidates(now=now, rules=rules), now=now, rules=rules)
-    fitting = [d for d in drafts if d.fit != Fit.NONE]
-    offers = _make_offers(fitting, run=None, source=OfferSource.MOMENT, now=now, rules=rules)
-    for offer in offers:
-        client_event_record(
-            client=offer.client,
-            kind=ClientEventKind.OFFER_MADE,
-            summary=history.offer_moment(offer),
-            at=now,
-        )
-    _announce_after_commit([o.pk for o in offers])
-    return [o.pk for o in offers]
+    announce_after_commit([o.pk for o in offers])
 
 
 def offer_refusal(client: Client) -> str:
@@ -275,7 +221,7 @@ def offer_send_now(
 ) -> ConversionOffer:
     """Offer a contract to one client now (a manager's decision: no threshold, no cooldown)."""
     now = now or timezone.now()
-    rules = _lock_campaign_rules()
+    rules = lock_campaign_rules()
     locked = Client.objects.select_for_update().get(pk=client.pk)
     candidate = with_trailing_figures(offerable_clients().filter(pk=client.pk), now=now).first()
     if candidate is None:
@@ -309,7 +255,7 @@ def offer_send_now(
         by=by,
         at=now,
     )
-    _announce_after_commit([offer.pk])
+    announce_after_commit([offer.pk])
     return offer
 
 

@@ -17,7 +17,8 @@ from django.utils import timezone
 from clients.mail import EMAIL_RETRY
 from offers import delivery, emails
 from offers.models import CampaignSettings, CampaignTrigger, ConversionOffer
-from offers.services import campaign_run, moment_offers, offers_due_reminder, offers_expire
+from offers.moments import moment_offers
+from offers.services import campaign_run, offers_due_reminder, offers_expire
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,8 @@ from offers.models import (
     OfferSource,
     OfferStatus,
 )
-from offers.services import moment_candidates, offer_row
+from offers.moments import moment_candidates
+from offers.services import offer_row
 from tickets.models import Ticket
 
 PAST_RUNS = 3

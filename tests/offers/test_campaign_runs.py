@@ -188,7 +188,7 @@ def test_a_later_chunk_leaves_out_a_client_offered_by_hand_since_the_run_began(
 ):
     monkeypatch.setattr(offer_services, "OFFER_CHUNK", 2)
     clients = [spender(f"{900 - n}.00") for n in range(4)]
-    real_lock = offer_services._lock_campaign_rules
+    real_lock = offer_services.lock_campaign_rules
     locks = []
 
     def manager_offers_the_last_client_between_chunks() -> Any:
@@ -198,7 +198,7 @@ def test_a_later_chunk_leaves_out_a_client_offered_by_hand_since_the_run_began(
         return real_lock()
 
     monkeypatch.setattr(
-        offer_services, "_lock_campaign_rules", manager_offers_the_last_client_between_chunks
+        offer_services, "lock_campaign_rules", manager_offers_the_last_client_between_chunks
     )
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -215,7 +215,7 @@ def test_a_run_that_fails_in_a_later_chunk_keeps_the_chunks_it_committed(
 ):
     monkeypatch.setattr(offer_services, "OFFER_CHUNK", 2)
     clients = [spender(f"{900 - n}.00") for n in range(4)]
-    real_make = offer_services._make_offers
+    real_make = offer_services.make_offers
     chunks = []
 
     def fail_in_the_second_chunk(*args: Any, **kwargs: Any) -> Any:
@@ -224,7 +224,7 @@ def test_a_run_that_fails_in_a_later_chunk_keeps_the_chunks_it_committed(
             raise RuntimeError("database went away")
         return real_make(*args, **kwargs)
 
-    monkeypatch.setattr(offer_services, "_make_offers", fail_in_the_second_chunk)
+    monkeypatch.setattr(offer_services, "make_offers", fail_in_the_second_chunk)
 
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         campaign_run(now=NOW)

@@ -13,7 +13,7 @@ import pytest
 from billing.models import RateCard
 from clients.models import ChargeKind, ClientEvent, ClientEventKind
 from offers.models import CampaignSettings, ConversionOffer, OfferKind, OfferSource, OfferStatus
-from offers.services import moment_offers
+from offers.moments import moment_offers
 from offers.tasks import moment_offers_task
 from tests.conftest import DAY, NOW
 from tests.factories import (
