@@ -336,6 +336,7 @@ AXES_HANDLER = "consultancy.lockout.LoginLockoutHandler"
 AXES_LOCKOUT_CALLABLE = "consultancy.lockout.lockout_response"
 # The address offer acceptance records, behind the same TRUSTED_PROXY_COUNT proxies.
 AXES_CLIENT_IP_CALLABLE = "clients.http.client_ip"
+AXES_USERNAME_CALLABLE = "consultancy.lockout.client_username"
 # A success forgets that username's failures from that address, not the address's other ones.
 AXES_RESET_ON_SUCCESS = True
 # Attempts while locked out are refused without being counted, so the lock ends at the time the

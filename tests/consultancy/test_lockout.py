@@ -313,3 +313,13 @@ def test_axes_finds_its_middleware_last_and_its_backend_first():
     assert not [m for m in checks.run_checks() if m.id.startswith("axes.")]
     assert django_settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
     assert django_settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
+
+
+def test_a_long_username_is_counted_not_answered_with_an_error() -> None:
+    # The attempt's username is cut to the longest a user can have: axes records it in a
+    # 255-character column, which refused this one on PostgreSQL.
+    response = HttpClient().post(LOGIN, {"username": "9" * 400, "password": "wrong"})
+
+    assert response.status_code == 200
+    (attempt,) = AccessAttempt.objects.all()
+    assert attempt.username == "9" * 150
