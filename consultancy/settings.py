@@ -48,12 +48,15 @@ def _env_money(name: str, default: str) -> Decimal:
     return value
 
 
-def _env_count(name: str, default: int) -> int:
+def _env_limit(name: str, default: int, low: int, high: int) -> int:
+    """A whole number from `low` to `high` (ASCII digits only: "²" passes str.isdigit())."""
     raw = env.str(name, default="").strip()
     if not raw:
         return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > 20:
-        raise ImproperlyConfigured(f"{name} must be a whole number from 0 to 20, not {raw!r}.")
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number from {low} to {high}, not {raw!r}."
+        )
     return int(raw)
 
 
@@ -292,7 +295,7 @@ LOGGING = {
 # How many reverse proxies of our own stand in front of the app, each appending to
 # X-Forwarded-For the address it was reached from. 0: the header is anyone's to write and is
 # ignored; the client is REMOTE_ADDR (clients.http.client_ip).
-TRUSTED_PROXY_COUNT = _env_count("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = _env_limit("TRUSTED_PROXY_COUNT", default=0, low=0, high=20)
 
 # --- Login protection (django-axes) -----------------------------------------------------------
 # Both logins (/accounts/login/ and /admin/login/) authenticate through Django's authenticate(),
@@ -305,17 +308,6 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: it refuses before any password is checked
     "django.contrib.auth.backends.ModelBackend",
 ]
-
-
-def _env_limit(name: str, default: int, low: int, high: int) -> int:
-    raw = env.str(name, default="").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ImproperlyConfigured(
-            f"{name} must be a whole number from {low} to {high}, not {raw!r}."
-        )
-    return int(raw)
 
 
 # Failures of one username from one address within the cool-off that lock that pair out.
@@ -350,15 +342,6 @@ LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # type: ignore[index]
 
 # --- Security: HTTPS, cookies, sessions, error reports, Content-Security-Policy -------------
 # Outside development mode every default is the strict one; README "Production" lists the knobs.
-def _env_seconds(name: str, default: int) -> int:
-    raw = env.str(name, default="").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit()):
-        raise ImproperlyConfigured(f"{name} must be a whole number of seconds, not {raw!r}.")
-    return int(raw)
-
-
 if DEVELOPMENT:
     SECURE_SSL_REDIRECT = False
     SECURE_HSTS_SECONDS = 0
@@ -367,7 +350,9 @@ else:
     SECURE_SSL_REDIRECT = _env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     # A load balancer's health check asks over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-    SECURE_HSTS_SECONDS = _env_seconds("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_SECONDS = _env_limit(
+        "DJANGO_SECURE_HSTS_SECONDS", default=31_536_000, low=0, high=10 * 31_536_000
+    )
     # Subdomains of the app's own host name only (crm.example.com: *.crm.example.com).
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = _env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
@@ -390,12 +375,7 @@ SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 # minute: consultancy.safety.IdleTimeoutMiddleware). An hour covers a meeting or lunch away from
 # the desk, and bounds how long an unlocked machine or a stolen cookie stays useful; the app holds
 # clients' personal data and accepts their contracts.
-_IDLE_MINUTES = env.str("DJANGO_SESSION_IDLE_MINUTES", default="60").strip()
-if not (_IDLE_MINUTES.isascii() and _IDLE_MINUTES.isdigit()) or not 1 <= int(_IDLE_MINUTES) <= 1440:
-    raise ImproperlyConfigured(
-        f"DJANGO_SESSION_IDLE_MINUTES must be a whole number from 1 to 1440, not {_IDLE_MINUTES!r}."
-    )
-SESSION_COOKIE_AGE = int(_IDLE_MINUTES) * 60
+SESSION_COOKIE_AGE = _env_limit("DJANGO_SESSION_IDLE_MINUTES", 60, low=1, high=1440) * 60
 # The debug page and error emails: passwords inside URLs masked, broker and server URLs hidden.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "consultancy.safety.SecretUrlFilter"
 DEFAULT_EXCEPTION_REPORTER = "consultancy.safety.SecretUrlReporter"
