@@ -241,6 +241,45 @@ def django_env(database_url: str, **overrides: str) -> dict[str, str]:
     }
 
 
+def run_demo_size(
+    script: str | Path, server: str, name: str, tickets: int, *, reuse: bool, profile: bool
+) -> dict[str, Any]:
+    """Seed the demo practice at `tickets` tickets (clients a tenth) in database `name` (fresh
+    unless reusing a kept one: seed_demo only fills an empty one) and run `script`'s child on
+    it; return what the child reported."""
+    create_database(server, name, reuse=reuse)
+    env = django_env(
+        database_url(server, name),
+        # Tickets the bench opens send their acknowledgements nowhere.
+        EMAIL_URL="dummymail://",
+        CELERY_TASK_ALWAYS_EAGER="true",
+    )
+    args = ["--child", "--tickets", str(tickets), "--clients", str(max(1, tickets // 10))]
+    if profile:
+        args.append("--profile")
+    return run_child(script, *args, env=env)
+
+
+def profile_requests(get_page: Callable[[], object], *, own_time: bool = False) -> None:
+    """Print cProfile's view of 20 requests: by cumulative time (and by own time)."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(20):
+        get_page()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(40)
+    if own_time:
+        stats.sort_stats("tottime").print_stats(25)
+    print(f"cProfile of 20 requests (cumulative{', then own time' if own_time else ''}):")
+    print(out.getvalue())
+
+
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consultancy.settings")
     # WhiteNoise warns that STATIC_ROOT is missing; the benches never serve static files.

@@ -215,26 +215,8 @@ def measure_size(tickets: int, clients: int, profile: bool) -> SizeResult:
         )
 
     if profile:
-        _profile(get_page)
+        harness.profile_requests(get_page, own_time=True)
     return result
-
-
-def _profile(get_page: Callable[[], None]) -> None:
-    import cProfile
-    import io
-    import pstats
-
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(20):
-        get_page()
-    profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(40)
-    stats.sort_stats("tottime").print_stats(25)
-    print("cProfile of 20 requests (cumulative, then own time):")
-    print(out.getvalue())
 
 
 # --- Parent: databases and the summary ---------------------------------------------------------
@@ -244,18 +226,9 @@ def database_name(tickets: int) -> str:
 
 def run_size(server_url: str, tickets: int, *, reuse: bool, profile: bool) -> SizeResult:
     name = database_name(tickets)
-    # A fresh database unless reusing a kept one: seed_demo only fills an empty one.
-    harness.create_database(server_url, name, reuse=reuse)
-    clients = max(1, tickets // 10)
-    env = harness.django_env(
-        harness.database_url(server_url, name),
-        EMAIL_URL="dummymail://",
-        CELERY_TASK_ALWAYS_EAGER="true",
+    return SizeResult(
+        **harness.run_demo_size(__file__, server_url, name, tickets, reuse=reuse, profile=profile)
     )
-    args = ["--child", "--tickets", str(tickets), "--clients", str(clients)]
-    if profile:
-        args.append("--profile")
-    return SizeResult(**harness.run_child(__file__, *args, env=env))
 
 
 def report(result: SizeResult) -> None:

@@ -27,7 +27,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
 import argparse  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -181,25 +181,8 @@ def measure_size(tickets: int, clients: int, profile: bool) -> SizeResult:
         result.plan = [line for (line,) in cursor.fetchall()]
 
     if profile:
-        _profile(get_page)
+        harness.profile_requests(get_page)
     return result
-
-
-def _profile(get_page: Callable[[], None]) -> None:
-    import cProfile
-    import io
-    import pstats
-
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(20):
-        get_page()
-    profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(40)
-    print("cProfile of 20 requests (cumulative):")
-    print(out.getvalue())
 
 
 # --- Parent: databases and the summary ---------------------------------------------------------
@@ -209,19 +192,9 @@ def database_name(tickets: int) -> str:
 
 def run_size(server_url: str, tickets: int, *, reuse: bool, profile: bool) -> SizeResult:
     name = database_name(tickets)
-    # A fresh database unless reusing a kept one: seed_demo only fills an empty one.
-    harness.create_database(server_url, name, reuse=reuse)
-    clients = max(1, tickets // 10)
-    env = harness.django_env(
-        harness.database_url(server_url, name),
-        # Tickets opened to fill the line send their acknowledgements nowhere.
-        EMAIL_URL="dummymail://",
-        CELERY_TASK_ALWAYS_EAGER="true",
+    return SizeResult(
+        **harness.run_demo_size(__file__, server_url, name, tickets, reuse=reuse, profile=profile)
     )
-    args = ["--child", "--tickets", str(tickets), "--clients", str(clients)]
-    if profile:
-        args.append("--profile")
-    return SizeResult(**harness.run_child(__file__, *args, env=env))
 
 
 def report(result: SizeResult) -> None:
