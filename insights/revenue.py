@@ -16,8 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Max, Q, Sum, Value
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, Value, When
+from django.db.models.functions import TruncDate
 from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
@@ -86,29 +86,38 @@ def ledger_by_month(months: list[Month]) -> list[LedgerMonth]:
     says the same for the fees, but would miss a fee posted by hand and cannot count the other
     kinds.)
 
-    Grouped by the month in the practice's time zone (the boundaries of Period.starts_at): two
-    aggregates over at most `len(months)` groups, where a FILTER per month made the database
-    test every row against every month and the ORM build two dozen expressions.
+    Grouped by the month's index in the window, a CASE of the months' ends in order: two
+    aggregates over at most `len(months)` groups. A FILTER per month made the database test
+    every row against every month; grouping by DATE_TRUNC of the local time converted every
+    row to the practice's time zone, half the query's time (30 against 15 ms over the 73,000
+    charges of bench/insights.py). The window's months follow each other (Window.periods), so
+    a charge belongs to the first month whose end, the practice's midnight as a constant, is
+    after it.
     """
+    ends = [month.period.ends_at() for month in months]
+    month_index = Case(
+        *(When(occurred_at__lt=end, then=Value(i)) for i, end in enumerate(ends[:-1])),
+        default=Value(len(ends) - 1),
+        output_field=IntegerField(),
+    )
     rows = (
         Charge.objects.filter(
-            occurred_at__gte=months[0].period.starts_at(),
-            occurred_at__lt=months[-1].period.ends_at(),
+            occurred_at__gte=months[0].period.starts_at(), occurred_at__lt=ends[-1]
         )
-        .annotate(month=TruncMonth("occurred_at"))
+        .annotate(month=month_index)
         .values("month")
         .annotate(fees=Sum("amount", filter=Q(kind=ChargeKind.CONTRACT_FEE)), billed=Sum("amount"))
         .order_by()
     )
-    by_period = {Period.of(timezone.localtime(row["month"]).date()): row for row in rows}
+    by_index = {row["month"]: row for row in rows}
     # Billing runs month by month: the months after the last one it finished have no fees yet
     # (with no run ever, fees are posted by hand and every month counts as billed).
     last_run = BillingRun.objects.filter(finished_at__isnull=False).aggregate(last=Max("period"))[
         "last"
     ]
     ledger = []
-    for month in months:
-        row = by_period.get(month.period, {})
+    for i, month in enumerate(months):
+        row = by_index.get(i, {})
         fees = cents(row.get("fees") or ZERO)
         ledger.append(
             LedgerMonth(
