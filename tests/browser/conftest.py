@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import connections
 from django.test import Client as HttpClient
 
+from tests.browser.strict import serve_under_policy
 from tests.conftest import CHROMIUM
 
 CHROMIUM_ARGS = [
@@ -68,3 +69,12 @@ def consultant_page(browser_page: Any, live_server: Any, consultant: User) -> An
         [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
     )
     return browser_page
+
+
+@pytest.fixture
+def strict_page(browser_page: Any) -> Iterator[Any]:
+    """The browser with every page served under the strict CSP (tests/browser/strict.py);
+    yields, then checks that the browser refused nothing and no script failed."""
+    refused = serve_under_policy(browser_page)
+    yield browser_page
+    assert refused == []

@@ -1,5 +1,5 @@
 """What the browser tests share: the strict Content-Security-Policy our pages must run under,
-axe-core's accessibility check, and where screenshots go."""
+axe-core's accessibility check, where screenshots go, and signing in through the login page."""
 
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ def blocking_violations(page: Any, live_server: Any) -> list[str]:
     ]
 
 
+def assert_accessible(page: Any, live_server: Any) -> None:
+    """Fail with axe's findings if the page as it is now has a serious or critical one."""
+    violations = blocking_violations(page, live_server)
+    assert not violations, "\n".join(violations)
+
+
 def serve_under_policy(page: Any) -> list[str]:
     """Serve every page `page` loads from now on under CSP; return the list that collects the
     browser's refusals and any script error (the test asserts it is empty at the end)."""
@@ -67,3 +73,23 @@ def serve_under_policy(page: Any) -> list[str]:
     )
     page.on("pageerror", lambda error: refused.append(str(error)))
     return refused
+
+
+def reload_under_policy(page: Any) -> None:
+    """Load the page the browser is on again, under the policy. Playwright routes only the first
+    request of a redirect chain, so a page reached by redirect (after every POST) came without
+    it; reloaded, it is checked like any other. A message shown once (Django's messages) is
+    gone after the reload: read it first."""
+    page.reload()
+    page.wait_for_load_state()
+
+
+def sign_in(page: Any, live_server: Any, username: str, password: str, *, lands_on: str) -> None:
+    """Sign in through the login page, as a person does (on it already, or going there), and
+    wait for the page the user lands on."""
+    if "/accounts/login/" not in page.url:
+        page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{lands_on}")

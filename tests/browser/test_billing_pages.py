@@ -6,7 +6,6 @@ sheet alone, and axe-core finds no serious accessibility failure on them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,12 @@ from django.utils import timezone
 from billing.models import Invoice
 from billing.periods import Period
 from clients.models import Charge, ChargeKind
-from tests.browser.strict import blocking_violations, screenshots_dir, serve_under_policy
+from tests.browser.strict import (
+    assert_accessible,
+    reload_under_policy,
+    screenshots_dir,
+    sign_in,
+)
 from tests.factories import (
     ChargeFactory,
     ClientFactory,
@@ -31,21 +35,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page(browser_page: Any) -> Iterator[Any]:
-    """The browser with every page served under CSP and window.print() counted, not opened;
-    yields, then checks that the browser refused nothing and no script failed."""
-    refused = serve_under_policy(browser_page)
-    browser_page.add_init_script("window.printed = 0; window.print = () => { window.printed++; };")
-    yield browser_page
-    assert refused == []
-
-
-def _under_policy(page: Any) -> None:
-    """Load the page the browser is on again, under the policy. Playwright routes only the first
-    request of a redirect chain, so a page reached by redirect (after every POST here) came
-    without it; reloaded, it is checked like any other."""
-    page.reload()
-    page.wait_for_load_state()
+def page(strict_page: Any) -> Any:
+    """The browser with every page served under CSP (strict_page checks what it refused) and
+    window.print() counted, not opened."""
+    strict_page.add_init_script("window.printed = 0; window.print = () => { window.printed++; };")
+    return strict_page
 
 
 def _last_month() -> Period:
@@ -70,24 +64,16 @@ def _last_month() -> Period:
     return period
 
 
-def _sign_in(page: Any, live_server: Any, user: User, password: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/insights/")  # where a manager lands
-
-
 def test_manager_posts_the_month_issues_and_prints_an_invoice(
     page: Any, live_server: Any, manager: User, password: str, tmp_path: Path
 ) -> None:
     period = _last_month()
     shots = screenshots_dir(tmp_path)
 
-    _sign_in(page, live_server, manager, password)
+    sign_in(page, live_server, manager.username, password, lands_on="/insights/")
     page.click("nav.navbar >> text=Billing")
     page.wait_for_url(f"**/billing/{period}/")
-    _under_policy(page)
+    reload_under_policy(page)
     assert page.locator("#no-runs").is_visible()
 
     page.click("#run-billing")
@@ -98,9 +84,8 @@ def test_manager_posts_the_month_issues_and_prints_an_invoice(
     assert "$450.00" in drafts.filter(has_text="Harbor Dental Group").inner_text()
     assert "$637.50" in page.locator("#grand-totals").inner_text()
     page.screenshot(path=shots / "billing-period.png", full_page=True)
-    _under_policy(page)
-    violations = blocking_violations(page, live_server)
-    assert not violations, "\n".join(violations)
+    reload_under_policy(page)
+    assert_accessible(page, live_server)
 
     page.click("#run-billing")
     page.get_by_text(f"Nothing new to post for {period.label}").wait_for()
@@ -126,8 +111,7 @@ def test_manager_posts_the_month_issues_and_prints_an_invoice(
     sheet = page.locator("#invoice").inner_text()
     assert "Bill to".upper() in sheet.upper()
     assert period.label in sheet
-    violations = blocking_violations(page, live_server)
-    assert not violations, "\n".join(violations)
+    assert_accessible(page, live_server)
     page.screenshot(path=shots / "billing-invoice.png", full_page=True)
 
     page.click("#print-invoice")
@@ -144,7 +128,7 @@ def test_a_credit_note_is_issued_from_the_invoice_page(
     page: Any, live_server: Any, manager: User, password: str, tmp_path: Path
 ) -> None:
     period = _last_month()
-    _sign_in(page, live_server, manager, password)
+    sign_in(page, live_server, manager.username, password, lands_on="/insights/")
     page.goto(f"{live_server.url}/billing/{period}/")
     page.click("#issue-all")  # refused: the month's contract fee is not posted yet
     page.get_by_text(f"Post the contract fees and overage for {period.label} first").wait_for()
@@ -166,6 +150,5 @@ def test_a_credit_note_is_issued_from_the_invoice_page(
     assert "Printer was under warranty" in page.locator("#credit-of").inner_text()
     assert invoice.number in page.locator("#credit-of").inner_text()
     page.screenshot(path=screenshots_dir(tmp_path) / "billing-credit-note.png", full_page=True)
-    _under_policy(page)
-    violations = blocking_violations(page, live_server)
-    assert not violations, "\n".join(violations)
+    reload_under_policy(page)
+    assert_accessible(page, live_server)

@@ -7,7 +7,6 @@ the README's pictures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,12 @@ import pytest
 
 from consultancy.demo import seed_demo
 from insights.sections import SECTIONS
-from tests.browser.strict import blocking_violations, screenshots_dir, serve_under_policy
+from tests.browser.strict import assert_accessible, screenshots_dir, sign_in
 from tests.conftest import _ensure_roles
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO_MANAGER = ("manager", "demo-manager-2026")
-
-
-@pytest.fixture
-def page(browser_page: Any) -> Iterator[Any]:
-    refused = serve_under_policy(browser_page)
-    yield browser_page
-    assert refused == []
 
 
 def _charts_drawn(page: Any, scope: str) -> int:
@@ -41,23 +33,14 @@ def _charts_drawn(page: Any, scope: str) -> int:
     )
 
 
-def _no_blocking_violations(page: Any, live_server: Any) -> None:
-    violations = blocking_violations(page, live_server)
-    assert not violations, "\n".join(violations)
-
-
 def test_a_manager_reads_the_insights_of_the_demo_practice(
-    page: Any, live_server: Any, tmp_path: Path
+    strict_page: Any, live_server: Any, tmp_path: Path
 ) -> None:
     _ensure_roles()  # an earlier transactional test's flush removed the migrations' groups
     seed_demo(clients=120, tickets=2500)
-    shots = screenshots_dir(tmp_path)
+    page, shots = strict_page, screenshots_dir(tmp_path)
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", DEMO_MANAGER[0])
-    page.fill("#id_password", DEMO_MANAGER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/insights/")  # a manager's day starts here
+    sign_in(page, live_server, *DEMO_MANAGER, lands_on="/insights/")  # a manager's day starts here
     page.wait_for_load_state("networkidle")
 
     for slug in SECTIONS:
@@ -72,7 +55,7 @@ def test_a_manager_reads_the_insights_of_the_demo_practice(
     page.screenshot(path=shots / "insights-dashboard.png")
     for slug in ("revenue", "conversion", "promises"):
         page.locator(f"section#{slug}").screenshot(path=shots / f"insights-{slug}.png")
-    _no_blocking_violations(page, live_server)
+    assert_accessible(page, live_server)
 
     # The window: six months, and the heading says which.
     page.select_option("#id_months", "6")
@@ -92,15 +75,15 @@ def test_a_manager_reads_the_insights_of_the_demo_practice(
     page.wait_for_url("**/insights/promises/missed/**")
     assert page.locator("table tbody tr").count() >= 1
     page.screenshot(path=shots / "insights-missed.png")
-    _no_blocking_violations(page, live_server)
+    assert_accessible(page, live_server)
 
     page.goto(f"{live_server.url}/insights/")
     page.click(".insights-tabs >> text=Renewals")
     page.wait_for_url("**/insights/renewals/")
     page.screenshot(path=shots / "insights-renewals.png", full_page=True)
-    _no_blocking_violations(page, live_server)
+    assert_accessible(page, live_server)
 
     page.click(".insights-tabs >> text=Drop candidates")
     page.wait_for_url("**/insights/drops/")
     page.screenshot(path=shots / "insights-drops.png", full_page=True)
-    _no_blocking_violations(page, live_server)
+    assert_accessible(page, live_server)
