@@ -11,9 +11,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connections
 from django.test import Client as HttpClient
+from pytest_django.fixtures import Settings
 
 from tests.browser.strict import serve_under_policy
 from tests.conftest import CHROMIUM
+from tests.smtp import Inbox
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -78,3 +80,15 @@ def strict_page(browser_page: Any) -> Iterator[Any]:
     refused = serve_under_policy(browser_page)
     yield browser_page
     assert refused == []
+
+
+@pytest.fixture
+def mail_server(settings: Settings, inbox: Inbox, live_server: Any) -> Inbox:
+    """Every email the app sends goes over SMTP to a real server on loopback (tests/smtp.py),
+    from the test and from the live server alike, with links to the live server in it: a
+    client follows them as written."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.SITE_URL = live_server.url
+    return inbox
