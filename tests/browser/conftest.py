@@ -26,6 +26,15 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _pictures_as_in_production(settings: Settings) -> None:
+    """Screenshots saved for the docs (SAVE_SCREENSHOTS_TO) show the app as it runs in
+    production: without the development-mode banner, which is the one thing the setting changes
+    on a page. In an ordinary run the banner stays, and axe checks it with the rest."""
+    if os.environ.get("SAVE_SCREENSHOTS_TO"):
+        settings.DEVELOPMENT = False
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """One browser for a module's tests (starting Chromium costs most of a second); each test
