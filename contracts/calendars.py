@@ -79,8 +79,10 @@ class BusinessCalendar(models.Model):
         names = [DAY_NAMES[d] for d in days]
         consecutive = len(days) > 2 and days == list(range(days[0], days[-1] + 1))
         span = f"{names[0]} to {names[-1]}" if consecutive else ", ".join(names)
+        # A client reads "New York time", not the zone's identifier "America/New_York".
+        place = self.timezone.rsplit("/", 1)[-1].replace("_", " ")
         return (
-            f"{span}, {self.opens_at:%H:%M} to {self.closes_at:%H:%M} ({self.timezone} time), "
+            f"{span}, {self.opens_at:%H:%M} to {self.closes_at:%H:%M} ({place} time), "
             "public holidays excepted"
         )
 

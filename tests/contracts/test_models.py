@@ -426,8 +426,24 @@ def test_a_calendar_states_its_working_week_for_clients(days, text):
     )
 
     assert calendar.hours_text == (
-        f"{text}, 09:00 to 17:30 (Europe/London time), public holidays excepted"
+        f"{text}, 09:00 to 17:30 (London time), public holidays excepted"
     )
+
+
+@pytest.mark.parametrize(
+    ("zone", "place"),
+    [
+        ("America/New_York", "New York"),
+        ("America/Argentina/Buenos_Aires", "Buenos Aires"),
+        ("UTC", "UTC"),
+    ],
+)
+def test_a_calendar_names_its_time_zone_by_place_not_by_identifier(zone, place):
+    calendar = BusinessCalendar(
+        name="Office", timezone=zone, opens_at=dt.time(8), closes_at=dt.time(18)
+    )
+
+    assert f"08:00 to 18:00 ({place} time)" in calendar.hours_text
 
 
 def test_a_24x7_plan_states_its_cover_and_targets_in_clock_time():

@@ -87,7 +87,7 @@ def test_an_offer_email_states_the_terms_the_client_would_sign_up_to(now, backen
     (message,) = mailoutbox
     for part in (message.body, message.alternatives[0][0]):
         assert "5 hours of work a month included; beyond that, $110.00 an hour." in part
-        assert "in business hours: Monday to Friday, 08:00 to 18:00 (America/New_York time)" in part
+        assert "in business hours: Monday to Friday, 08:00 to 18:00 (New York time)" in part
         assert "12 months from the day you accept, renewed for another 12" in part
         assert "first response within 1 business hour, resolved within 4 business hours" in part
 

@@ -93,7 +93,7 @@ def test_the_offer_page_shows_the_plan_the_discounted_price_and_the_savings_stat
     # The terms the client signs up to: included work and its overage rate, cover, term,
     # response and resolution targets.
     assert "5 hours a month; beyond that, $110.00 an hour" in page
-    assert "In business hours: Monday to Friday, 08:00 to 18:00 (America/New_York time)" in page
+    assert "In business hours: Monday to Friday, 08:00 to 18:00 (New York time)" in page
     assert "12 months from the day you accept, renewed for another 12" in page
     assert "first response within 1 business hour, resolved within 4 business hours" in page
     assert "$258.10" in page
