@@ -49,7 +49,9 @@ def _last_month() -> Period:
     harbor = ClientFactory(name="Harbor Dental Group")
     ContactFactory(client=harbor, email="ana@harbor.example")
     ContractFactory(
-        client=harbor, plan=PlanFactory(monthly_price=Decimal("450.00")), starts_on=period.first_day
+        client=harbor,
+        plan=PlanFactory(name="Business Care", monthly_price=Decimal("450.00")),
+        starts_on=period.first_day,
     )
     bakery = ClientFactory(name="Corner Bakery")
     ContactFactory(client=bakery, email="owner@bakery.example")
