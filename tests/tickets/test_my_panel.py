@@ -157,7 +157,7 @@ def test_consultant_sees_own_figures_above_the_queue(
     assert 'overdue first">1</a></dd>' in panel
     assert "2.25 h" in panel
     assert "today 0.75 h" in panel
-    assert "since Monday Mar 10" in panel
+    assert "since Monday 10 Mar" in panel
 
 
 def test_manager_sees_own_figures_above_the_queue(
