@@ -18,8 +18,8 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from clients.figures import Cell, Chart, Money, Percent, Section, Series, Table
 from clients.money import cents
-from insights.figures import Cell, Chart, Money, Percent, Section, Series, Table
 from insights.window import Window as Months
 from offers.models import (
     CampaignRun,

@@ -30,9 +30,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from clients.figures import Cell, Chart, Link, Percent, Section, Series, Table
 from contracts.models import ContractPlan, Priority
 from insights.conversion import share
-from insights.figures import Cell, Chart, Link, Percent, Section, Series, Table
 from insights.window import Window, WindowForm
 from tickets.models import Ticket
 

@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from billing.models import BillingRun
 from billing.periods import Period, day_start
+from clients.figures import Cell, Chart, Link, Money, Percent, Section, Series, Table
 from clients.models import Charge, ChargeKind
 from clients.money import HUNDRED, ZERO, cents
 from contracts.models import ContractStatus, ServiceContract
-from insights.figures import Cell, Chart, Link, Money, Percent, Section, Series, Table
 from insights.models import InsightsSettings
 from insights.window import Window
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
+from clients.figures import Section
 from insights import conversion, promises, workload
-from insights.figures import Section
 from insights.revenue import revenue_sections
 from insights.window import Window
 

@@ -16,9 +16,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from clients.figures import Cell, Chart, Section, Series, Table
 from clients.money import as_hours
 from clients.people import staff_name
-from insights.figures import Cell, Chart, Section, Series, Table
 from insights.window import Window
 from tickets.models import QueueTier, Ticket, TimeEntry
 from tickets.staff import consultants

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client as HttpClient
 
 from billing.periods import Period
+from clients.figures import Money, Percent
 from insights.conversion import build, median_days
-from insights.figures import Money, Percent
 from insights.window import Window
 from offers.models import CampaignRun, ConversionOffer, OfferKind, OfferSource, OfferStatus
 from tests.conftest import DAY, NOW

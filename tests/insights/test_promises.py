@@ -16,8 +16,8 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from billing.periods import Period
+from clients.figures import Link, Percent
 from contracts.models import Priority
-from insights.figures import Link, Percent
 from insights.promises import build
 from insights.window import Window
 from tests.conftest import NOW

@@ -49,10 +49,10 @@ from django.test import Client as HttpClient
 
 from billing.periods import Period
 from billing.run import billing_run
+from clients.figures import Link, Money, Percent
 from clients.models import ChargeKind
 from contracts.models import ContractStatus, ServiceContract
 from contracts.services import contract_cancel, contract_renew, term_end
-from insights.figures import Link, Money, Percent
 from insights.models import InsightsSettings
 from insights.revenue import predictability_section, revenue_section, revenue_sections
 from insights.window import Window

@@ -1,9 +1,11 @@
+"""`{% load figures %}`: a cell of a clients.figures table, as the page shows it."""
+
 from __future__ import annotations
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from insights.figures import Cell, cell_html
+from clients.figures import Cell, cell_html
 
 register = template.Library()
 

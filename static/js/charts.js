@@ -1,6 +1,7 @@
-// Draws every <canvas data-chart="..."> on the insights pages with the vendored Chart.js. The
-// configuration comes from the server (insights.figures.Table.chart_config) in a data attribute,
-// so the pages need no inline script. Each chart has a table of the same numbers beside it.
+// Draws every <canvas data-chart="..."> on a page (the insights, the client page) with the
+// vendored Chart.js. The configuration comes from the server (clients.figures.Table.chart_config)
+// in a data attribute, so the pages need no inline script. Each chart has a table of the same
+// numbers beside it.
 (function () {
   "use strict";
 

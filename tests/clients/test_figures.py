@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from insights.figures import Link, Money, Percent, Table
+from clients.figures import Link, Money, Percent, Table
 
 
 def test_rows_escape_every_value_and_keep_links() -> None:

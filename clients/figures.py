@@ -1,7 +1,9 @@
-"""What a report section shows: tables of figures, the charts drawn from them, CSV downloads.
+"""Figures as pages show them: tables, the charts drawn from them, CSV downloads.
 
 Every chart stands beside a table of the same numbers (the accessible form, and the CSV), so a
-section builds its Table first and derives the chart from its columns. Pure: no ORM.
+page builds its Table first and derives the chart from its columns. Pure: no ORM. Here, at the
+bottom layer with money.py, because the insights' reports and the workspace's client page
+(tickets) both draw them; templates/_figure.html shows one, static/js/charts.js draws its chart.
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ class Table:
 
     def chart_config(self) -> str:
         """The Chart.js configuration as JSON, for the canvas's data-chart attribute (our
-        static/js/insights.js draws it: no inline script)."""
+        static/js/charts.js draws it: no inline script)."""
         if self.chart is None:
             return ""
         datasets = []
