@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clients.money import money
 from clients.services import ClientError, client_reinstate
+from contracts.forms import CancelForm, DropForm, RenewForm, UndoDropForm, form_errors
 from contracts.models import RenewalSettings, ServiceContract
 from contracts.services import (
     ContractError,
@@ -28,7 +29,6 @@ from contracts.services import (
 )
 from contracts.staff import MANAGE_CONTRACTS
 from insights.drops import Candidate, drop_candidates, recently_dropped
-from insights.forms import CancelForm, DropForm, RenewForm, UndoDropForm, form_errors
 from insights.renewals import Horizon, renewals_due, renewals_of
 from insights.views import views_insights
 

@@ -1,5 +1,6 @@
-"""The forms of the renewals and drop pages: validate and normalise only; the contracts and
-clients services do the writing."""
+"""The forms of renewing, cancelling, dropping and reinstating from the staff pages (the
+insights' renewals and drop candidates, the workspace's client page): validate and normalise
+only; the contracts and clients services do the writing. Here, below both apps that show them."""
 
 from __future__ import annotations
 
