@@ -39,26 +39,28 @@ class ClientQuerySet(models.QuerySet["Client"]):
         return self.filter(status=ClientStatus.ACTIVE)
 
     def with_trailing_spend(self, now: dt.datetime | None = None) -> Self:
-        """Annotate `trailing_spend`: what each client was billed in the last twelve months."""
-        # A correlated subquery rather than a JOIN + GROUP BY: it composes with other
-        # annotations without multiplying rows, and on a paginated list it runs only for the
-        # rows shown, each an index range scan on (client, occurred_at).
-        spend = (
-            Charge.objects.filter(
-                client=OuterRef("pk"),
-                occurred_at__gte=trailing_year_start(now),
-                kind__in=SPEND_KINDS,
-            )
-            .order_by()
-            .values("client")
-            .annotate(total=Sum("amount"))
-            .values("total")
-        )
-        return self.annotate(
-            trailing_spend=Coalesce(
-                Subquery(spend, output_field=MONEY_FIELD), ZERO, output_field=MONEY_FIELD
-            )
-        )
+        """Annotate `trailing_spend`: what each client was billed in the last twelve months for
+        the work a contract would replace (SPEND_KINDS)."""
+        return self.annotate(trailing_spend=_trailing_total(now, kinds=SPEND_KINDS))
+
+    def with_trailing_revenue(self, now: dt.datetime | None = None) -> Self:
+        """Annotate `trailing_revenue`: everything billed to each client in the last twelve
+        months, fees and other sales included (the client list's revenue)."""
+        return self.annotate(trailing_revenue=_trailing_total(now))
+
+
+def _trailing_total(now: dt.datetime | None, *, kinds: tuple[str, ...] | None = None) -> Coalesce:
+    """The sum of a client's charges in the last twelve months (of `kinds`, or all)."""
+    # A correlated subquery rather than a JOIN + GROUP BY: it composes with other
+    # annotations without multiplying rows, and on a paginated list it runs only for the
+    # rows shown, each an index range scan on (client, occurred_at).
+    charges = Charge.objects.filter(
+        client=OuterRef("pk"), occurred_at__gte=trailing_year_start(now)
+    )
+    if kinds is not None:
+        charges = charges.filter(kind__in=kinds)
+    total = charges.order_by().values("client").annotate(total=Sum("amount")).values("total")
+    return Coalesce(Subquery(total, output_field=MONEY_FIELD), ZERO, output_field=MONEY_FIELD)
 
 
 class Client(models.Model):

@@ -39,6 +39,11 @@ def as_hours(minutes: int) -> Decimal:
     return cents(Decimal(minutes) / 60)
 
 
+def hours(value: Decimal | int) -> str:
+    """Hours as people write them: "10", "8.5", "0.75" (not "10.00" or "1E+1")."""
+    return f"{Decimal(value).normalize():f}"
+
+
 def money(amount: Decimal | int | None) -> str:
     """An amount as people read it: "$1,234.50", "-$12.00"; empty for no amount."""
     if amount is None:

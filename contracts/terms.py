@@ -9,14 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from clients.money import money
+from clients.money import hours, money
 
 if TYPE_CHECKING:
     from contracts.models import ContractPlan
-
-
-def _hours(value: Decimal) -> str:
-    return f"{Decimal(value).normalize():f}"
 
 
 def standard_terms(
@@ -28,10 +24,10 @@ def standard_terms(
     term_months: int,
 ) -> tuple[str, str]:
     """Return (summary, full text) of the standard terms for a plan with these figures."""
-    hours = _hours(included_hours)
+    included = hours(included_hours)
     summary = (
         f"{name}: a {term_months}-month service contract at the monthly price in your offer, "
-        f"billed monthly. It includes {hours} hours of work a month; further hours are billed "
+        f"billed monthly. It includes {included} hours of work a month; further hours are billed "
         f"at {money(overage_rate)} an hour. Your tickets are answered within the response "
         "times listed and served before pay-per-job work. The contract renews for another "
         "term unless either side cancels in writing before it ends."
@@ -46,7 +42,7 @@ def standard_terms(
             "writing before the term ends. A loyalty discount applies for the period stated in "
             "your offer; after it the plan's price then current applies.",
             f"3. Fees. The monthly fee is billed at the start of each month, prorated for a part "
-            f"month. It includes {hours} hours of work a month, which do not carry over; work "
+            f"month. It includes {included} hours of work a month, which do not carry over; work "
             f"beyond them is billed at {money(overage_rate)} an hour, per minute, with the "
             "month's invoice. Invoices are payable within the terms printed on them.",
             "4. Exclusions. Hardware, software licences and other goods are billed separately "

@@ -25,3 +25,11 @@ def percent(value: Decimal | int | None) -> str:
     if value is None or value == "":
         return ""
     return rules.percent(value)
+
+
+@register.filter
+def hours(value: Decimal | int | None) -> str:
+    """{{ plan.included_hours|hours }} -> "8.5"."""
+    if value is None or value == "":
+        return ""
+    return rules.hours(value)

@@ -9,7 +9,16 @@ from django.template import Context, Template
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clients.money import as_hours, cents, discounted, for_minutes, money, parse_money, percent
+from clients.money import (
+    as_hours,
+    cents,
+    discounted,
+    for_minutes,
+    hours,
+    money,
+    parse_money,
+    percent,
+)
 
 amounts = st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=2)
 
@@ -98,7 +107,19 @@ def test_work_is_priced_by_the_minute_and_rounded_once() -> None:
     assert as_hours(50) == Decimal("0.83")
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("10.00", "10"), ("8.50", "8.5"), ("0.75", "0.75"), ("0.00", "0"), ("120", "120")],
+)
+def test_hours_are_written_as_people_write_them(value, text):
+    assert hours(Decimal(value)) == text
+
+
 def test_the_template_filters_use_the_same_rules() -> None:
-    page = Template("{% load money %}{{ a|money }} at {{ d|percent }} off; {{ none|money }}.")
-    shown = page.render(Context({"a": Decimal("1234.5"), "d": Decimal("8.50"), "none": None}))
-    assert shown == "$1,234.50 at 8.5% off; ."
+    page = Template(
+        "{% load money %}{{ a|money }} at {{ d|percent }} off; {{ none|money }}; {{ h|hours }} h."
+    )
+    shown = page.render(
+        Context({"a": Decimal("1234.5"), "d": Decimal("8.50"), "none": None, "h": Decimal("8.50")})
+    )
+    assert shown == "$1,234.50 at 8.5% off; ; 8.5 h."
