@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 # the only backend: the login protection's (django-axes) stands before it and grants nothing,
 # and with several backends User.objects.with_perm must be told which one to ask.
 PERMISSIONS_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# Dropping and reinstating a client: what the client admin's drop action asks for.
+DROP_CLIENTS = "clients.delete_client"
 
 
 def users_with_perm(permission: str, *, include_superusers: bool) -> Any:

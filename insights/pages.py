@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clients.money import money
 from clients.services import ClientError, client_reinstate
+from clients.staff import DROP_CLIENTS
 from contracts.forms import CancelForm, DropForm, RenewForm, UndoDropForm, form_errors
 from contracts.models import RenewalSettings, ServiceContract
 from contracts.services import (
@@ -35,7 +36,6 @@ from insights.views import views_insights
 # Renewing and cancelling are the contract admin's changes; dropping and reinstating a client
 # ask what the client admin's drop action asks.
 manages_contracts = permission_required(MANAGE_CONTRACTS, raise_exception=True)
-DROP_CLIENTS = "clients.delete_client"
 drops_clients = permission_required(DROP_CLIENTS, raise_exception=True)
 
 RENEWALS_PER_PAGE = 100

@@ -9,7 +9,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet
@@ -37,6 +36,7 @@ from offers.campaign import Fit
 from offers.drafts import campaign_preview, verdict_words
 from offers.models import CampaignRun, CampaignSettings, ConversionOffer, OfferStatus
 from offers.services import OfferError, client_opt_out_set, offer_send_now
+from offers.staff import SEND_OFFERS
 from offers.withdrawal import offer_withdraw
 
 PREVIEW_PER_PAGE = 100
@@ -417,8 +417,7 @@ class OfferClientAdmin(BillingClientAdmin):
             )
 
     def has_change_offer_permission(self, request: HttpRequest) -> bool:
-        opts = ConversionOffer._meta
-        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+        return request.user.has_perm(SEND_OFFERS)
 
 
 admin.site.unregister(Client)
