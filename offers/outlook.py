@@ -1,0 +1,90 @@
+"""What a campaign would do about one client now, and why: the client page's word on offers.
+
+The campaign's own rules and words, asked for one client: who may be offered at all
+(`offerable_clients`, and `offer_refusal` for why not), the cooldown, the thresholds, and the
+replay's verdict as the run and its preview word it (`draft_offer`). Reads only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from clients.models import Client
+from clients.money import money
+from offers.campaign import (
+    Fit,
+    offerable_clients,
+    offered_plans,
+    replay_months,
+    with_trailing_figures,
+)
+from offers.drafts import draft_offer
+from offers.models import CampaignSettings, ConversionOffer
+from offers.services import offer_refusal
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Whether the next campaign run would offer the client a contract, and the reason."""
+
+    qualifies: bool
+    reason: str
+
+
+def _tickets(count: int) -> str:
+    return "1 ticket" if count == 1 else f"{count} tickets"
+
+
+def campaign_outlook(client: Client, *, now: dt.datetime | None = None) -> Outlook:
+    """What the next campaign run would decide for `client`, as of `now`.
+
+    A fixed handful of queries, whatever the client holds: the rules, one aggregate of the
+    client's year (the campaign's own), then the last offer's date and the offered plans, or
+    the refusal's checks.
+    """
+    now = now or timezone.now()
+    candidate = with_trailing_figures(offerable_clients().filter(pk=client.pk), now=now).first()
+    if candidate is None:
+        return Outlook(
+            False, f"A campaign would not offer {client} a contract: {offer_refusal(client)}"
+        )
+    rules = CampaignSettings.load()
+    last_offered = (
+        ConversionOffer.objects.for_client(client.pk)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if last_offered is not None:
+        cooldown_ends = last_offered + dt.timedelta(days=rules.cooldown_days)
+        if cooldown_ends > now:
+            return Outlook(
+                False,
+                f"Not yet: it was offered a contract on "
+                f"{timezone.localtime(last_offered):%-d %B %Y}, and a campaign waits "
+                f"{rules.cooldown_days} days between offers (until "
+                f"{timezone.localtime(cooldown_ends):%-d %B %Y}).",
+            )
+    figures = candidate.__dict__  # the annotations of with_trailing_figures
+    spend, tickets = figures["trailing_spend"], figures["trailing_tickets"]
+    if spend < rules.min_trailing_spend and tickets < rules.min_trailing_tickets:
+        return Outlook(
+            False,
+            f"Below the campaign's thresholds: {money(spend)} spent and {_tickets(tickets)} "
+            f"in the last twelve whole months, where a campaign needs "
+            f"{money(rules.min_trailing_spend)} or {_tickets(rules.min_trailing_tickets)}.",
+        )
+    plans = offered_plans()
+    if not plans:
+        return Outlook(False, "No plan is offered; mark at least one plan as offered.")
+    draft = draft_offer(
+        candidate,
+        plans=plans,
+        rules=rules,
+        months=replay_months(now),
+        today=timezone.localdate(now),
+    )
+    return Outlook(draft.fit != Fit.NONE, draft.verdict.reason)
