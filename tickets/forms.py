@@ -49,6 +49,8 @@ class QueueFilterForm(forms.Form):
         required=False, max_length=100, strip=True, label="Search", widget=forms.SearchInput
     )
     waiting = forms.BooleanField(required=False, label="Waiting on client")
+    # One client's tickets: the client page's "all in the queue" link sets it; the filters keep it.
+    client = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, people: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,11 +85,20 @@ class QueueFilterForm(forms.Form):
                 css_class="col-6 col-md-3",
             ),
             Div("waiting", css_class="col-6 col-md-2"),
+            Field("client"),
             HTML(
                 '<noscript><div class="col-auto mb-3">'
                 '<button class="btn btn-sm btn-secondary">Filter</button></div></noscript>'
             ),
         )
+
+    def clean_client(self) -> int | None:
+        raw = self.cleaned_data["client"]
+        if raw in ("", None):
+            return None
+        if (pk := parse_id(raw)) is None:
+            raise forms.ValidationError("That client link is broken.")
+        return pk
 
     def filters(self) -> QueueFilters:
         """Return the valid filters; an invalid field is left out (its error is shown)."""
@@ -100,6 +111,7 @@ class QueueFilterForm(forms.Form):
             assignee=value("assignee", ""),
             q=value("q", ""),
             waiting=bool(value("waiting", False)),
+            client=None if "client" in errors else data.get("client"),
         )
 
     def query_string(self) -> str:
@@ -110,6 +122,7 @@ class QueueFilterForm(forms.Form):
             "assignee": f.assignee,
             "q": f.q,
             "waiting": "on" if f.waiting else "",
+            "client": "" if f.client is None else f.client,
         }
         return urlencode({k: v for k, v in params.items() if v != ""})
 

@@ -47,12 +47,18 @@ class QueueFilters:
     assignee: str = ""  # "", "me", "none" or a user id
     q: str = ""
     waiting: bool = False  # show tickets waiting on the client instead of the working line
+    client: int | None = None  # one client's tickets (its page links to them)
 
     @property
     def narrows_line(self) -> bool:
         """Whether rows shown are not simply the head of the whole line."""
         return bool(
-            self.priority or self.tier is not None or self.assignee or self.q or self.waiting
+            self.priority
+            or self.tier is not None
+            or self.assignee
+            or self.q
+            or self.waiting
+            or self.client is not None
         )
 
 
@@ -123,12 +129,14 @@ class QueueRow:
     url: str
     subject: str
     client_name: str
+    client_url: str
     tier: int
     tier_badge: str  # HTML from the badge include, with the tier's name
     priority_badge: str  # HTML from the badge include, with the priority's name
     status_label: str
     age: str
-    due_text: str
+    deadline_text: str  # where the ticket stands against its deadline ("2h 05m left")
+    due_text: str  # the same, with the place in line of a ticket with no guarantee
     due_class: str
     assignee: str
     place: int | None
@@ -157,6 +165,8 @@ def queue_tickets(filters: QueueFilters, user: User) -> QuerySet[Ticket]:
         if filters.waiting
         else tickets.filter(status__in=ACTIONABLE_STATUSES)
     )
+    if filters.client is not None:
+        tickets = tickets.filter(client_id=filters.client)
     if filters.priority:
         tickets = tickets.filter(priority=filters.priority)
     if filters.tier is not None:
@@ -177,8 +187,9 @@ def queue_tickets(filters: QueueFilters, user: User) -> QuerySet[Ticket]:
     return tickets.in_queue_order()
 
 
-def _places(ids: list[int]) -> dict[int, int]:
-    """Return each ticket's place in the whole working line (for filtered views)."""
+def places_in_line(ids: list[int]) -> dict[int, int]:
+    """Return each ticket's place in the whole working line (for filtered views, and the
+    client page)."""
     if not ids:
         return {}
     table = Ticket._meta.db_table
@@ -211,16 +222,17 @@ def _duration(delta: dt.timedelta) -> str:
 ROW_FIELDS = (
     "id", "subject", "priority", "status", "queue_tier", "queue_due_at", "opened_at",
     "first_response_at", "response_risk_at", "resolution_risk_at", "sla_paused_at",
-    "paid_priority", "client__name", "assignee__first_name", "assignee__last_name",
-    "assignee__username",
+    "paid_priority", "client_id", "client__name", "assignee__first_name",
+    "assignee__last_name", "assignee__username",
 )  # fmt: skip
 DETAIL_URL = reverse_lazy("tickets:detail", args=[0])
+CLIENT_URL = reverse_lazy("tickets:client", args=[0])
 BADGE_TEMPLATE = "tickets/_badge.html"
 
 Badge = Callable[[str, object, str], str]
 
 
-def _badges() -> Badge:
+def badge_renderer() -> Badge:
     """Render the badge include once per distinct badge on a page, not twice per row.
 
     A page holds seven different badges at most (three tiers, four priorities); an include per
@@ -235,8 +247,21 @@ def _badges() -> Badge:
     return badge
 
 
+@dataclass(frozen=True)
+class Prefixes:
+    """The start of a ticket's and of a client's address: one reverse() each for a page, not one
+    {% url %} per row (rendering is where the time goes)."""
+
+    ticket: str
+    client: str
+
+    @classmethod
+    def load(cls) -> Prefixes:
+        return cls(str(DETAIL_URL).removesuffix("0/"), str(CLIENT_URL).removesuffix("0/"))
+
+
 def _row(
-    t: dict[str, Any], now: dt.datetime, place: int | None, detail_prefix: str, badge: Badge
+    t: dict[str, Any], now: dt.datetime, place: int | None, prefixes: Prefixes, badge: Badge
 ) -> QueueRow:
     due_at: dt.datetime | None = t["queue_due_at"]
     risk_at = t["response_risk_at"] if t["first_response_at"] is None else t["resolution_risk_at"]
@@ -244,25 +269,29 @@ def _row(
         due_at=due_at, risk_at=risk_at, paused=t["sla_paused_at"] is not None, now=now
     )
     if state == DeadlineState.NONE:
-        due_text = f"no guarantee · #{place} in line" if place else "no guarantee"
-        due_class = "text-body-secondary"
+        deadline_text, due_class = "no guarantee", "text-body-secondary"
     elif state == DeadlineState.PAUSED:
-        due_text, due_class = "paused (waiting on client)", "text-body-secondary"
+        deadline_text, due_class = "paused (waiting on client)", "text-body-secondary"
     elif state == DeadlineState.OVERDUE:
-        due_text, due_class = f"overdue {_duration(now - due_at)}", "sla-overdue"  # type: ignore[operator]
+        deadline_text, due_class = f"overdue {_duration(now - due_at)}", "sla-overdue"  # type: ignore[operator]
     else:
-        due_text = f"{_duration(due_at - now)} left"  # type: ignore[operator]
+        deadline_text = f"{_duration(due_at - now)} left"  # type: ignore[operator]
         due_class = "sla-risk" if state == DeadlineState.AT_RISK else "sla-ok"
+    due_text = deadline_text
+    if state == DeadlineState.NONE and place:
+        due_text = f"no guarantee · #{place} in line"
     return QueueRow(
         pk=t["id"],
-        url=f"{detail_prefix}{t['id']}/",
+        url=f"{prefixes.ticket}{t['id']}/",
         subject=t["subject"],
         client_name=t["client__name"],
+        client_url=f"{prefixes.client}{t['client_id']}/",
         tier=t["queue_tier"],
         tier_badge=badge("tier", t["queue_tier"], TIER_LABELS[t["queue_tier"]]),
         priority_badge=badge("priority", t["priority"], PRIORITY_LABELS[t["priority"]]),
         status_label=STATUS_LABELS[t["status"]],
         age=_duration(now - t["opened_at"]),
+        deadline_text=deadline_text,
         due_text=due_text,
         due_class=due_class,
         assignee=name_from(
@@ -279,28 +308,40 @@ class QueuePage:
     next_cursor: str | None
 
 
-def queue_page(filters: QueueFilters, user: User, after: Cursor | None = None) -> QueuePage:
-    """Return one page of the queue: two queries at most (rows, and places when filtered)."""
+def queue_page(
+    filters: QueueFilters,
+    user: User,
+    after: Cursor | None = None,
+    *,
+    size: int = PAGE_SIZE,
+    every_place: bool = False,
+) -> QueuePage:
+    """Return one page of the queue: two queries at most (rows, and places when filtered).
+
+    A filtered page knows the places of its tickets with no guarantee (their deadline is their
+    place); `every_place` asks for the contract tickets' places too (the client page).
+    """
     tickets = queue_tickets(filters, user)
     if after is not None:
         tickets = tickets.filter(_after(after))
-    fetched = list(tickets.values(*ROW_FIELDS)[: PAGE_SIZE + 1])
-    has_more = len(fetched) > PAGE_SIZE
-    shown = fetched[:PAGE_SIZE]
+    fetched = list(tickets.values(*ROW_FIELDS)[: size + 1])
+    has_more = len(fetched) > size
+    shown = fetched[:size]
     shown_before = after.shown if after else 0
     if filters.narrows_line:
         places = (
             {}
             if filters.waiting
-            else _places([t["id"] for t in shown if t["queue_due_at"] is None])
+            else places_in_line(
+                [t["id"] for t in shown if every_place or t["queue_due_at"] is None]
+            )
         )
     else:
         places = {t["id"]: shown_before + i + 1 for i, t in enumerate(shown)}
     now = timezone.now()
-    # One reverse() for the page, not one {% url %} per row: rendering is where the time goes.
-    detail_prefix = str(DETAIL_URL).removesuffix("0/")
-    badge = _badges()
-    rows = [_row(t, now, places.get(t["id"]), detail_prefix, badge) for t in shown]
+    prefixes = Prefixes.load()
+    badge = badge_renderer()
+    rows = [_row(t, now, places.get(t["id"]), prefixes, badge) for t in shown]
     next_cursor = None
     if has_more:
         last = shown[-1]

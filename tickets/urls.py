@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tickets import views
+from tickets import client_views, views
 
 app_name = "tickets"
 
@@ -19,4 +19,16 @@ urlpatterns = [
     path("tickets/<int:pk>/assign/", views.ticket_assign_view, name="assign"),
     path("tickets/<int:pk>/time/", views.ticket_time, name="time"),
     path("tickets/<int:pk>/priority/", views.ticket_priority, name="priority"),
+    path("clients/", client_views.clients, name="clients"),
+    path("clients/<int:pk>/", client_views.client_detail, name="client"),
+    path("clients/<int:pk>/<slug:figure>.csv", client_views.client_csv, name="client_csv"),
+    *(
+        path(
+            f"clients/<int:pk>/{action}/",
+            client_views.client_action,
+            {"action": action},
+            name=f"client_{action}",
+        )
+        for action in client_views.ACTIONS
+    ),
 ]

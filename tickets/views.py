@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from billing.models import RateCard
+from clients.models import Client
 from clients.money import money
 from clients.people import staff_name
 from contracts.staff import MANAGE_CONTRACTS
@@ -67,7 +68,8 @@ def queue(request: WorkspaceRequest) -> HttpResponse:
             after = Cursor.decode(raw)
         except ValueError:
             messages.error(request, "That page link is broken; showing the start of the queue.")
-    page = queue_page(form.filters(), request.user, after)
+    filters = form.filters()
+    page = queue_page(filters, request.user, after)
     context: dict[str, Any] = {
         "form": form,
         "page": page,
@@ -80,6 +82,9 @@ def queue(request: WorkspaceRequest) -> HttpResponse:
         # Live refresh swaps the table body; "show more" appends rows after the last one.
         template += "#more-rows" if after else "#queue-table"
     else:
+        # Whose tickets these are, when the client page sent us (one query, on whole pages).
+        if filters.client is not None:
+            context["one_client"] = Client.objects.filter(pk=filters.client).first()
         # The panel above the queue: two aggregates, on whole pages only (not every refresh).
         context["my"] = my_work(request.user, timezone.now())
     response = render(request, template, context)

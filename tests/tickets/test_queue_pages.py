@@ -25,7 +25,7 @@ from tests.factories import (
 )
 from tests.tickets.queue_helpers import ANYTHING, contract_ticket_due
 from tickets.models import QueueTier, Ticket, TicketStatus
-from tickets.queue import PAGE_SIZE, Cursor, QueueFilters, _places, queue_page
+from tickets.queue import PAGE_SIZE, Cursor, QueueFilters, places_in_line, queue_page
 
 pytestmark = pytest.mark.django_db
 
@@ -204,10 +204,10 @@ def test_places_query_ranks_tickets_in_the_whole_working_line(now: dt.datetime) 
     waiting = TicketFactory(status=TicketStatus.WAITING_ON_CLIENT, opened_at=NOW - 2 * DAY)
     paid = PaidPriorityTicketFactory(opened_at=NOW)
 
-    places = _places([contract.pk, standard.pk, waiting.pk, paid.pk])
+    places = places_in_line([contract.pk, standard.pk, waiting.pk, paid.pk])
 
     assert places == {contract.pk: 1, paid.pk: 2, standard.pk: 3}
-    assert _places([]) == {}
+    assert places_in_line([]) == {}
 
 
 def test_waiting_view_shows_no_places(now: dt.datetime, consultant: User) -> None:
