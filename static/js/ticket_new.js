@@ -11,7 +11,9 @@
   function pick(result) {
     const onContract = result.dataset.onContract === "1";
     byId("id_client").value = result.dataset.clientId;
-    byId("client-picked-name").textContent = result.dataset.clientName;
+    const picked = byId("client-picked-name");
+    picked.textContent = result.dataset.clientName;
+    picked.href = result.dataset.clientUrl;
     // The result's own badge, as templates/tickets/_badge.html rendered it: no colours here.
     byId("client-picked-tier").replaceChildren(result.querySelector(".badge").cloneNode(true));
     byId("paid-priority-box").classList.toggle("d-none", onContract);

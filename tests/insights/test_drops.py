@@ -355,7 +355,7 @@ def test_a_manager_finds_a_dropped_client_in_the_picker_marked_dropped(
     hidden = consultant_client.get(reverse("tickets:client_lookup"), {"q": "vale"})
     assert f'data-client-id="{dropped.pk}"' not in hidden.content.decode()
     form = manager_client.get(reverse("tickets:new"), {"client": dropped.pk}).content.decode()
-    assert 'id="client-picked-name">Vale Print</span>' in form
+    assert 'id="client-picked-name">Vale Print</a>' in form
     assert 'name="override_drop"' in form
 
 

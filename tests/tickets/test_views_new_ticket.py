@@ -147,7 +147,9 @@ def test_new_ticket_form_opened_for_a_client_shows_that_client(
     response = consultant_client.get(reverse("tickets:new"), {"client": contract.client_id})
 
     html = response.content.decode()
-    assert '<span class="fs-5 fw-semibold" id="client-picked-name">Harbor Vets</span>' in html
+    assert 'id="client-picked-name">Harbor Vets</a>' in html
+    # The name opens the client's page (in a new tab: the form stays as it was).
+    assert f'href="/clients/{contract.client_id}/" target="_blank"' in html
     assert response.context["chosen"].on_contract
 
 
@@ -170,8 +172,8 @@ def test_client_lookup_finds_matching_active_clients_only(
     assert "Inland Motors" not in html
     assert html.index("Harbor Bakery") < html.index("Harbor Vets")  # alphabetical
     assert (
-        f'data-client-id="{on_contract.pk}" data-client-name="Harbor Vets" data-on-contract="1"'
-        in html
+        f'data-client-id="{on_contract.pk}" data-client-name="Harbor Vets" data-on-contract="1" '
+        f'data-client-url="/clients/{on_contract.pk}/"' in html
     )
 
 
@@ -362,6 +364,6 @@ def test_a_refused_ticket_keeps_the_chosen_client_and_contact(
 
     html = response.content.decode()
     assert response.status_code == 422
-    assert f'id="client-picked-name">{contact.client.name}</span>' in html
+    assert f'id="client-picked-name">{contact.client.name}</a>' in html
     assert f'<option value="{contact.pk}" selected>Pat Lee' in html
     assert '<option value="high" selected>High</option>' in html
