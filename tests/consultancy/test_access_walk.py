@@ -101,6 +101,18 @@ PAGES: dict[str, tuple[Answer, Answer, Answer]] = {
     "tickets:assign": (POST_ONLY, POST_ONLY, LOGIN),
     "tickets:time": (POST_ONLY, POST_ONLY, LOGIN),
     "tickets:priority": (POST_ONLY, POST_ONLY, LOGIN),
+    # The client pages: anyone who works tickets may open any client. The actions are the
+    # manager's: a confirmation page (GET) and the action (POST); one the client's standing
+    # does not allow goes back to its page with the reason. The world's client holds a
+    # contract: it may be renewed or cancelled, not offered a contract, dropped or reinstated.
+    "tickets:clients": (OK, OK, LOGIN),
+    "tickets:client": (OK, OK, LOGIN),
+    "tickets:client_csv": (OK, OK, LOGIN),
+    "tickets:client_offer": ("/clients/", FORBIDDEN, LOGIN),
+    "tickets:client_renew": (OK, FORBIDDEN, LOGIN),
+    "tickets:client_cancel": (OK, FORBIDDEN, LOGIN),
+    "tickets:client_reinstate": ("/clients/", FORBIDDEN, LOGIN),
+    "tickets:client_drop": ("/clients/", FORBIDDEN, LOGIN),
     # The client's pages behind a signed link: anyone holding it. Accept and decline take a
     # POST; a GET (from the browser's history) goes back to the offer.
     "offers:offer": (OK, OK, OK),

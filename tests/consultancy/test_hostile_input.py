@@ -102,8 +102,12 @@ class Endpoint:
 
 ENDPOINTS = [
     # Filters, searches and page links (GET).
-    Endpoint("tickets:queue", "get", ("q", "priority", "tier", "assignee", "waiting", "after")),
-    Endpoint("tickets:queue", "get", ("q", "after"), persona="consultant_client"),
+    Endpoint(
+        "tickets:queue", "get", ("q", "priority", "tier", "assignee", "waiting", "after", "client")
+    ),
+    Endpoint("tickets:queue", "get", ("q", "after", "client"), persona="consultant_client"),
+    Endpoint("tickets:clients", "get", ("q", "kind", "open_tickets", "after")),
+    Endpoint("tickets:clients", "get", ("q", "after"), persona="consultant_client"),
     Endpoint("tickets:new", "get", ("client",)),
     Endpoint("tickets:client_lookup", "get", ("q",)),
     Endpoint("tickets:client_contacts", "get", ("client",)),
@@ -153,6 +157,13 @@ ENDPOINTS = [
     Endpoint("insights:cancel", "post", ("contract", "reason", "confirm")),
     Endpoint("insights:drop", "post", ("client", "reason")),
     Endpoint("insights:undo_drop", "post", ("client",)),
+    # The client page's actions (the world's client holds a contract: offering, dropping and
+    # reinstating it are refused whatever is posted; renewing and cancelling read the form).
+    Endpoint("tickets:client_offer", "post", ("confirm",)),
+    Endpoint("tickets:client_renew", "post", ("contract", "confirm")),
+    Endpoint("tickets:client_cancel", "post", ("contract", "reason", "confirm")),
+    Endpoint("tickets:client_drop", "post", ("client", "reason", "confirm")),
+    Endpoint("tickets:client_reinstate", "post", ("client", "confirm")),
     Endpoint("offers:offer_accept", "post", ("signer_name", "signer_role", "agree"), "anon_client"),
     Endpoint("offers:offer_decline", "post", ("reason",), persona="anon_client"),
     Endpoint("offers:unsubscribe", "post", ("List-Unsubscribe",), persona="anon_client"),
@@ -170,6 +181,7 @@ ENDPOINTS = [
     Endpoint("billing:invoice", "get", (), path_values={"ref": "*"}),
     Endpoint("billing:credit", "post", ("reason",), path_values={"ref": "*"}),
     Endpoint("insights:csv", "get", (), path_values={"section": "*", "table": "*"}),
+    Endpoint("tickets:client_csv", "get", (), path_values={"figure": "*"}),
 ]
 ROUTES = {route.name: route for route in routes()}
 

@@ -140,12 +140,13 @@ class World:
         """The real values that fill the route's parameters."""
         model = _admin_model(route.name) or _admin_model_of_template(route.template)
         known = {
-            "pk": str(self.ticket.pk if route.name.startswith("tickets:") else self.contract.pk),
+            "pk": str(self.pk_for(route)),
             "ref": self.invoice.number,
             "period": str(FEBRUARY),
             "export_format": "xero",
             "section": "workload",
             "table": "tiers",
+            "figure": "money",
             "token": offer_token(
                 self.offer, "unsubscribe" if route.name == "offers:unsubscribe" else "offer"
             ),
@@ -164,10 +165,27 @@ class World:
             known["id"] = str(self.manager.pk)
         return {name: known[name] for name in route.params}
 
+    def pk_for(self, route: Route) -> int:
+        """The object a route's `pk` names: the client on the client pages, the ticket on the
+        ticket pages, the contract elsewhere (the renewals)."""
+        if route.name in CLIENT_PAGES:
+            return self.client.pk
+        return self.ticket.pk if route.name.startswith("tickets:") else self.contract.pk
+
     def path(self, route: Route) -> str:
         return route.template.format(**self.values(route)) + QUERIES.get(route.name, "")
 
 
+# The workspace's pages of one client (tickets.urls), whose `pk` is the client's.
+CLIENT_PAGES = {
+    "tickets:client",
+    "tickets:client_csv",
+    "tickets:client_offer",
+    "tickets:client_renew",
+    "tickets:client_cancel",
+    "tickets:client_reinstate",
+    "tickets:client_drop",
+}
 # Pages that answer 400 without a query string: asked the way their links ask them.
 QUERIES = {
     "insights:missed": "?days=30&target=response",
