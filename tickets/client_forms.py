@@ -19,7 +19,7 @@ class ClientFilterForm(forms.Form):
     q = forms.CharField(
         required=False, max_length=100, strip=True, label="Search", widget=forms.SearchInput
     )
-    kind = forms.ChoiceField(choices=Kind.CHOICES, required=False, label="Clients")
+    kind = forms.ChoiceField(choices=Kind.CHOICES, required=False, label="Show")
     open_tickets = forms.BooleanField(required=False, label="Has open tickets")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

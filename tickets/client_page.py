@@ -34,7 +34,7 @@ from clients.models import (
     Contact,
     trailing_year_start,
 )
-from clients.money import ZERO, as_hours, cents, hours
+from clients.money import ZERO, as_hours, cents, hours, money
 from contracts.models import Priority, ServiceContract, ServiceLevel
 from offers.campaign import count_rows
 from offers.models import ConversionOffer
@@ -47,7 +47,7 @@ LINE_SHOWN = 10  # open tickets shown of each kind (in line, waiting); the queue
 RECENT_SHOWN = 10
 TERMS_SHOWN = 24  # a client's contract terms read: the current and past ones
 CONTACTS_SHOWN = 50
-INVOICES_SHOWN = 12
+INVOICES_SHOWN = 8
 OFFERS_SHOWN = 10
 EVENTS_SHOWN = 10
 # The ledger's kinds in the order the page lists them, in the page's words.
@@ -214,7 +214,8 @@ def minutes_worked(
 
 
 def hours_table(months: Sequence[HoursMonth]) -> Table:
-    """The six months as a table and its chart: used against included, and the overage."""
+    """The months a contract covered, of the six, as a table and its chart: the hours used
+    against those included, and the overage."""
     return Table(
         slug="hours",
         caption="Included hours, last six months",
@@ -228,9 +229,8 @@ def hours_table(months: Sequence[HoursMonth]) -> Table:
                 as_hours(m.overage_minutes),
                 Money(m.overage),
             )
-            if m.covered
-            else (m.period.label, None, None, None, None, None)
             for m in months
+            if m.covered
         ],
         chart=Chart(
             kind="bar",
@@ -271,7 +271,7 @@ def money_year(client: Client, now: dt.datetime) -> MoneyYear:
     }
     table = Table(
         slug="money",
-        caption="Billed in the last 12 months, by kind",
+        caption="By kind, last 12 months",
         columns=("Kind", "Charges", "Amount"),
         rows=[
             (
@@ -296,10 +296,16 @@ class InvoiceRow:
     invoice: Invoice
     status: str
     status_class: str  # the badge's colours
+    past_due: bool  # its due date has passed with an amount not credited (no payments are kept)
 
 
 def invoice_rows(client: Client, today: dt.date) -> list[InvoiceRow]:
-    """The client's latest invoices and credit notes with where each stands (one query)."""
+    """The client's latest invoices and credit notes with where each stands (one query).
+
+    Payments are kept in the accounting software the invoices are exported to, not here, so
+    an invoice is issued, credited in part or in full, or a credit note; past its due date is
+    said beside the date, as the invoice's own page says it.
+    """
     invoices = (
         Invoice.objects.filter(client=client)
         .select_related("credits")
@@ -314,12 +320,11 @@ def invoice_rows(client: Client, today: dt.date) -> list[InvoiceRow]:
         elif credited >= invoice.total:
             status, css = "Credited in full", "text-bg-secondary"
         elif credited > 0:
-            status, css = "Part credited", "text-bg-info"
-        elif invoice.is_overdue(today):
-            status, css = "Overdue", "text-bg-danger"
+            status, css = f"{money(credited)} credited", "text-bg-info"
         else:
-            status, css = f"Due {invoice.due_on:%-d %b %Y}", "text-bg-light border"
-        rows.append(InvoiceRow(invoice, status, css))
+            status, css = "Issued", "text-bg-light border"
+        past_due = invoice.is_overdue(today) and credited < invoice.total
+        rows.append(InvoiceRow(invoice, status, css, past_due))
     return rows
 
 

@@ -64,9 +64,9 @@ def test_thirteen_hours_against_ten_included_is_three_hours_of_overage(
     assert "the fee is $400.00" in hours
     assert 'max="780" low="450" high="600" optimum="0" value="780"' in hours
     assert _row(hours, "March 2025") == ["10.00", "13.00", "0.00", "3.00", "$285.00"]
-    # February: 2 h of 10, no overage. December and before: no contract, empty cells.
+    # February: 2 h of 10, no overage. December and before: no contract, no row.
     assert _row(hours, "February 2025") == ["10.00", "2.00", "8.00", "0.00", "$0.00"]
-    assert _row(hours, "December 2024") == ["", "", "", "", ""]
+    assert "December 2024" not in hours
 
 
 def test_a_contract_that_starts_mid_month_gets_its_share_of_hours_and_fee(
@@ -86,7 +86,7 @@ def test_a_contract_that_starts_mid_month_gets_its_share_of_hours_and_fee(
     assert "overage so far 1.3 h = $123.50" in hours
     assert "the fee is $348.39" in hours
     assert _row(hours, "March 2025") == ["8.70", "10.00", "0.00", "1.30", "$123.50"]
-    assert _row(hours, "February 2025") == ["", "", "", "", ""]
+    assert "February 2025" not in hours
 
 
 def test_a_month_with_a_renewal_sums_each_terms_share():
@@ -172,19 +172,24 @@ def test_invoices_show_where_each_stands_and_link_for_a_manager(
     december = client.invoices.get(period=dt.date(2024, 12, 1))
     note = credit_note_issue(invoice=december, reason="Billed twice", by=manager)
 
-    managers = _section(page_of(manager_client, client.pk), "money")
-    consultants = _section(page_of(consultant_client, client.pk), "money")
+    managers = _section(page_of(manager_client, client.pk), "invoices")
+    consultants = _section(page_of(consultant_client, client.pk), "invoices")
 
     january = client.invoices.get(period=dt.date(2025, 1, 1))
     february = client.invoices.get(period=FEBRUARY.first_day)
-    assert f"Credit note for {december.number}" in managers
-    assert "Credited in full" in managers
-    assert "Overdue" in managers  # January's, due 17 Feb, nothing credited
-    assert "Due 24 Mar 2025" in managers  # February's
+    rows = managers.split("<tbody>")[1].split("</tr>")
+    # Newest first: the credit note, February's, January's, December's (credited).
+    assert f"Credit note for {december.number}" in rows[0]
+    assert ">Issued<" in rows[1]
+    assert ">24 Mar 2025</td>" in rows[1]  # February's, not due yet
+    assert "17 Feb 2025, past due" in rows[2]  # January's, nothing credited
+    assert "Credited in full" in rows[3]
+    assert "past due" not in rows[3]
     for invoice in (note, february, january, december):
         assert f'href="{reverse("billing:invoice", args=[invoice.number])}"' in managers
         assert f">{invoice.number}</td>" in consultants  # named, not linked
     assert "/billing/" not in consultants
+    assert f"/billing/invoices/?q={client.name.replace(' ', '%20')}" in managers
 
 
 def test_each_table_downloads_as_csv(consultant_client, consultant, now):
@@ -210,6 +215,6 @@ def test_each_table_downloads_as_csv(consultant_client, consultant, now):
     lines = hours.content.decode().splitlines()
     assert lines[0] == "Month,Included (h),Used (h),Left (h),Overage (h),Overage"
     assert lines[-1] == "March 2025,10.00,13.00,0.00,3.00,285.00"
-    assert lines[1] == "October 2024,,,,,"
+    assert lines[1] == "January 2025,10.00,0.00,10.00,0.00,0.00"  # the contract's first month
     assert "Other,1,1234.50" in money.content.decode().splitlines()
     assert other.status_code == 404
