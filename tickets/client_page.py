@@ -344,7 +344,11 @@ class ClientPage:
     offers: list[ConversionOffer]  # newest first
     outlook: Outlook
     events: list[ClientEvent]
-    rate_card: RateCard
+
+    @cached_property
+    def rate_card(self) -> RateCard:
+        """What break-fix work costs (read only for a client without a contract)."""
+        return RateCard.load()
 
     @cached_property
     def contract(self) -> ServiceContract | None:
@@ -425,5 +429,4 @@ def client_page(client: Client, user: User, now: dt.datetime | None = None) -> C
             .select_related("by")
             .order_by("-at", "-pk")[:EVENTS_SHOWN]
         ),
-        rate_card=RateCard.load(),
     )

@@ -171,6 +171,19 @@ class Ticket(models.Model):
                 ),
             ),
             models.Index(fields=["client", "opened_at"], name="ticket_client_opened_idx"),
+            # A client's open tickets (the client page and list count them, and show its line):
+            # read in proportion to the tickets open, not to the thousands it ever raised.
+            models.Index(
+                fields=["client"],
+                name="ticket_open_client_idx",
+                condition=Q(
+                    status__in=[
+                        TicketStatus.NEW,
+                        TicketStatus.IN_PROGRESS,
+                        TicketStatus.WAITING_ON_CLIENT,
+                    ]
+                ),
+            ),
             models.Index(fields=["opened_at"], name="ticket_opened_idx"),
             # The moment-of-need scan: tickets still unanswered whose wait just became too long.
             models.Index(
