@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/campaign.py
 	$(BIN)/python bench/billing.py
 	$(BIN)/python bench/insights.py
+	$(BIN)/python bench/client_page.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-*

@@ -242,11 +242,18 @@ def django_env(database_url: str, **overrides: str) -> dict[str, str]:
 
 
 def run_demo_size(
-    script: str | Path, server: str, name: str, tickets: int, *, reuse: bool, profile: bool
+    script: str | Path,
+    server: str,
+    name: str,
+    tickets: int,
+    *,
+    reuse: bool,
+    profile: bool,
+    extra: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Seed the demo practice at `tickets` tickets (clients a tenth) in database `name` (fresh
     unless reusing a kept one: seed_demo only fills an empty one) and run `script`'s child on
-    it; return what the child reported."""
+    it, with `extra` arguments of the script's own; return what the child reported."""
     create_database(server, name, reuse=reuse)
     env = django_env(
         database_url(server, name),
@@ -257,7 +264,7 @@ def run_demo_size(
     args = ["--child", "--tickets", str(tickets), "--clients", str(max(1, tickets // 10))]
     if profile:
         args.append("--profile")
-    return run_child(script, *args, env=env)
+    return run_child(script, *args, *extra, env=env)
 
 
 def profile_requests(get_page: Callable[[], object], *, own_time: bool = False) -> None:
