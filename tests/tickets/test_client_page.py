@@ -191,8 +191,7 @@ def test_open_tickets_show_their_place_in_the_whole_line_and_their_deadline(cons
     assert closed.subject in recent
     assert "missed" in recent
     assert (
-        f'href="/queue/?client={contract.client_id}" id="all-in-queue">All 2 in the queue'
-        in tickets
+        f'href="/queue/?client={contract.client_id}" id="all-in-queue">In the queue (2)' in tickets
     )
     assert f'href="/tickets/new/?client={contract.client_id}"' in tickets
 
