@@ -19,13 +19,13 @@ from billing.models import (
     RunTrigger,
 )
 from billing.periods import Period, day_start, months_between
-from billing.pricing import contract_month
 from billing.services import (
     BillingError,
     acting_staff,
     contracts_to_bill,
     first_billed_month,
     period_refusal,
+    term_month,
 )
 from clients.models import Charge, ChargeKind
 from clients.money import ZERO, as_hours, money
@@ -158,15 +158,7 @@ def _bill_batch(
             continue
         worked, charged = work.get(contract.pk, (0, 0))
         plan = contract.plan
-        month = contract_month(
-            monthly_price=contract.monthly_price,
-            included_hours=plan.included_hours,
-            overage_rate=plan.overage_hourly_rate,
-            worked_minutes=worked,
-            days_covered=days,
-            days_in_month=period.days,
-            charged_minutes=charged,
-        )
+        month = term_month(contract, period, worked_minutes=worked, charged_minutes=charged)
         # Dated the first day the term covers in the month (the 1st for a whole month).
         first_day = day_start(max(contract.starts_on, period.first_day))
         name = f"{plan.name} contract"

@@ -19,7 +19,7 @@ from billing.models import (
     RateCard,
 )
 from billing.periods import Period, day_start
-from billing.pricing import included_minutes, split_minutes
+from billing.pricing import ContractMonth, contract_month, included_minutes, split_minutes
 from clients.models import Charge, ChargeKind, Client
 from clients.money import as_hours, for_minutes
 from contracts.models import RenewalMode, ServiceContract
@@ -102,6 +102,28 @@ def work_allowance(contract: ServiceContract, *, work_date: dt.date) -> int:
     period = Period.of(work_date)
     days = period.days_within(contract.starts_on, contract.last_day)
     return included_minutes(contract.plan.included_hours, days, period.days)
+
+
+def term_month(
+    contract: ServiceContract,
+    period: Period,
+    *,
+    worked_minutes: int,
+    charged_minutes: int = 0,
+) -> ContractMonth:
+    """What `period` of `contract` costs: billing's one rule for a contract month
+    (billing.pricing.contract_month), fed the term's price, its plan's hours and rate, and the
+    days of the month it covers. The monthly run bills it; the client page shows it."""
+    plan = contract.plan
+    return contract_month(
+        monthly_price=contract.monthly_price,
+        included_hours=plan.included_hours,
+        overage_rate=plan.overage_hourly_rate,
+        worked_minutes=worked_minutes,
+        days_covered=period.days_within(contract.starts_on, contract.last_day),
+        days_in_month=period.days,
+        charged_minutes=charged_minutes,
+    )
 
 
 def work_split(

@@ -5,7 +5,7 @@ three years of it): every part is one query with a LIMIT, or one aggregate on an
 starts with the client (the ledger's year by kind; the six months' hours by term and month).
 The open tickets are the queue's own rows (`tickets.queue.queue_page`) with their places in
 the whole line. Figures come from the rules that bill them: a contract month is priced by
-`billing.pricing.contract_month`, as the monthly run prices it, and the word on offers is the
+`billing.services.term_month`, as the monthly run prices it, and the word on offers is the
 campaign's own (`offers.outlook`).
 """
 
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from billing.models import Invoice, RateCard
 from billing.periods import Period, months_between
-from billing.pricing import contract_month
+from billing.services import term_month
 from clients.figures import Chart, Money, Series, Table
 from clients.models import (
     Charge,
@@ -137,8 +137,8 @@ def contract_hours(
     months: Sequence[Period],
 ) -> list[HoursMonth]:
     """Each month's included hours, use and overage under the terms that cover it; `worked`
-    holds the minutes logged per (term id, first day of the month). Pure: each term's month is
-    priced by billing's own rule, as the monthly run will bill it."""
+    holds the minutes logged per (term id, first day of the month). No query: each term's month
+    is priced by billing's own rule (billing.services.term_month), as the monthly run bills it."""
     shown = []
     for period in months:
         totals = {"included": 0, "used": 0, "left": 0, "over": 0}
@@ -150,14 +150,7 @@ def contract_hours(
                 continue
             covered = True
             minutes = worked.get((term.pk, period.first_day), 0)
-            month = contract_month(
-                monthly_price=term.monthly_price,
-                included_hours=term.plan.included_hours,
-                overage_rate=term.plan.overage_hourly_rate,
-                worked_minutes=minutes,
-                days_covered=days,
-                days_in_month=period.days,
-            )
+            month = term_month(term, period, worked_minutes=minutes)
             totals["included"] += month.included_minutes
             totals["used"] += minutes
             totals["left"] += max(0, month.included_minutes - minutes)
