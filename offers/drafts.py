@@ -137,6 +137,24 @@ def draft_offer(
     )
 
 
+NO_PLAN_OFFERED = "No plan is offered; mark at least one plan as offered."
+
+
+def draft_one(candidate: Client, *, rules: CampaignSettings, now: dt.datetime) -> OfferDraft | None:
+    """What one candidate (annotated by with_trailing_figures and offerable_clients) would be
+    offered as of `now`, and why; None when no plan is offered (NO_PLAN_OFFERED says so)."""
+    plans = offered_plans()
+    if not plans:
+        return None
+    return draft_offer(
+        candidate,
+        plans=plans,
+        rules=rules,
+        months=replay_months(now),
+        today=timezone.localdate(now),
+    )
+
+
 @dataclass(frozen=True)
 class CampaignDraft:
     """What a run would do: every candidate, best-ranked first, with what fits it; the offers

@@ -2,7 +2,7 @@
 
 The campaign's own rules and words, asked for one client: who may be offered at all
 (`offerable_clients`, and `offer_refusal` for why not), the cooldown, the thresholds, and the
-replay's verdict as the run and its preview word it (`draft_offer`). Reads only.
+replay's verdict as the run and its preview word it (`draft_one`). Reads only.
 """
 
 from __future__ import annotations
@@ -14,14 +14,8 @@ from django.utils import timezone
 
 from clients.models import Client
 from clients.money import money
-from offers.campaign import (
-    Fit,
-    offerable_clients,
-    offered_plans,
-    replay_months,
-    with_trailing_figures,
-)
-from offers.drafts import draft_offer
+from offers.campaign import Fit, offerable_clients, with_trailing_figures
+from offers.drafts import NO_PLAN_OFFERED, draft_one
 from offers.models import CampaignSettings, ConversionOffer
 from offers.services import offer_refusal
 
@@ -80,14 +74,6 @@ def campaign_outlook(client: Client, *, now: dt.datetime | None = None) -> Outlo
             f"in the last twelve whole months, where a campaign needs "
             f"{money(rules.min_trailing_spend)} or {_tickets(rules.min_trailing_tickets)}.",
         )
-    plans = offered_plans()
-    if not plans:
-        return Outlook(False, "No plan is offered; mark at least one plan as offered.")
-    draft = draft_offer(
-        candidate,
-        plans=plans,
-        rules=rules,
-        months=replay_months(now),
-        today=timezone.localdate(now),
-    )
+    if (draft := draft_one(candidate, rules=rules, now=now)) is None:
+        return Outlook(False, NO_PLAN_OFFERED)
     return Outlook(draft.fit != Fit.NONE, draft.verdict.reason)

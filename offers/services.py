@@ -28,16 +28,15 @@ from offers.campaign import (
     Verdict,
     not_recently_offered,
     offerable_clients,
-    offered_plans,
-    replay_months,
     with_trailing_figures,
 )
 from offers.delivery import stale_claim_age
 from offers.drafts import (
+    NO_PLAN_OFFERED,
     OfferDraft,
     campaign_drafts,
     collector_paused,
-    draft_offer,
+    draft_one,
 )
 from offers.models import (
     SIGNER_MAX_LENGTH,
@@ -227,16 +226,8 @@ def offer_send_now(
     if candidate is None:
         # The locked row, not the caller's copy: its flags may have changed since.
         raise OfferError(f"{locked} cannot be offered a contract: {offer_refusal(locked)}")
-    plans = offered_plans()
-    if not plans:
-        raise OfferError("No plan is offered; mark at least one plan as offered.")
-    draft = draft_offer(
-        candidate,
-        plans=plans,
-        rules=rules,
-        months=replay_months(now),
-        today=timezone.localdate(now),
-    )
+    if (draft := draft_one(candidate, rules=rules, now=now)) is None:
+        raise OfferError(NO_PLAN_OFFERED)
     if draft.fit == Fit.NONE:
         # The manager decided to offer: it goes out as what it is, a premium for the service,
         # never as a saving the replay does not show.
