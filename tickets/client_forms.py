@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.urls import reverse
 
 from contracts.forms import DropForm, UndoDropForm
 from tickets.client_list import ClientFilters, Kind
+from tickets.forms import live_filters
 
 
 class ClientFilterForm(forms.Form):
@@ -24,21 +24,13 @@ class ClientFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        url = reverse("tickets:clients")
-        self.helper = FormHelper()
-        self.helper.form_id = "client-filters"
-        self.helper.form_method = "get"
-        self.helper.form_action = url
-        self.helper.form_class = "row g-2 align-items-end mb-3"
-        # An invalid filter is ignored and the page says so once, as the queue does.
-        self.helper.form_show_errors = False
-        self.helper.attrs = {
-            "hx-get": url,
-            "hx-target": "#client-table",
-            "hx-swap": "outerHTML",
-            "hx-push-url": "true",
-            "hx-trigger": "change, input changed delay:300ms from:#id_q, submit",
-        }
+        self.helper = live_filters(
+            form_id="client-filters",
+            url=reverse("tickets:clients"),
+            target="#client-table",
+            trigger="change, input changed delay:300ms from:#id_q, submit",
+        )
+        self.helper.form_class += " mb-3"
         self.helper.layout = Layout(
             Div(
                 Field(

@@ -39,6 +39,26 @@ def clients_with_contract_flag(*, with_dropped: bool = False) -> QuerySet[Client
     return clients.annotate(on_contract=ServiceContract.objects.client_holds_one())
 
 
+def live_filters(*, form_id: str, url: str, target: str, trigger: str) -> FormHelper:
+    """The helper of a row of filters that asks again as they change: htmx swaps `target` and
+    the address follows. An invalid filter is ignored, and the page says so once under the
+    filters: errors under each small field would break the row."""
+    helper = FormHelper()
+    helper.form_id = form_id
+    helper.form_method = "get"
+    helper.form_action = url
+    helper.form_class = "row g-2 align-items-end"
+    helper.form_show_errors = False
+    helper.attrs = {
+        "hx-get": url,
+        "hx-target": target,
+        "hx-swap": "outerHTML",
+        "hx-push-url": "true",
+        "hx-trigger": trigger,
+    }
+    return helper
+
+
 class QueueFilterForm(forms.Form):
     priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices], required=False)
     tier = forms.TypedChoiceField(
@@ -60,22 +80,12 @@ class QueueFilterForm(forms.Form):
             ("none", "Unassigned"),
             *((str(p.pk), staff_name(p)) for p in people),
         ]
-        url = reverse("tickets:queue")
-        self.helper = FormHelper()
-        self.helper.form_id = "queue-filters"
-        self.helper.form_method = "get"
-        self.helper.form_action = url
-        self.helper.form_class = "row g-2 align-items-end"
-        # An invalid filter is ignored, and the page says so once under the filters: errors
-        # under each small select would break the row.
-        self.helper.form_show_errors = False
-        self.helper.attrs = {
-            "hx-get": url,
-            "hx-target": "#queue-table",
-            "hx-swap": "outerHTML",
-            "hx-push-url": "true",
-            "hx-trigger": "change, keyup changed delay:400ms from:#id_q, submit",
-        }
+        self.helper = live_filters(
+            form_id="queue-filters",
+            url=reverse("tickets:queue"),
+            target="#queue-table",
+            trigger="change, keyup changed delay:400ms from:#id_q, submit",
+        )
         self.helper.layout = Layout(
             Div(Field("priority", css_class="form-select-sm"), css_class="col-6 col-md-2"),
             Div(Field("tier", css_class="form-select-sm"), css_class="col-6 col-md-2"),
