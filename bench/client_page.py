@@ -266,27 +266,6 @@ def _small() -> int:
 
 
 # --- Child: the measurements ------------------------------------------------------------------
-def _explain(sqls: list[str]) -> tuple[list[float], list[str]]:
-    """EXPLAIN ANALYZE each SELECT as sent: its execution time, and the slowest one's plan."""
-    from django.db import connection
-
-    times: list[float] = []
-    plans: list[list[str]] = []
-    with connection.cursor() as cursor:
-        for sql in sqls:
-            if not sql.lstrip().upper().startswith("SELECT"):
-                times.append(0.0)
-                plans.append([])
-                continue
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
-            plan = [line for (line,) in cursor.fetchall()]
-            plans.append(plan)
-            executed = [ln for ln in plan if ln.startswith("Execution Time")]
-            times.append(float(executed[0].split()[2]) if executed else 0.0)
-    slowest = max(range(len(times)), key=times.__getitem__) if times else None
-    return times, (plans[slowest] if slowest is not None else [])
-
-
 def _getter(browser: Any, url: str) -> Callable[[], None]:
     def get_page() -> None:
         response = browser.get(url)
@@ -313,7 +292,7 @@ def _time_page(browser: Any, url: str, repeat: int, *, explain: bool = False) ->
     page.queries = len(sqls)
     page.query_list = [sql[:150] for sql in sqls]
     if explain:
-        page.query_exec_ms, page.plan = _explain(sqls)
+        page.query_exec_ms, page.plan = harness.explain_each(sqls)
     return page
 
 
@@ -389,6 +368,9 @@ def report(result: SizeResult) -> None:
         )
 
 
+SUMMARY_FIELDS = ("tickets", "charges", "p50_ms", "p95_ms", "cpu_p50_ms", "cpu_p95_ms", "queries")
+
+
 def summarise(results: list[SizeResult], big_tickets: int) -> dict[str, Any]:
     checks: dict[str, bool] = {}
     notes: list[str] = []
@@ -410,30 +392,8 @@ def summarise(results: list[SizeResult], big_tickets: int) -> dict[str, Any]:
         "bench": "client_page",
         "sizes": {
             str(r.tickets): {
-                "big": {
-                    k: r.big[k]
-                    for k in (
-                        "tickets",
-                        "charges",
-                        "p50_ms",
-                        "p95_ms",
-                        "cpu_p50_ms",
-                        "cpu_p95_ms",
-                        "queries",
-                    )
-                },
-                "small": {
-                    k: r.small[k]
-                    for k in (
-                        "tickets",
-                        "charges",
-                        "p50_ms",
-                        "p95_ms",
-                        "cpu_p50_ms",
-                        "cpu_p95_ms",
-                        "queries",
-                    )
-                },
+                "big": {k: r.big[k] for k in SUMMARY_FIELDS},
+                "small": {k: r.small[k] for k in SUMMARY_FIELDS},
                 "sql_ms": round(sum(r.big["query_exec_ms"]), 2),
                 "load_avg": r.load_avg,
                 "list": {

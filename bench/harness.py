@@ -287,6 +287,28 @@ def profile_requests(get_page: Callable[[], object], *, own_time: bool = False) 
     print(out.getvalue())
 
 
+def explain_each(sqls: Sequence[str]) -> tuple[list[float], list[str]]:
+    """EXPLAIN (ANALYZE, BUFFERS) each query as sent: each one's execution time in ms (0 for a
+    statement other than a SELECT), and the slowest one's plan."""
+    from django.db import connection
+
+    times: list[float] = []
+    plans: list[list[str]] = []
+    with connection.cursor() as cursor:
+        for sql in sqls:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                times.append(0.0)
+                plans.append([])
+                continue
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+            plan = [line for (line,) in cursor.fetchall()]
+            plans.append(plan)
+            executed = [ln for ln in plan if ln.startswith("Execution Time")]
+            times.append(float(executed[0].split()[2]) if executed else 0.0)
+    slowest = max(range(len(times)), key=times.__getitem__) if times else None
+    return times, (plans[slowest] if slowest is not None else [])
+
+
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consultancy.settings")
     # WhiteNoise warns that STATIC_ROOT is missing; the benches never serve static files.

@@ -137,27 +137,6 @@ def _ledger(result: SizeResult) -> None:
     result.offers = ConversionOffer.objects.count()
 
 
-def _explain(sqls: list[str]) -> tuple[list[float], list[str]]:
-    """EXPLAIN ANALYZE each query as sent: its execution time, and the slowest one's plan."""
-    from django.db import connection
-
-    times: list[float] = []
-    plans: list[list[str]] = []
-    with connection.cursor() as cursor:
-        for sql in sqls:
-            if not sql.lstrip().upper().startswith("SELECT"):
-                times.append(0.0)
-                plans.append([])
-                continue
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
-            plan = [line for (line,) in cursor.fetchall()]
-            plans.append(plan)
-            executed = [ln for ln in plan if ln.startswith("Execution Time")]
-            times.append(float(executed[0].split()[2]) if executed else 0.0)
-    slowest = max(range(len(times)), key=times.__getitem__) if times else None
-    return times, (plans[slowest] if slowest is not None else [])
-
-
 def _page(browser: Any, url: str) -> Callable[[], None]:
     def get_page() -> None:
         response = browser.get(url)
@@ -201,7 +180,7 @@ def measure_size(tickets: int, clients: int, profile: bool) -> SizeResult:
     sqls = [q["sql"] for q in captured.captured_queries]
     result.queries = len(sqls)
     result.query_list = [sql[:160] for sql in sqls]
-    result.query_exec_ms, result.slowest_plan = _explain(sqls)
+    result.query_exec_ms, result.slowest_plan = harness.explain_each(sqls)
 
     for url in SECONDARY_URLS:
         get_other = _page(browser, url)
