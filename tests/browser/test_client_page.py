@@ -6,7 +6,6 @@ README's pictures of the list and the page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from clients.models import Client
 from consultancy.demo import seed_demo
 from contracts.models import ContractStatus
 from offers.models import OfferStatus
-from tests.browser.strict import blocking_violations, screenshots_dir, serve_under_policy
+from tests.browser.strict import assert_accessible, screenshots_dir
 from tests.conftest import _ensure_roles
 from tickets.models import OPEN_STATUSES
 
@@ -27,13 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO_MANAGER = ("manager", "demo-manager-2026")
 DEMO_CONSULTANT = ("consultant", "demo-consultant-2026")
-
-
-@pytest.fixture
-def page(browser_page: Any) -> Iterator[Any]:
-    refused = serve_under_policy(browser_page)
-    yield browser_page
-    assert refused == []
 
 
 def _busy_contract_client() -> Client:
@@ -72,14 +64,10 @@ def _search(page: Any, term: str) -> list[str]:
     return page.locator("#client-rows th a").all_inner_texts()
 
 
-def _no_blocking_violations(page: Any, live_server: Any) -> None:
-    violations = blocking_violations(page, live_server)
-    assert not violations, "\n".join(violations)
-
-
 def test_the_manager_and_a_consultant_find_a_client_and_open_its_page(
-    page: Any, live_server: Any, tmp_path: Path
+    strict_page: Any, live_server: Any, tmp_path: Path
 ) -> None:
+    page = strict_page
     _ensure_roles()  # an earlier transactional test's flush removed the migrations' groups
     seed_demo(clients=120, tickets=2500)
     shown = _busy_contract_client()
@@ -96,7 +84,7 @@ def test_the_manager_and_a_consultant_find_a_client_and_open_its_page(
     # Every client found names the word, or a contact's address does.
     assert all(term in row.lower() for row in page.locator("#client-rows tr").all_inner_texts())
     page.screenshot(path=shots / "client-list.png")
-    _no_blocking_violations(page, live_server)
+    assert_accessible(page, live_server)
 
     page.get_by_role("link", name=shown.name, exact=True).click()
     page.wait_for_url(f"**/clients/{shown.pk}/")
@@ -113,14 +101,14 @@ def test_the_manager_and_a_consultant_find_a_client_and_open_its_page(
     assert page.locator("#action-renew").is_visible()
     assert page.locator("#action-cancel").is_visible()
     page.screenshot(path=shots / "client-page.png", full_page=True)
-    _no_blocking_violations(page, live_server)
+    assert_accessible(page, live_server)
 
     # An action is a confirmation page first; nothing changes on the way there and back.
     page.click("#action-renew")
     page.wait_for_url(f"**/clients/{shown.pk}/renew/")
     assert page.locator("#action-form input[name=confirm]").count() == 1
     page.screenshot(path=tmp_path / "client-renew.png")
-    _no_blocking_violations(page, live_server)
+    assert_accessible(page, live_server)
     page.click("text=Back to the client")
     page.wait_for_url(f"**/clients/{shown.pk}/")
 
@@ -133,4 +121,4 @@ def test_the_manager_and_a_consultant_find_a_client_and_open_its_page(
     page.wait_for_url(f"**/clients/{shown.pk}/")
     assert page.locator("[id^=action-]").count() == 0  # the manager's buttons only
     assert page.locator("#tickets").is_visible()
-    _no_blocking_violations(page, live_server)
+    assert_accessible(page, live_server)
