@@ -109,6 +109,9 @@ def _grow(tickets: int) -> int:
 
     term = (
         ServiceContract.objects.active()
+        # A client the campaign rules still reach, like the small one: the two pages then
+        # ask the same questions (an opted-out client's page needs one query fewer).
+        .filter(client__offers_opt_out=False)
         .select_related("client", "plan")
         .order_by("starts_on", "pk")
         .first()
