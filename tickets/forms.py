@@ -277,14 +277,21 @@ class TicketActionForm(forms.Form):
 class StatusForm(TicketActionForm):
     prefix = "status"  # several forms share one page: keep their field ids apart
     url_name = "tickets:status"
-    status = forms.ChoiceField(choices=TicketStatus.choices)
+    status = forms.ChoiceField(
+        label="New status",
+        choices=TicketStatus.choices,
+        error_messages={"required": "Choose the status to change to."},
+    )
     note = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
         super().__init__(*args, ticket=ticket, **kwargs)
         allowed = TRANSITIONS.get(ticket.status, frozenset())
+        # Only the statuses the ticket may move to, after an empty choice: the first of them
+        # shown as selected read as the ticket's status beside a badge that said another.
         self.fields["status"].choices = [  # type: ignore[attr-defined]
-            (v, label) for v, label in TicketStatus.choices if v in allowed
+            ("", "Choose…"),
+            *((v, label) for v, label in TicketStatus.choices if v in allowed),
         ]
 
     def layout(self) -> Layout:
