@@ -258,6 +258,9 @@ if not REDIS_URL:
         "data_folder_out": str(CELERY_FILESYSTEM_DIR),
         "processed_folder": str(VAR_DIR / "celery-processed"),
         "store_processed": False,
+        # The exchange tables (the workers' control and event fanout): kombu's default is a
+        # `control/` folder in the working directory, which left one in the project root.
+        "control_folder": str(VAR_DIR / "celery-control"),
     }
 else:
     # visibility_timeout: how long Redis waits for an ack before redelivering a message whose

@@ -228,3 +228,36 @@ def test_a_request_warning_is_logged_once_by_the_root_handler_not_twice(settings
     printing = [h for h in handlers if isinstance(h, logging.StreamHandler)]
 
     assert len(printing) == 1
+
+
+def test_the_embedded_broker_writes_only_under_var(tmp_path):
+    # `make run` starts its processes in the project root; kombu's filesystem transport used
+    # to put its exchange tables in `control/` there. A task queued and a control command
+    # broadcast (what a worker's `celery inspect` does) from another working directory must
+    # leave that directory empty.
+    queue = f"settings-test-{os.getpid()}"
+    script = (
+        "import django; django.setup(); "
+        "from consultancy.celery import app; "
+        f"app.send_task('no.such.task', queue={queue!r}); "
+        "app.control.broadcast('ping', reply=False); "
+        "from django.conf import settings; "
+        "print(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get('control_folder', ''))"
+    )
+    result = subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**_environment(), "PYTHONPATH": str(PROJECT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
+    control = Path(result.stdout.strip())
+    assert control.parent == PROJECT / "var"
+    assert list(control.glob("*.exchange")), "the broadcast wrote no exchange table"
+    for message in (PROJECT / "var" / "celery-broker").glob(f"*.{queue}.msg"):
+        message.unlink()
