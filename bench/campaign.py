@@ -649,7 +649,7 @@ def send_without_status_writes(
     from django.core.mail import get_connection
 
     from clients import mime
-    from offers.delivery import send_committing
+    from clients.sending import send_committing
     from offers.emails import OfferMail, offer_values
 
     step = watch or _untimed

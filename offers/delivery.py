@@ -27,25 +27,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
-import socket
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cache, lru_cache, partial
-from smtplib import SMTPDataError, SMTPRecipientsRefused, SMTPSenderRefused
+from collections.abc import Sequence
+from functools import cache, partial
+from smtplib import SMTPDataError, SMTPRecipientsRefused
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
-from django.core.mail.backends.base import BaseEmailBackend
-from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.core.mail.message import sanitize_address
+from django.core.mail import get_connection
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import F, Field, Q
 from django.utils import timezone
 
-from clients import mime
+from clients.sending import Envelope, envelope_of, is_permanent_refusal, send_committing
 from offers.emails import OfferMail
 from offers.models import ConversionOffer, OfferStatus
 
@@ -53,14 +47,6 @@ log = logging.getLogger(__name__)
 
 
 PERMANENT_REFUSALS = (SMTPRecipientsRefused, SMTPDataError)
-
-
-def _is_permanent(exc: Exception) -> bool:
-    """A 5xx answer about this one message (bad address, rejected content), not the server."""
-    if isinstance(exc, SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
-    code = getattr(exc, "smtp_code", 0)
-    return isinstance(code, int) and code >= 500
 
 
 def stale_claim_age() -> dt.timedelta:
@@ -133,116 +119,6 @@ def _mark_sent(offer_id: int, sent: bool) -> None:
         )
 
 
-@lru_cache(maxsize=64)
-def _envelope_address(address: str, encoding: str) -> str:
-    # Parsing an address costs 0.1 ms; a batch gives the same sender a hundred times.
-    return sanitize_address(address, encoding)
-
-
-def _data_payload(body: bytes) -> bytes:
-    """The message as DATA carries it: line ends and dot-stuffing as smtplib.SMTP.data() does
-    them (RFC 5321 4.5.2), ending in CRLF."""
-    # Two regular expressions over every message cost as much as encoding it; an encoded message
-    # has CRLF line ends already, and then doubling a dot after each CRLF is the same stuffing.
-    crlf = body.count(b"\r\n")
-    if body.count(b"\r") != crlf or body.count(b"\n") != crlf:
-        body = re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", body)
-    payload = body.replace(b"\r\n.", b"\r\n..")
-    if payload.startswith(b"."):
-        payload = b"." + payload
-    if not payload.endswith(b"\r\n"):
-        payload += b"\r\n"
-    return payload
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """A message made ready for the SMTP conversation: its envelope and its DATA payload."""
-
-    message: EmailMessage
-    sender: str
-    recipients: list[str]
-    payload: bytes
-
-
-def envelope_of(message: EmailMessage) -> Envelope:
-    """Encode `message` and parse its addresses for send_committing. The worker does this while
-    the server takes the previous message (its `meanwhile`), not between the server's "250" and
-    the next "MAIL FROM": the encoding and the recipient's parsing (0.1 ms) were on the path of
-    every message."""
-    encoding = message.encoding or settings.DEFAULT_CHARSET
-    return Envelope(
-        message=message,
-        sender=_envelope_address(message.from_email, encoding),
-        recipients=[sanitize_address(addr, encoding) for addr in message.recipients()],
-        payload=_data_payload(mime.encode(message)),
-    )
-
-
-def send_committing(
-    connection: BaseEmailBackend,
-    message: EmailMessage | Envelope,
-    record: Callable[[bool], None],
-    *,
-    meanwhile: Callable[[], object] | None = None,
-) -> None:
-    """Send one message and record it as sent, with the smallest window for doubt.
-
-    Over SMTP the record is written after the server has the whole message but before the
-    final "." that makes it deliver: a worker killed before the record sends nothing (the
-    server drops an unfinished message), one killed after it has delivered and recorded. Only
-    a kill in the microseconds between the commit and writing three bytes loses a message;
-    recording after the server's "250 OK" would instead leave a ~2 ms window for a repeat.
-    Other backends (console, file, memory) cannot half-send, so they record afterwards.
-
-    `meanwhile` runs after the final "." and before reading the server's answer to it, while
-    the server takes the message in: building the next message there costs the batch no time.
-    """
-    if not isinstance(connection, SMTPBackend) or connection.connection is None:
-        connection.send_messages([message.message if isinstance(message, Envelope) else message])
-        record(True)
-        if meanwhile is not None:
-            meanwhile()
-        return
-    smtp = connection.connection
-    if smtp.sock is not None and smtp.sock.family in (socket.AF_INET, socket.AF_INET6):
-        # The final "." is a small write right after the message, which the server has not
-        # acknowledged yet (it answers only after the dot). Nagle's algorithm would hold it
-        # until the server's delayed ACK: 40 ms per message on Linux, the whole send rate.
-        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    ready = message if isinstance(message, Envelope) else envelope_of(message)
-    sender, recipients = ready.sender, ready.recipients
-    smtp.ehlo_or_helo_if_needed()
-    code, reply = smtp.mail(sender)
-    if code != 250:
-        smtp.rset()
-        raise SMTPSenderRefused(code, reply, sender)
-    refused = {}
-    for recipient in recipients:
-        code, reply = smtp.rcpt(recipient)
-        if code not in (250, 251):
-            refused[recipient] = (code, reply)
-    if len(refused) == len(recipients):
-        smtp.rset()
-        raise SMTPRecipientsRefused(refused)
-    code, reply = smtp.docmd("data")
-    if code != 354:
-        smtp.rset()
-        raise SMTPDataError(code, reply)
-    smtp.send(ready.payload)
-    record(True)
-    smtp.send(b".\r\n")
-    try:
-        if meanwhile is not None:
-            meanwhile()
-    finally:
-        # Even when `meanwhile` failed: a refusal must take the record back.
-        code, reply = smtp.getreply()
-        if code != 250:
-            record(False)
-            raise SMTPDataError(code, reply)
-
-
 def offers_send_batch(offer_ids: Sequence[int]) -> int:
     """Send the offers of one batch that nobody else holds; return how many were sent."""
     now = timezone.now()
@@ -277,7 +153,7 @@ def offers_send_batch(offer_ids: Sequence[int]) -> int:
                     meanwhile=partial(build, following),
                 )
             except PERMANENT_REFUSALS as exc:
-                if not _is_permanent(exc):
+                if not is_permanent_refusal(exc):
                     raise
                 # This address will never take it: say so on the offer and go on with the
                 # batch, rather than failing every retry on the same first message.

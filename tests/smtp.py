@@ -37,7 +37,7 @@ class Inbox:
         A worker spends most of a send waiting on the mail server; killing it while it waits
         there is a worker dying mid-batch at a moment the test can name. (The one unsafe
         instant, between recording a message as sent and its final ".", is a few microseconds
-        long; see contracts/delivery.py.)
+        long; see clients/sending.py.)
         """
         self._stall_from = count
 

@@ -14,10 +14,10 @@ import pytest
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
+from clients.sending import send_committing
 from offers.delivery import (
     offers_needing_delivery,
     offers_send_batch,
-    send_committing,
     stale_claim_age,
 )
 from offers.emails import OfferMail
