@@ -1,11 +1,18 @@
 """Handing one message to the mail server and recording it as sent, with one rule for every
 email of the practice: the offers (offers.delivery) and the outbox (clients.outbox).
 
-Over SMTP the record is written after the server has the whole message but before the final
-"." that makes it deliver: a worker killed before the record sends nothing (the server drops an
-unfinished message), one killed after it has delivered and recorded. Only a kill in the
-microseconds between the commit and writing three bytes loses a message; recording after the
-server's "250 OK" would instead leave a ~2 ms window for a repeat.
+The record is written after the server holds the whole message and before the final "." that
+makes it deliver. A worker killed before the record sends nothing (the server drops an
+unfinished message); one killed after it has delivered and recorded. The record is taken back
+whenever the server's answer to the "." is not "250": a refusal, or no answer at all (the
+connection dropped, timed out, or the task ran out of time while waiting for it).
+
+Two windows are left, and both are documented trades:
+- a kill in the microseconds between committing the record and writing the "." loses that
+  message (recorded sent, never delivered);
+- a connection that drops after the server took the "." but before its "250" reached us is
+  taken back and retried: if the server had queued the message, the client gets it twice.
+  SMTP cannot tell the two cases apart (RFC 1047); a repeat is the lesser harm than a loss.
 """
 
 from __future__ import annotations
@@ -96,11 +103,13 @@ def send_committing(
     """Send one message and record it as sent, with the smallest window for doubt.
 
     `record(True)` is called after the server has the whole message and before the final ".",
-    `record(False)` when the server then refuses it (SMTPDataError with its code). Other
+    `record(False)` when the server then does not answer "250" (a refusal raises
+    SMTPDataError with its code; a dropped connection raises what smtplib raised). Other
     backends (console, file, memory) cannot half-send, so they record afterwards.
 
     `meanwhile` runs after the final "." and before reading the server's answer to it, while
     the server takes the message in: building the next message there costs a batch no time.
+    Its failure is raised once the answer is read (and, on a refusal, the record taken back).
     """
     if not isinstance(connection, SMTPBackend) or connection.connection is None:
         connection.send_messages([message.message if isinstance(message, Envelope) else message])
@@ -133,15 +142,25 @@ def send_committing(
     if code != 354:
         smtp.rset()
         raise SMTPDataError(code, reply)
-    smtp.send(ready.payload)
+    smtp.send(ready.payload)  # a connection lost in here raises before anything is recorded
     record(True)
-    smtp.send(b".\r\n")
+    failed: Exception | None = None
     try:
+        smtp.send(b".\r\n")
         if meanwhile is not None:
-            meanwhile()
-    finally:
-        # Even when `meanwhile` failed: a refusal must take the record back.
+            try:
+                meanwhile()
+            except Exception as exc:  # raised below, once the server's answer is known
+                failed = exc
         code, reply = smtp.getreply()
-        if code != 250:
-            record(False)
-            raise SMTPDataError(code, reply)
+    except BaseException:
+        # No answer to the "." (the connection dropped or timed out, the task's time ran out):
+        # the message may or may not be on the server. Take the record back, so it is tried
+        # again rather than left "sent" and possibly never delivered (see the module's note).
+        record(False)
+        raise
+    if code != 250:
+        record(False)
+        raise SMTPDataError(code, reply)
+    if failed is not None:
+        raise failed

@@ -22,7 +22,7 @@ from django.test import Client as HttpClient
 from billing.models import RateCard
 from consultancy.celery import app as celery_app
 from consultancy.roles import CONSULTANTS, MANAGERS, ROLE_PERMISSIONS, role_permission_names
-from tests.smtp import Inbox
+from tests.smtp import Inbox, InboxController
 
 # Unit and view tests run tasks in-process; the integration tests start a real worker instead.
 celery_app.conf.task_always_eager = True
@@ -162,10 +162,8 @@ def free_port() -> int:
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
     """A real SMTP server on loopback that keeps what it is sent (tests/smtp.py)."""
-    from aiosmtpd.controller import Controller
-
     inbox = Inbox(free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller = InboxController(inbox)
     controller.start()
     try:
         yield inbox

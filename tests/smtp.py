@@ -1,4 +1,7 @@
-"""An SMTP sink on loopback for tests: aiosmtpd in its own thread, keeping what it accepts.
+"""An SMTP sink on loopback for tests: aiosmtpd in its own thread, keeping what it accepts,
+and misbehaving on demand the way real mail servers do: a temporary (4xx) or permanent (5xx)
+refusal of a recipient or of a whole message, and a connection dropped in the middle of a
+message or after its final "." with no answer.
 
 The `inbox` fixture (tests/conftest.py) starts one per test.
 """
@@ -9,6 +12,10 @@ import threading
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,15 @@ class Inbox:
         # Recipient -> the server's answer to a message for them once it has it all (after the
         # final "."): "554 ..." refuses it for good, "451 ..." for now.
         self.refuse_data: dict[str, str] = {}
+        # Recipient -> the server's answer to RCPT for them ("450 ..." or "550 ...").
+        self.refuse_rcpt: dict[str, str] = {}
+        # Recipients whose message the server hangs up in the middle of (after the first lines
+        # of the message, before its final "."), and those whose message it takes whole and
+        # then hangs up on without an answer and without keeping it. Remove an address to
+        # let its next message through.
+        self.drop_mid_data: set[str] = set()
+        self.drop_after_data: set[str] = set()
+        self.dropped = 0  # connections hung up on, mid-message or after it
 
     def stall_after(self, count: int) -> None:
         """Once `count` messages are in, leave every sender waiting for the reply to RCPT.
@@ -59,11 +75,22 @@ class Inbox:
             self.stalled.set()
             while not self._released.is_set():
                 await asyncio.sleep(0.05)
+        if address in self.refuse_rcpt:
+            return self.refuse_rcpt[address]
         envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
         return "250 OK"
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+    def hang_up(self, server: SMTP) -> None:
+        with self._lock:
+            self.dropped += 1
+        if server.transport is not None:
+            server.transport.abort()
+
+    async def handle_DATA(self, server: SMTP, session: object, envelope: object) -> str:
         for address in envelope.rcpt_tos:  # type: ignore[attr-defined]
+            if address in self.drop_after_data:
+                self.hang_up(server)  # the "250" below goes nowhere: the connection is gone
+                return "250 OK"
             if address in self.refuse_data:
                 return self.refuse_data[address]
         delivery = Delivery(
@@ -86,3 +113,31 @@ class Inbox:
     @property
     def messages(self) -> list[Message]:
         return [delivery.message for delivery in self.deliveries]
+
+
+class FaultySMTP(SMTP):
+    """aiosmtpd's server, able to hang up in the middle of a message (its inbox says whom for)."""
+
+    inbox: Inbox
+
+    async def smtp_DATA(self, arg: str) -> None:
+        envelope = self.envelope
+        if envelope is None or not self.inbox.drop_mid_data.intersection(envelope.rcpt_tos):
+            await super().smtp_DATA(arg)
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        await self._reader.readuntil(b"\r\n")  # the first line of the message, then silence
+        self.inbox.hang_up(self)
+
+
+class InboxController(Controller):
+    """Runs an Inbox on loopback with the faulty server above."""
+
+    def __init__(self, inbox: Inbox, **kwargs: Any) -> None:
+        super().__init__(inbox, hostname="127.0.0.1", port=inbox.port, **kwargs)
+        self.inbox = inbox
+
+    def factory(self) -> SMTP:
+        server = FaultySMTP(self.handler, **self.SMTP_kwargs)
+        server.inbox = self.inbox
+        return server

@@ -159,6 +159,38 @@ def test_over_smtp_a_message_refused_at_its_final_dot_is_not_left_marked_sent(
     assert [d.recipients for d in inbox.deliveries] == ([] if status is None else [(after.email,)])
 
 
+@pytest.mark.parametrize("where", ["drop_mid_data", "drop_after_data"])
+def test_over_smtp_a_connection_dropped_mid_message_leaves_the_offer_to_send_again(
+    settings, inbox, where
+):
+    # The server hangs up in the middle of the message, or after its final "." without an
+    # answer: the sent record, written before the ".", is taken back, the batch stops and
+    # hands the offer back, and the retry delivers it once.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    first, dropped, last = pending(3)
+    getattr(inbox, where).add(dropped.email)
+
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        offers_send_batch([first.pk, dropped.pk, last.pk])
+
+    assert inbox.dropped == 1
+    assert statuses([first, dropped, last]) == [
+        OfferStatus.SENT,
+        OfferStatus.PENDING,
+        OfferStatus.PENDING,
+    ]
+    dropped.refresh_from_db()
+    assert (dropped.sent_at, dropped.claimed_at) == (None, None)
+
+    getattr(inbox, where).clear()  # the server is well again: the task's retry
+    assert offers_send_batch([first.pk, dropped.pk, last.pk]) == 2
+    assert sorted(d.recipients for d in inbox.deliveries) == sorted(
+        (o.email,) for o in (first, dropped, last)
+    )
+
+
 def test_over_smtp_each_email_built_ahead_goes_to_its_own_offer(settings, inbox):
     # The worker builds each next email while the server takes the last one: every email must
     # still be the one of the offer it is sent for.
