@@ -282,3 +282,94 @@ class ClientEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.summary}"
+
+
+class EmailKind(models.TextChoices):
+    """What an outbox email is; the offers themselves are their own outbox (offers.delivery)."""
+
+    TICKET_ACKNOWLEDGEMENT = "ticket_acknowledgement", "Ticket acknowledgement"
+    TICKET_REPLY = "ticket_reply", "Reply on a ticket"
+    TICKET_AT_RISK = "ticket_at_risk", "Deadline alert"
+    OFFER_REMINDER = "offer_reminder", "Offer reminder"
+    OFFER_ACCEPTED = "offer_accepted", "Acceptance confirmation"
+    OFFER_ACCEPTED_MANAGER = "offer_accepted_manager", "Managers' notice of an acceptance"
+    RENEWAL_NOTICE = "renewal_notice", "Renewal notice"
+    RENEWALS_WEEKLY = "renewals_weekly", "Weekly renewals digest"
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    UNDELIVERABLE = "undeliverable", "Undeliverable"
+
+
+class OutboundEmailQuerySet(models.QuerySet["OutboundEmail"]):
+    def undeliverable(self) -> Self:
+        return self.filter(status=EmailStatus.UNDELIVERABLE)
+
+
+class OutboundEmail(models.Model):
+    """One email to one recipient, written by the service that causes it in its transaction,
+    rendered there, and delivered by a task (clients/outbox.py). `key` names the email and its
+    recipient ("ticket-acknowledgement:12:ann@acme.example"), so a service that runs twice
+    for the same cause writes one row."""
+
+    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    key = models.CharField(max_length=400, unique=True)
+    client = models.ForeignKey(
+        Client,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="emails",
+        help_text="The client the email is about, when there is one (the data rights use it).",
+    )
+    from_email = models.CharField(max_length=400)
+    to = models.CharField(max_length=400)
+    subject = models.TextField()
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a delivery task was last queued for it."
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    objects = OutboundEmailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "outbound email"
+        indexes = [
+            # The sweeper's two questions: pending and due, and claims a dead worker left.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="outbox_due_idx",
+            ),
+            models.Index(
+                fields=["claimed_at"], condition=Q(status="sending"), name="outbox_claimed_idx"
+            ),
+            # The admin's list, newest first, filtered by status (and the managers' count of
+            # undeliverable emails).
+            models.Index(fields=["status", "-created_at"], name="outbox_status_idx"),
+            models.Index(fields=["-created_at"], name="outbox_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="sent", sent_at__isnull=False)
+                | (~Q(status="sent") & Q(sent_at__isnull=True)),
+                name="outbox_sent_when_sent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to}"

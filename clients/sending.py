@@ -17,6 +17,7 @@ Two windows are left, and both are documented trades:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import socket
 from collections.abc import Callable
@@ -36,6 +37,11 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 
 from clients import mime
+
+
+def stale_claim_age() -> dt.timedelta:
+    """A claim older than this was made by a worker that is gone (no live task runs longer)."""
+    return dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
 
 
 def is_permanent_refusal(exc: BaseException) -> bool:

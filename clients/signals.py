@@ -10,3 +10,7 @@ from django.dispatch import Signal
 
 # A client was dropped (we stop serving it): whatever was still on offer to it is withdrawn.
 client_dropped = Signal()
+
+# Outbox rows were committed and wait for delivery (`email_ids`). Sent from
+# transaction.on_commit, not inside the transaction: clients.tasks queues their delivery.
+outbox_written = Signal()

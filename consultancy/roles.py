@@ -31,6 +31,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, str]]] = {
             "contact": ALL,
             "charge": ALL,
             "clientevent": "view",
+            # The outbox: every email sent or waiting; "change" is sending one again.
+            "outboundemail": "change view",
         },
         "billing": {
             "ratecard": "change view",

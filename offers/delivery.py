@@ -32,14 +32,19 @@ from functools import cache, partial
 from smtplib import SMTPDataError, SMTPRecipientsRefused
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import F, Field, Q
 from django.utils import timezone
 
-from clients.sending import Envelope, envelope_of, is_permanent_refusal, send_committing
+from clients.sending import (
+    Envelope,
+    envelope_of,
+    is_permanent_refusal,
+    send_committing,
+    stale_claim_age,
+)
 from offers.emails import OfferMail
 from offers.models import ConversionOffer, OfferStatus
 
@@ -47,11 +52,6 @@ log = logging.getLogger(__name__)
 
 
 PERMANENT_REFUSALS = (SMTPRecipientsRefused, SMTPDataError)
-
-
-def stale_claim_age() -> dt.timedelta:
-    """A claim older than this was made by a worker that is gone."""
-    return dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
 
 
 def _claim(offer_ids: Sequence[int], now: dt.datetime) -> list[int]:
