@@ -84,7 +84,10 @@ def outbox_add(
     the ids of the rows still to send. A row whose key exists already is left as it is."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox_add belongs inside the transaction of the change it reports")
-    now = now or timezone.now()
+    # `now` is the moment of the change (a service may be given one); the row is due, and its
+    # delivery queued, on the clock.
+    clock = timezone.now()
+    now = now or clock
     html = _html_part(message)
     rows, keys = [], []
     for to in dict.fromkeys(message.to):  # each recipient once, in the order given
@@ -102,10 +105,10 @@ def outbox_add(
                 html=html,
                 headers=dict(message.extra_headers),
                 created_at=now,
-                next_attempt_at=now,
+                next_attempt_at=clock,
                 # The commit queues the delivery (clients.tasks); the sweeper reads this as
                 # "queued at" and takes the row again if it is still pending a minute on.
-                queued_at=now,
+                queued_at=clock,
             )
         )
     OutboundEmail.objects.bulk_create(rows, ignore_conflicts=True)

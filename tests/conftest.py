@@ -7,6 +7,7 @@ outside CI they are deselected when those are missing, under CI=true a missing o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -18,6 +19,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.test import Client as HttpClient
+from django.test import TestCase
 
 from billing.models import RateCard
 from consultancy.celery import app as celery_app
@@ -157,6 +159,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def committed() -> Iterator[None]:
+    """Inside a test's transaction, run what the block's changes left for after their commit
+    (the outbox's delivery of the emails they wrote) as the block ends, as a commit would."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        yield
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
 from clients.mail import render_email
+from clients.models import Contact
 from tickets.models import Ticket, TicketEvent
 
 
@@ -14,25 +15,20 @@ def _reference(ticket: Ticket) -> dict[str, str]:
     return {"X-Ticket-Ref": f"ticket-{ticket.pk}"}
 
 
-def acknowledgement(ticket: Ticket) -> EmailMultiAlternatives | None:
-    if ticket.contact is None:
-        return None
+def acknowledgement(ticket: Ticket, contact: Contact) -> EmailMultiAlternatives:
     return render_email(
         "ticket_acknowledgement",
-        {"ticket": ticket, "contact": ticket.contact},
-        to=[ticket.contact.email],
+        {"ticket": ticket, "contact": contact},
+        to=[contact.email],
         headers=_reference(ticket),
     )
 
 
-def reply(event: TicketEvent) -> EmailMultiAlternatives | None:
-    ticket = event.ticket
-    if ticket.contact is None:
-        return None
+def reply(ticket: Ticket, event: TicketEvent, contact: Contact) -> EmailMultiAlternatives:
     return render_email(
         "ticket_reply",
-        {"ticket": ticket, "event": event, "contact": ticket.contact},
-        to=[ticket.contact.email],
+        {"ticket": ticket, "event": event, "contact": contact},
+        to=[contact.email],
         headers=_reference(ticket),
     )
 

@@ -1,13 +1,12 @@
 """Every write to tickets: open, claim, assign, status, reply, note, time, paid priority, requeue.
 
-Each service is one transaction that also writes the ticket's activity row; emails leave only
-after commit, through Celery tasks.
+Each service is one transaction that also writes the ticket's activity row and the outbox row of
+any email it causes (clients/outbox.py); the email leaves after commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -16,12 +15,14 @@ from django.utils import timezone
 
 from billing.periods import Period
 from billing.services import priority_charge, work_charge, work_contract, work_split
-from clients.models import Client, Contact
+from clients.models import Client, Contact, EmailKind
 from clients.money import money
+from clients.outbox import outbox_add
 from clients.people import staff_name
 from contracts.models import ContractPlan, Priority, ServiceContract, ServiceLevel
 from contracts.sla import resume_deadline
 from offers.campaign import long_wait_moment
+from tickets import emails
 from tickets.models import (
     MAX_MINUTES_PER_ENTRY,
     QueueTier,
@@ -31,7 +32,6 @@ from tickets.models import (
     TicketStatus,
     TimeEntry,
 )
-from tickets.signals import ticket_opened, ticket_replied
 
 # Which status a ticket may move to from each status.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -195,7 +195,13 @@ def ticket_open(
     if paid_priority:
         _buy_priority(ticket, opened_by)
     if contact is not None:
-        transaction.on_commit(partial(ticket_opened.send, sender=Ticket, ticket_id=ticket.pk))
+        outbox_add(
+            emails.acknowledgement(ticket, contact),
+            kind=EmailKind.TICKET_ACKNOWLEDGEMENT,
+            key=f"ticket-acknowledgement:{ticket.pk}",
+            client=client,
+            now=now,
+        )
     return ticket
 
 
@@ -344,7 +350,8 @@ def ticket_reply(
     """Reply to the client by email; the first reply is the ticket's first response."""
     ticket = _locked(ticket)
     _require_open(ticket)
-    if ticket.contact_id is None:
+    contact = ticket.contact
+    if contact is None:
         raise TicketError("This ticket has no contact to reply to; add one to the client first.")
     now = timezone.now()
     fields = ["updated_at"]
@@ -359,7 +366,13 @@ def ticket_reply(
     ticket.save(update_fields=fields)
     if wait_on_client and ticket.status != TicketStatus.WAITING_ON_CLIENT:
         ticket_change_status(ticket=ticket, status=TicketStatus.WAITING_ON_CLIENT, actor=actor)
-    transaction.on_commit(partial(ticket_replied.send, sender=Ticket, event_id=event.pk))
+    outbox_add(
+        emails.reply(ticket, event, contact),
+        kind=EmailKind.TICKET_REPLY,
+        key=f"ticket-reply:{event.pk}",
+        client=ticket.client,
+        now=now,
+    )
     return event
 
 

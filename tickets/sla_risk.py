@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from clients.models import EmailKind
+from clients.outbox import outbox_add
 from contracts.staff import manager_emails
 from tickets import emails
 from tickets.models import QueueTier, Ticket, TicketEvent, TicketEventKind
-
-log = logging.getLogger(__name__)
 
 
 def past_risk(now: dt.datetime) -> Q:
@@ -35,31 +34,28 @@ def tickets_newly_at_risk(now: dt.datetime) -> QuerySet[Ticket]:
 
 
 def sla_risk_notify_due(*, now: dt.datetime) -> int:
-    """Send one alert per newly at-risk ticket; return how many were sent."""
-    sent = 0
+    """Write one alert per newly at-risk ticket; return how many tickets were alerted about.
+
+    Each ticket is claimed (sla_risk_notified_at, a guarded UPDATE) in the same transaction as
+    its activity line and its outbox rows, one per recipient: of two scans at once only one
+    writes, a worker killed before the commit leaves the ticket for the next scan, and one
+    killed after it leaves rows the outbox delivers once. The scan sends nothing itself.
+    """
+    alerted = 0
     managers: list[str] | None = None
     for ticket in tickets_newly_at_risk(now)[:500]:
-        # Claim first: of two scans running at once only one sends. If sending fails the claim
-        # is released so that the next scan tries again.
-        claimed = Ticket.objects.filter(pk=ticket.pk, sla_risk_notified_at__isnull=True).update(
-            sla_risk_notified_at=now
-        )
-        if not claimed:
-            continue
         if ticket.assignee and ticket.assignee.email:
             recipients = [ticket.assignee.email]
         else:
             managers = manager_emails() if managers is None else managers
             recipients = managers
         overdue = ticket.is_breached(now)
-        try:
-            if recipients:
-                emails.deadline_at_risk(ticket, recipients, overdue=overdue).send()
-        except Exception:
-            Ticket.objects.filter(pk=ticket.pk).update(sla_risk_notified_at=None)
-            log.exception("could not send the SLA risk alert for ticket %s", ticket.pk)
-            continue
         with transaction.atomic():
+            claimed = Ticket.objects.filter(pk=ticket.pk, sla_risk_notified_at__isnull=True).update(
+                sla_risk_notified_at=now
+            )
+            if not claimed:
+                continue
             TicketEvent.objects.create(
                 ticket=ticket,
                 kind=TicketEventKind.SLA_RISK,
@@ -67,5 +63,16 @@ def sla_risk_notify_due(*, now: dt.datetime) -> int:
                 f"{', '.join(recipients) or 'nobody (no email on file)'}.",
                 created_at=now,
             )
-        sent += 1
-    return sent
+            if recipients:
+                # The deadline is part of the key: a new deadline (the resolution one after
+                # the first reply, one moved by a pause) is a new alert.
+                due = ticket.queue_due_at.isoformat() if ticket.queue_due_at else "none"
+                outbox_add(
+                    emails.deadline_at_risk(ticket, recipients, overdue=overdue),
+                    kind=EmailKind.TICKET_AT_RISK,
+                    key=f"ticket-at-risk:{ticket.pk}:{due}",
+                    client=ticket.client,
+                    now=now,
+                )
+        alerted += 1
+    return alerted

@@ -150,6 +150,8 @@ ADMIN: dict[str, tuple[str, str]] = {
     "clients.Contact": ("200 200 200 200 200", "200 200 200 403 200"),
     "clients.Charge": ("200 200 200 200 200", "200 403 200 403 200"),
     "clients.ClientEvent": ("200 403 200 403 200", "200 403 200 403 200"),
+    # The outbox holds every client's emails: the managers', read-only (plus "send again").
+    "clients.OutboundEmail": ("200 403 200 403 200", "403 403 403 403 403"),
     "contracts.BusinessCalendar": ("200 200 200 200 200", "200 403 200 403 200"),
     "contracts.ContractPlan": ("200 200 200 403 200", "200 403 200 403 200"),
     "contracts.ServiceContract": ("200 200 200 403 200", "200 403 200 403 200"),

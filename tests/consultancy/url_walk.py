@@ -30,7 +30,7 @@ from django_celery_beat.models import (
 )
 
 from billing.models import ContractPeriod, Invoice, RateCard
-from clients.models import Client
+from clients.models import Client, EmailKind, OutboundEmail
 from clients.services import client_drop
 from contracts.models import RenewalSettings, ServiceContract
 from insights.models import InsightsSettings
@@ -221,6 +221,15 @@ def build_world(manager: User) -> World:
         client=ClientFactory(name="Gone Ltd"), reason="Never converted", by=manager
     )
     offer = OfferFactory()
+    OutboundEmail.objects.create(
+        kind=EmailKind.TICKET_ACKNOWLEDGEMENT,
+        key=f"ticket-acknowledgement:{ticket.pk}:walk@example.com",
+        client=client,
+        from_email="desk@example.com",
+        to="walk@example.com",
+        subject="Your ticket",
+        text="We have it.",
+    )
     CampaignRunFactory()
     billed_run()
     invoice = issued_invoice()
