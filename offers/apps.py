@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 from clients.signals import client_dropped
 from contracts.signals import contract_started
-from offers.signals import offer_accepted, offers_made
+from offers.signals import offers_made
 
 
 class OffersConfig(AppConfig):
@@ -21,4 +21,3 @@ class OffersConfig(AppConfig):
         )
         client_dropped.connect(receivers.withdraw_open_offers, dispatch_uid="offers.client_dropped")
         offers_made.connect(tasks.on_offers_made, dispatch_uid="offers.offers_made")
-        offer_accepted.connect(tasks.on_offer_accepted, dispatch_uid="offers.offer_accepted")

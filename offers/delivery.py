@@ -190,31 +190,3 @@ def offers_needing_delivery(now: dt.datetime) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)[:10_000]
     )
-
-
-def offers_send_reminders(offer_ids: Sequence[int]) -> int:
-    """Send one reminder per offer: the claim is setting reminded_at, so none goes twice."""
-    now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            ConversionOffer.objects.filter(
-                pk__in=offer_ids, status=OfferStatus.SENT, reminded_at__isnull=True
-            )
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
-        )
-        ConversionOffer.objects.filter(pk__in=ids).update(reminded_at=now)
-    offers = ConversionOffer.objects.filter(pk__in=ids).select_related(
-        "client", "plan__calendar", "contact"
-    )
-    mail = OfferMail()
-    sent = 0
-    with get_connection() as connection:
-        for offer in offers:
-            try:
-                connection.send_messages([mail.build(offer, reminder=True)])
-                sent += 1
-            except Exception:
-                # A missed reminder is not worth a second one later; the offer itself was sent.
-                log.exception("could not send the reminder for offer %s", offer.pk)
-    return sent

@@ -1,5 +1,6 @@
 """Writes for conversion offers: campaign runs, one-off offers, acceptance, decline, opt-out,
-reminders and expiry. Each is one transaction; emails leave after commit (offers.signals)."""
+reminders and expiry. Each is one transaction; emails leave after commit: the offers through
+offers.signals and the send tasks, the acceptance notes through the outbox (clients/outbox.py)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from offers.drafts import (
     collector_paused,
     draft_one,
 )
+from offers.mailings import acceptance_emails_write
 from offers.models import (
     SIGNER_MAX_LENGTH,
     CampaignRun,
@@ -48,7 +50,7 @@ from offers.models import (
     OfferSource,
     OfferStatus,
 )
-from offers.signals import offer_accepted, offers_made
+from offers.signals import offers_made
 
 if TYPE_CHECKING:
     from clients.services import Actor
@@ -385,7 +387,7 @@ def offer_accept(
         summary=history.offer_accepted(locked),
         at=now,
     )
-    transaction.on_commit(partial(offer_accepted.send, sender=ConversionOffer, offer_id=locked.pk))
+    acceptance_emails_write(locked, now=now)
     return contract
 
 

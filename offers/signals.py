@@ -11,6 +11,3 @@ from django.dispatch import Signal
 
 # Offers were made and wait to be sent (`offer_ids`, in the order they should go out).
 offers_made = Signal()
-
-# A client accepted an offer (`offer_id`): confirm to the client, tell the managers.
-offer_accepted = Signal()

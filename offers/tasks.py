@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from celery import shared_task
-from django.core.mail import get_connection
 from django.utils import timezone
 
+from clients.broker import try_to_queue
 from clients.mail import EMAIL_RETRY
-from offers import delivery, emails
-from offers.models import CampaignSettings, CampaignTrigger, ConversionOffer
+from offers import delivery
+from offers.mailings import offers_remind
+from offers.models import CampaignSettings, CampaignTrigger
 from offers.moments import moment_offers
 from offers.services import campaign_run, offers_due_reminder, offers_expire
 
@@ -48,10 +49,11 @@ def offers_send_task(offer_ids: list[int]) -> int:
 
 
 def queue_offer_emails(offer_ids: Iterable[int]) -> None:
-    """Queue send tasks in batches; each batch is sent over one SMTP connection."""
+    """Queue send tasks in batches; each batch is sent over one SMTP connection. A batch the
+    broker would not take waits for the sweeper (offers_sweep_task, or requeue_outbox)."""
     ids = list(offer_ids)
     for start in range(0, len(ids), SEND_BATCH_SIZE):
-        offers_send_task.delay(ids[start : start + SEND_BATCH_SIZE])
+        try_to_queue(offers_send_task, ids[start : start + SEND_BATCH_SIZE])
 
 
 @shared_task
@@ -64,11 +66,12 @@ def offers_sweep_task() -> int:
 
 @shared_task
 def offers_remind_task() -> int:
+    """Write the day's reminders to the outbox, a batch per transaction; return how many."""
     ids = offers_due_reminder(now=timezone.now(), rules=CampaignSettings.load())
-    sent = 0
-    for start in range(0, len(ids), SEND_BATCH_SIZE):
-        sent += delivery.offers_send_reminders(ids[start : start + SEND_BATCH_SIZE])
-    return sent
+    return sum(
+        offers_remind(ids[start : start + SEND_BATCH_SIZE])
+        for start in range(0, len(ids), SEND_BATCH_SIZE)
+    )
 
 
 @shared_task
@@ -76,19 +79,6 @@ def offers_expire_task() -> int:
     return offers_expire()
 
 
-@shared_task(**EMAIL_RETRY)
-def offer_accepted_emails_task(offer_id: int) -> None:
-    offer = ConversionOffer.objects.select_related(
-        "client", "contact", "plan", "terms", "contract__plan"
-    ).get(pk=offer_id)
-    with get_connection() as connection:
-        connection.send_messages(emails.acceptance_messages(offer))
-
-
 # Receivers of offers.signals (connected in OffersConfig.ready): queue the emails.
 def on_offers_made(sender: Any, *, offer_ids: list[int], **kwargs: Any) -> None:
     queue_offer_emails(offer_ids)
-
-
-def on_offer_accepted(sender: Any, *, offer_id: int, **kwargs: Any) -> None:
-    offer_accepted_emails_task.delay(offer_id)

@@ -4,6 +4,7 @@ ends, a link to the terms in full); the managers' notice names the signer."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from clients.models import EmailKind, EmailStatus, OutboundEmail
+from clients.outbox import outbox_deliver
 from contracts.services import plan_terms_set
 from offers.emails import acceptance_messages
 from offers.models import ConversionOffer
@@ -116,3 +119,50 @@ def test_a_confirmation_of_an_offer_accepted_before_signers_were_asked_still_rea
     assert "is now on our Essentials service contract." in confirmation.body
     assert "The terms you agreed to" not in confirmation.body
     assert "from 203.0.113.7\n" in notice.body
+
+
+def test_the_acceptance_writes_a_row_per_recipient_in_its_transaction(now, manager, password):
+    other = User.objects.create_user("erin", "erin@practice.example", password)
+    other.groups.add(*manager.groups.all())
+
+    offer = _accepted()
+
+    rows = OutboundEmail.objects.order_by("pk")
+    assert [(r.kind, r.key, r.to) for r in rows] == [
+        (
+            EmailKind.OFFER_ACCEPTED,
+            f"offer-accepted:{offer.pk}:dana@acme.example",
+            "Dana Whitfield <dana@acme.example>",
+        ),
+        (
+            EmailKind.OFFER_ACCEPTED_MANAGER,
+            f"offer-accepted-manager:{offer.pk}:alice@practice.example",
+            "alice@practice.example",
+        ),
+        (
+            EmailKind.OFFER_ACCEPTED_MANAGER,
+            f"offer-accepted-manager:{offer.pk}:erin@practice.example",
+            "erin@practice.example",
+        ),
+    ]
+    assert {r.client_id for r in rows} == {offer.client_id}
+
+
+def test_a_managers_notice_that_fails_never_sends_the_clients_confirmation_again(
+    now, manager, inbox, settings, time_machine
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    inbox.refuse_rcpt[manager.email] = "451 4.3.0 Try again later"
+    offer = _accepted()
+    ids = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
+
+    outbox_deliver(ids)
+    del inbox.refuse_rcpt[manager.email]
+    time_machine.move_to(now + dt.timedelta(minutes=1), tick=False)
+    outbox_deliver(ids)
+
+    assert [d.recipients for d in inbox.deliveries] == [("dana@acme.example",), (manager.email,)]
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {EmailStatus.SENT}
+    assert offer.status == "accepted"

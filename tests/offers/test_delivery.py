@@ -13,7 +13,9 @@ import socket
 import pytest
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.test import TestCase
 
+from clients.models import EmailKind, OutboundEmail
 from clients.sending import send_committing
 from offers.delivery import (
     offers_needing_delivery,
@@ -21,6 +23,7 @@ from offers.delivery import (
     stale_claim_age,
 )
 from offers.emails import OfferMail
+from offers.mailings import offers_remind
 from offers.models import ConversionOffer, OfferStatus
 from offers.tasks import offers_remind_task, offers_sweep_task
 from tests.conftest import DAY, NOW
@@ -402,13 +405,19 @@ def test_the_sweeper_sends_offers_whose_send_task_was_lost(now, backend, mailout
     ]
 
 
+def _remind() -> int:
+    """The day's reminder run; its emails go out when its transactions commit (the outbox)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return int(offers_remind_task())
+
+
 def test_a_reminder_goes_once_and_only_inside_the_window(now, backend, mailoutbox, time_machine):
     campaign_rules(reminder_days_before_expiry=3)
     due = OfferFactory(expires_at=NOW + 2 * DAY)
     early = OfferFactory(expires_at=NOW + 4 * DAY)
 
-    assert offers_remind_task() == 1
-    assert offers_remind_task() == 0  # the same day again: nothing more
+    assert _remind() == 1
+    assert _remind() == 0  # the same day again: nothing more
 
     (reminder,) = mailoutbox
     assert recipient(reminder) == due.email
@@ -422,5 +431,22 @@ def test_a_reminder_goes_once_and_only_inside_the_window(now, backend, mailoutbo
 
     # Two days later the other offer enters its window and gets its one reminder.
     time_machine.move_to(NOW + 2 * DAY, tick=False)
-    assert offers_remind_task() == 1
+    assert _remind() == 1
     assert [recipient(m) for m in mailoutbox] == [due.email, early.email]
+
+
+def test_a_reminder_is_written_with_its_claim_and_never_twice(now, backend):
+    due = OfferFactory(expires_at=NOW + 2 * DAY)
+    campaign_rules(reminder_days_before_expiry=3)
+
+    assert offers_remind([due.pk, due.pk]) == 1
+    assert offers_remind([due.pk]) == 0
+
+    (row,) = OutboundEmail.objects.all()
+    assert (row.kind, row.key, row.client_id) == (
+        EmailKind.OFFER_REMINDER,
+        f"offer-reminder:{due.pk}:{due.email}",
+        due.client_id,
+    )
+    assert row.subject.startswith("Reminder: ")
+    assert "List-Unsubscribe" in row.headers
