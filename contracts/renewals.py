@@ -1,29 +1,28 @@
 """Renewal notices: a client on automatic renewal is told, a set number of days before its term
 ends, that the contract renews and at what price (the plan's, when a first-term discount ends).
 
-Each notice is claimed before it is sent (renewal_notice_sent_at is set in the claiming
-transaction), so a re-run or a second worker never sends it twice; a notice whose sending fails
-is logged and not retried, as the offers' reminders do (the outbox of issue 15 makes it durable).
+Each notice is claimed (renewal_notice_sent_at) in the transaction that writes it to the outbox
+(clients/outbox.py) and the client's history, so a re-run or a second worker never writes it
+twice, a run that dies before the commit leaves it to the next, and the outbox delivers what
+was committed, retrying a mail server that is down.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 from email.utils import formataddr
 
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
 from clients.mail import one_line, render_email
-from clients.models import ClientEventKind
+from clients.models import ClientEventKind, EmailKind
+from clients.outbox import outbox_add
 from clients.services import client_event_record
 from contracts import history
 from contracts.models import RenewalMode, RenewalSettings, ServiceContract
-
-log = logging.getLogger(__name__)
 
 
 def renewal_notices_due(*, today: dt.date, settings_row: RenewalSettings) -> list[int]:
@@ -63,8 +62,10 @@ def renewal_notice(contract: ServiceContract) -> EmailMultiAlternatives | None:
 
 
 def renewal_notices_send(contract_ids: Sequence[int], *, now: dt.datetime | None = None) -> int:
-    """Claim and send the notices of these contracts; return how many were sent."""
+    """Claim the notices of these contracts and write them to the outbox; return how many were
+    written (a contract whose client has no primary contact is claimed, and gets none)."""
     now = now or timezone.now()
+    written = 0
     with transaction.atomic():
         ids = list(
             ServiceContract.objects.filter(pk__in=contract_ids, renewal_notice_sent_at__isnull=True)
@@ -72,25 +73,23 @@ def renewal_notices_send(contract_ids: Sequence[int], *, now: dt.datetime | None
             .values_list("pk", flat=True)
         )
         ServiceContract.objects.filter(pk__in=ids).update(renewal_notice_sent_at=now)
-        contracts = list(
-            ServiceContract.objects.filter(pk__in=ids).select_related("client", "plan")
-        )
-        for contract in contracts:
+        contracts = ServiceContract.objects.filter(pk__in=ids).select_related("client", "plan")
+        for contract in contracts.order_by("pk"):
             client_event_record(
                 client=contract.client,
                 kind=ClientEventKind.RENEWAL_NOTICE,
                 summary=history.renewal_notice(contract),
                 at=now,
             )
-    sent = 0
-    with get_connection() as connection:
-        for contract in contracts:
             message = renewal_notice(contract)
             if message is None:
                 continue
-            try:
-                connection.send_messages([message])
-                sent += 1
-            except Exception:
-                log.exception("could not send the renewal notice of contract %s", contract.pk)
-    return sent
+            outbox_add(
+                message,
+                kind=EmailKind.RENEWAL_NOTICE,
+                key=f"renewal-notice:{contract.pk}",
+                client=contract.client,
+                now=now,
+            )
+            written += 1
+    return written

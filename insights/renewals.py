@@ -5,22 +5,22 @@ client's notice is contracts.renewals' (RenewalSettings.notice_days days ahead).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from clients.mail import render_email
+from clients.models import EmailKind
+from clients.outbox import outbox_add
 from clients.staff import users_with_perm
 from contracts.models import RenewalMode, RenewalSettings, ServiceContract
 from insights.models import InsightsSettings
 from insights.staff import VIEW_INSIGHTS
-
-log = logging.getLogger(__name__)
 
 HORIZON_DAYS = 60  # how far ahead the page and the weekly email look
 
@@ -95,12 +95,15 @@ def insights_readers() -> list[str]:
     return sorted({u.email for u in users.filter(is_active=True).exclude(email="")})
 
 
+def _monday(today: dt.date) -> dt.date:
+    return today - dt.timedelta(days=today.weekday())
+
+
 def _claim_week(today: dt.date) -> bool:
     """Claim this week's digest: True for the first run of the week, False for a retried task
-    or a second beat. At most once: a run that dies after claiming leaves the week without
-    its digest, which the renewals page still shows, rather than send the managers two."""
-    monday = today - dt.timedelta(days=today.weekday())
-    InsightsSettings.load()  # the row exists before it is claimed
+    or a second beat. The claim commits with the digest's outbox rows, so the week gets its
+    digest exactly once: a run that dies before the commit leaves the week to the next."""
+    monday = _monday(today)
     claimed = (
         InsightsSettings.objects.filter(pk=1)
         .filter(Q(renewals_digest_week__isnull=True) | Q(renewals_digest_week__lt=monday))
@@ -110,23 +113,24 @@ def _claim_week(today: dt.date) -> bool:
 
 
 def renewals_digest_send(now: dt.datetime | None = None) -> int:
-    """Email every manager the contracts ending in the next HORIZON_DAYS; return how many
-    messages were sent. One message per manager, over one connection; a manager whose message
-    fails is logged and the others still get theirs (a weekly digest is not worth a retry that
-    would send the others theirs twice)."""
+    """Write every manager's digest of the contracts ending in the next HORIZON_DAYS to the
+    outbox, with the week's claim; return how many were written. One row per manager: one
+    manager's mailbox refusing it never sends the others theirs twice."""
     now = now or timezone.now()
     horizon = Horizon(timezone.localdate(now))
     readers = insights_readers()
-    if not readers or not _claim_week(horizon.today):
+    if not readers:
         return 0
-    renewals = renewals_of(renewals_due(horizon), RenewalSettings.load())
-    sent = 0
-    with get_connection() as connection:
+    InsightsSettings.load()  # the row exists before it is claimed
+    with transaction.atomic():
+        if not _claim_week(horizon.today):
+            return 0
+        renewals = renewals_of(renewals_due(horizon), RenewalSettings.load())
         for address in readers:
-            message = renewals_weekly_email(renewals, horizon=horizon, to=[address])
-            try:
-                connection.send_messages([message])
-                sent += 1
-            except Exception:
-                log.exception("could not send the weekly renewals email to %s", address)
-    return sent
+            outbox_add(
+                renewals_weekly_email(renewals, horizon=horizon, to=[address]),
+                kind=EmailKind.RENEWALS_WEEKLY,
+                key=f"renewals-weekly:{_monday(horizon.today)}",
+                now=now,
+            )
+    return len(readers)

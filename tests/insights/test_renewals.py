@@ -18,7 +18,7 @@ from clients.models import ClientEvent, ClientEventKind
 from contracts.models import ContractStatus, RenewalMode, ServiceContract
 from insights.renewals import renewals_digest_send
 from insights.tasks import renewals_weekly_task
-from tests.conftest import NOW, TODAY
+from tests.conftest import NOW, TODAY, committed
 from tests.factories import ClientFactory, ContractFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
@@ -319,7 +319,8 @@ def test_the_weekly_email_lists_the_renewals_for_each_manager(
         other.groups.set(manager.groups.all())
         User.objects.filter(pk=other.pk).update(**fields)
 
-    assert renewals_digest_send(NOW) == 1
+    with committed():
+        assert renewals_digest_send(NOW) == 1
 
     (message,) = mailoutbox
     assert message.to == ["alice@practice.example"]  # not Bob: consultants get no insights
@@ -347,7 +348,8 @@ def test_the_weekly_email_lists_the_renewals_for_each_manager(
 def test_the_weekly_email_says_when_nothing_ends(
     now: dt.datetime, manager: User, mailoutbox: list[Any]
 ) -> None:
-    assert renewals_weekly_task() == 1
+    with committed():
+        assert renewals_weekly_task() == 1
     (message,) = mailoutbox
     assert message.subject == "Renewals: 0 contracts end by 9 May 2025"
     assert "No contract ends in the next 60 days." in message.body
@@ -366,8 +368,9 @@ def test_the_weekly_email_goes_once_a_week_whatever_the_retries(
 ) -> None:
     # NOW is Monday 10 March 2025: a retried task that day, and on Sunday 16th, send nothing;
     # the next Monday's run sends the next digest.
-    assert renewals_digest_send(NOW) == 1
-    assert renewals_digest_send(NOW + dt.timedelta(hours=2)) == 0
-    assert renewals_digest_send(NOW + 6 * DAY) == 0
-    assert renewals_digest_send(NOW + 7 * DAY) == 1
+    with committed():
+        assert renewals_digest_send(NOW) == 1
+        assert renewals_digest_send(NOW + dt.timedelta(hours=2)) == 0
+        assert renewals_digest_send(NOW + 6 * DAY) == 0
+        assert renewals_digest_send(NOW + 7 * DAY) == 1
     assert len(mailoutbox) == 2
