@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -168,6 +169,9 @@ class TicketOpenForm(forms.Form):
         label="Open it anyway (manager's override)",
         help_text="This client was dropped. The ticket's history will say you overrode the drop.",
     )
+    # This form's own id, made when it is shown and kept when it is shown again with errors: a
+    # second send of the same form finds the ticket the first one opened (Ticket.submission).
+    submission = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, may_override_drop: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -176,6 +180,8 @@ class TicketOpenForm(forms.Form):
         self.may_override_drop = may_override_drop
         if not may_override_drop:
             del self.fields["override_drop"]
+        if not self.is_bound:
+            self.initial.setdefault("submission", uuid.uuid4())
         surcharge = money(RateCard.load().paid_priority_surcharge)
         self.fields["paid_priority"].label = f"Client pays {surcharge} for priority service"
         raw = self.data.get("client") if self.is_bound else self.initial.get("client")
@@ -205,6 +211,7 @@ class TicketOpenForm(forms.Form):
             # The search-and-pick widget for the hidden client field (static/js/ticket_new.js).
             HTML('{% include "tickets/_client_picker.html" %}'),
             "client",
+            "submission",
             Div(
                 Div(
                     Field(
@@ -244,6 +251,8 @@ class TicketOpenForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if "submission" in self.errors:  # a hidden field: its own error would show nowhere
+            self.add_error(None, "This form was damaged; open a new one.")
         client, contact = cleaned.get("client"), cleaned.get("contact")
         if client and contact and contact.client_id != client.pk:
             self.add_error("contact", "That contact works for another client.")

@@ -146,6 +146,9 @@ class Ticket(models.Model):
     # need_wait_hours, in the rate card's calendar) for a first response. Past it unanswered,
     # the client needed faster service (offers.campaign.showed_need).
     long_wait_at = models.DateTimeField(null=True, blank=True)
+    # The new-ticket form's own id (a hidden field): the same form sent twice (a double click,
+    # a retry after an error page) opens one ticket and charges one surcharge.
+    submission = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = TicketQuerySet.as_manager()
 

@@ -7,9 +7,10 @@ any email it causes (clients/outbox.py); the email leaves after commit.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -156,15 +157,20 @@ def ticket_open(
     paid_priority: bool = False,
     opened_by: User | None = None,
     override_drop: bool = False,
+    submission: uuid.UUID | None = None,
 ) -> Ticket:
     """Log a ticket; contract clients get their plan's deadlines, others a place in line.
 
     A dropped client gets no ticket unless a manager overrides the drop (`override_drop`: only
     views pass it, and only for a user who manages contracts); the ticket's history says so.
+    A form sent again (`submission`, its hidden id) gets the ticket it opened the first time.
     """
     # The same lock contract_start takes: a ticket opened while the client's contract starts
-    # either sees the contract or is re-queued by it, never neither.
+    # either sees the contract or is re-queued by it, never neither. It also queues a second
+    # send of the same form behind the first, which then finds the first one's ticket.
     client = Client.objects.select_for_update().get(pk=client.pk)
+    if submission and (first := Ticket.objects.filter(submission=submission).first()):
+        return first
     if client.is_dropped and not override_drop:
         raise TicketError(f"{client} has been dropped; reinstate the client to open tickets.")
     if contact is not None and contact.client_id != client.pk:
@@ -188,7 +194,14 @@ def ticket_open(
     _apply_contract(ticket, contract, now)
     if contract is None:
         ticket.long_wait_at = long_wait_moment(now)
-    ticket.save()
+    ticket.submission = submission
+    try:
+        with transaction.atomic():
+            ticket.save()
+    except IntegrityError:  # the same form, sent for another client at the same instant
+        raise TicketError(
+            "This form was sent already; open the queue to find its ticket."
+        ) from None
     _event(ticket, TicketEventKind.OPENED, opened_by, body=ticket.description)
     if client.is_dropped:
         _event(ticket, TicketEventKind.NOTE, opened_by, body=drop_override_note(client))

@@ -117,6 +117,11 @@ def ticket_new(request: WorkspaceRequest) -> HttpResponse:
     form = TicketOpenForm(request.POST or None, initial=initial, may_override_drop=manager)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        submission = data["submission"]
+        if submission and (first := Ticket.objects.filter(submission=submission).first()):
+            # The same form again (a double click, a retry after an error): its first ticket.
+            messages.info(request, f"That form opened ticket #{first.pk} already; here it is.")
+            return redirect("tickets:detail", pk=first.pk)
         try:
             ticket = services.ticket_open(
                 client=data["client"],
@@ -127,6 +132,7 @@ def ticket_new(request: WorkspaceRequest) -> HttpResponse:
                 paid_priority=data["paid_priority"],
                 opened_by=request.user,
                 override_drop=manager and bool(data.get("override_drop")),
+                submission=submission,
             )
         except TicketError as exc:
             form.add_error(None, str(exc))

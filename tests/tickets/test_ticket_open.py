@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 
-from clients.models import Charge, ChargeKind, ClientStatus
+from clients.models import Charge, ChargeKind, ClientStatus, EmailKind, EmailStatus, OutboundEmail
 from contracts.models import Priority, risk_point
 from contracts.sla import add_covered_minutes, add_covered_time
 from tests.conftest import HOUR, NOW
@@ -172,3 +173,37 @@ def test_no_acknowledgement_when_the_client_has_no_contact(
 
     assert callbacks == []
     assert mailoutbox == []
+
+
+def test_the_same_submission_opens_one_ticket_and_buys_priority_once(now) -> None:
+    contact = ContactFactory()
+    submission = uuid.uuid4()
+
+    first = ticket_open(
+        client=contact.client, subject="Down", paid_priority=True, submission=submission
+    )
+    again = ticket_open(
+        client=contact.client, subject="Down", paid_priority=True, submission=submission
+    )
+
+    assert again == first
+    assert Ticket.objects.count() == 1
+    assert Charge.objects.filter(kind=ChargeKind.PAID_PRIORITY).count() == 1
+    assert OutboundEmail.objects.filter(kind=EmailKind.TICKET_ACKNOWLEDGEMENT).count() == 1
+
+
+def test_opening_a_ticket_writes_its_acknowledgement_in_the_same_transaction(now) -> None:
+    contact = ContactFactory(name="Ana Diaz", email="ana@harbor.example")
+
+    ticket = ticket_open(client=contact.client, subject="Server will not boot")
+
+    (row,) = OutboundEmail.objects.all()
+    assert (row.kind, row.key, row.to, row.client_id, row.status) == (
+        EmailKind.TICKET_ACKNOWLEDGEMENT,
+        f"ticket-acknowledgement:{ticket.pk}:ana@harbor.example",
+        "ana@harbor.example",
+        contact.client_id,
+        EmailStatus.PENDING,
+    )
+    assert f"[#{ticket.pk}]" in row.subject
+    assert row.headers == {"X-Ticket-Ref": f"ticket-{ticket.pk}"}

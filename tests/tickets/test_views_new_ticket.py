@@ -367,3 +367,64 @@ def test_a_refused_ticket_keeps_the_chosen_client_and_contact(
     assert f'id="client-picked-name">{contact.client.name}</a>' in html
     assert f'<option value="{contact.pk}" selected>Pat Lee' in html
     assert '<option value="high" selected>High</option>' in html
+
+
+# --- The same form sent twice -----------------------------------------------------------------
+def _submission(page: str) -> str:
+    found = re.search(r'name="submission" value="([0-9a-f-]{36})"', page)
+    assert found, "the form carries no id of its own"
+    return found.group(1)
+
+
+def test_a_paid_priority_form_sent_twice_opens_one_ticket_and_charges_once(
+    now: dt.datetime, consultant_client: Any
+) -> None:
+    contact = ContactFactory()
+    form = consultant_client.get(reverse("tickets:new")).content.decode()
+    post = {
+        "client": contact.client_id,
+        "subject": "Server down",
+        "priority": "high",
+        "paid_priority": "on",
+        "submission": _submission(form),
+    }
+
+    first = consultant_client.post(reverse("tickets:new"), post)
+    again = consultant_client.post(reverse("tickets:new"), post, follow=True)
+
+    ticket = Ticket.objects.get()
+    assert first["Location"] == reverse("tickets:detail", args=[ticket.pk])
+    assert again.redirect_chain == [(reverse("tickets:detail", args=[ticket.pk]), 302)]
+    assert f"That form opened ticket #{ticket.pk} already" in again.content.decode()
+    assert Charge.objects.count() == 1  # one surcharge, $75.00
+    assert Charge.objects.get().amount == 75
+
+
+def test_a_form_shown_again_with_an_error_keeps_its_id_and_a_fresh_form_gets_a_new_one(
+    now: dt.datetime, consultant_client: Any
+) -> None:
+    contact = ContactFactory()
+    first_form = _submission(consultant_client.get(reverse("tickets:new")).content.decode())
+    refused = consultant_client.post(
+        reverse("tickets:new"),
+        {"client": contact.client_id, "subject": "  ", "submission": first_form},
+    )
+
+    assert refused.status_code == 422
+    assert _submission(refused.content.decode()) == first_form
+    assert _submission(consultant_client.get(reverse("tickets:new")).content.decode()) != first_form
+
+
+def test_a_damaged_form_id_is_refused_and_opens_nothing(
+    now: dt.datetime, consultant_client: Any
+) -> None:
+    contact = ContactFactory()
+
+    response = consultant_client.post(
+        reverse("tickets:new"),
+        {"client": contact.client_id, "subject": "Printer", "submission": "not-a-uuid\x00"},
+    )
+
+    assert response.status_code == 422
+    assert "This form was damaged; open a new one." in response.content.decode()
+    assert not Ticket.objects.exists()
