@@ -178,13 +178,16 @@ def offers_send_batch(offer_ids: Sequence[int]) -> int:
     return len(sent)
 
 
-def offers_needing_delivery(now: dt.datetime) -> list[int]:
-    """Offers whose send task was lost: pending for a while, or claimed by a dead worker."""
+def offers_needing_delivery(
+    now: dt.datetime, *, pending_for: dt.timedelta = dt.timedelta(hours=1)
+) -> list[int]:
+    """Offers whose send task was lost: pending for a while, or claimed by a dead worker.
+    (`requeue_outbox` asks for every pending offer, `pending_for` zero, after an outage.)"""
     return list(
         ConversionOffer.objects.filter(expires_at__gt=now)
         .filter(
             # Pending for an hour: its task is lost (a big campaign drains well within that).
-            Q(status=OfferStatus.PENDING, created_at__lt=now - dt.timedelta(hours=1))
+            Q(status=OfferStatus.PENDING, created_at__lte=now - pending_for)
             | Q(status=OfferStatus.SENDING, claimed_at__lt=now - stale_claim_age())
         )
         .order_by("pk")

@@ -48,12 +48,17 @@ def offers_send_task(offer_ids: list[int]) -> int:
     return delivery.offers_send_batch(offer_ids)
 
 
-def queue_offer_emails(offer_ids: Iterable[int]) -> None:
+def queue_offer_emails(offer_ids: Iterable[int]) -> int:
     """Queue send tasks in batches; each batch is sent over one SMTP connection. A batch the
-    broker would not take waits for the sweeper (offers_sweep_task, or requeue_outbox)."""
+    broker would not take waits for the sweeper (offers_sweep_task, or requeue_outbox).
+    Returns how many offers were queued."""
     ids = list(offer_ids)
+    queued = 0
     for start in range(0, len(ids), SEND_BATCH_SIZE):
-        try_to_queue(offers_send_task, ids[start : start + SEND_BATCH_SIZE])
+        batch = ids[start : start + SEND_BATCH_SIZE]
+        if try_to_queue(offers_send_task, batch):
+            queued += len(batch)
+    return queued
 
 
 @shared_task
