@@ -263,9 +263,26 @@ if not REDIS_URL:
         "control_folder": str(VAR_DIR / "celery-control"),
     }
 else:
-    # visibility_timeout: how long Redis waits for an ack before redelivering a message whose
-    # worker died (acks_late). It must exceed the longest task time limit below.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # How long Redis waits for an ack before redelivering a message whose worker died
+        # (acks_late). It must exceed the longest task time limit below.
+        "visibility_timeout": _VISIBILITY_TIMEOUT,
+        # A broker that is down or unreachable fails a request's publish within seconds
+        # instead of hanging on the kernel's timeouts. Well above BRPOP's one-second wait,
+        # so an idle worker's read never times out.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+    }
+# Queueing a task after commit is only a first try: the outbox row (or the offer row) is the
+# promise, and the sweeper queues what a failed publish left (clients/broker.py). So a dead
+# broker gets one quick retry, not Celery's default three with growing waits.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
