@@ -39,7 +39,7 @@ from smtplib import SMTPRecipientsRefused, SMTPResponseException
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from clients.mail import EMAIL_ERRORS
@@ -329,3 +329,32 @@ def outbox_send_again(email_ids: Sequence[int], *, now: dt.datetime | None = Non
         if ids:
             transaction.on_commit(partial(outbox_written.send, sender=OutboundEmail, email_ids=ids))
     return ids
+
+
+# --- What managers are told ----------------------------------------------------------------------
+# Pending longer than this is more than a retry or two: the broker, the workers or the mail
+# server has been down a while.
+STUCK_AFTER = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class OutboxTrouble:
+    undeliverable: int
+    stuck: int
+
+    stuck_minutes: int = STUCK_AFTER // dt.timedelta(minutes=1)
+
+    def __bool__(self) -> bool:
+        return bool(self.undeliverable or self.stuck)
+
+
+def outbox_trouble(now: dt.datetime) -> OutboxTrouble:
+    """How many emails no server would take, and how many have waited past STUCK_AFTER: one
+    query on the (status, created_at) index, whatever the outbox holds."""
+    counts = OutboundEmail.objects.filter(
+        status__in=[EmailStatus.UNDELIVERABLE, EmailStatus.PENDING]
+    ).aggregate(
+        undeliverable=Count("pk", filter=Q(status=EmailStatus.UNDELIVERABLE)),
+        stuck=Count("pk", filter=Q(status=EmailStatus.PENDING, created_at__lt=now - STUCK_AFTER)),
+    )
+    return OutboxTrouble(undeliverable=counts["undeliverable"], stuck=counts["stuck"])

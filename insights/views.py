@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
+from clients.outbox import outbox_trouble
 from insights import promises
 from insights.sections import SECTIONS, build_all, build_one
 from insights.staff import VIEW_INSIGHTS
@@ -39,12 +40,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"{error} Showing the last {window.months} months instead.")
     now = timezone.now()
     sections = build_all(window, now)
-    return render(
-        request,
-        "insights/dashboard.html",
-        {"form": form, "window": window, "sections": sections},
-        status=400 if errors else 200,
-    )
+    context = {"form": form, "window": window, "sections": sections}
+    if request.user.has_perm("clients.view_outboundemail"):
+        # Emails no server would take, and emails stuck (the broker or the mail server down):
+        # the manager hears of them here, with a link to the outbox.
+        context["emails"] = outbox_trouble(now)
+    return render(request, "insights/dashboard.html", context, status=400 if errors else 200)
 
 
 @require_GET
