@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.models import LogEntry
 from django.db import transaction
-from django.db.models import Case, CharField, Q, Value, When
+from django.db.models import Case, CharField, F, Q, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -27,6 +27,9 @@ from clients.models import (
     ClientEvent,
     ClientEventKind,
     Contact,
+    EmailKind,
+    EmailStatus,
+    OutboundEmail,
 )
 from clients.services import ClientError, client_event_record
 from contracts.models import ServiceContract
@@ -42,6 +45,12 @@ ERASED = "[erased]"
 # An address that can never receive mail (RFC 2606 reserves .invalid), unique per row.
 ERASED_DOMAIN = "@erased.invalid"
 REASON_LENGTH = 300
+# Outbox emails to the practice's own staff about the client (their addresses are kept).
+STAFF_EMAILS = (
+    EmailKind.OFFER_ACCEPTED_MANAGER,
+    EmailKind.TICKET_AT_RISK,
+    EmailKind.RENEWALS_WEEKLY,
+)
 
 
 def erased_client_name(pk: int) -> str:
@@ -148,6 +157,27 @@ def client_erase(*, client: Client, reason: str, by: Actor = None) -> Client:
     )
     ServiceContract.history.filter(client_id=locked.pk).update(
         end_reason=_if_written("end_reason"), history_change_reason=None
+    )
+    # The outbox keeps each email as it was sent: its words go, and the client's addresses
+    # (staff addresses stay: who was told). One still waiting is never sent to an erased name.
+    OutboundEmail.objects.filter(client=locked).update(
+        key=Concat(Value("erased-"), pk_text),
+        to=Case(
+            When(kind__in=STAFF_EMAILS, then=F("to")),
+            default=Concat(Value("erased-email-"), pk_text, Value(ERASED_DOMAIN)),
+        ),
+        subject=ERASED,
+        text=ERASED,
+        html="",
+        headers={},
+        status=Case(
+            When(status=EmailStatus.PENDING, then=Value(EmailStatus.UNDELIVERABLE)),
+            default=F("status"),
+        ),
+        last_error=Case(
+            When(status=EmailStatus.PENDING, then=Value("Erased with the client's data.")),
+            default=Value(""),
+        ),
     )
     # Charges not on an issued invoice yet lose their words (a labour charge names its ticket);
     # those on one stay as the invoice shows them (the README says why).

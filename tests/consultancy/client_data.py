@@ -18,7 +18,7 @@ from django.db.models import Count, Sum
 from billing.invoicing import invoices_issue
 from billing.models import Invoice, InvoiceLine
 from billing.periods import Period
-from clients.models import Charge, ChargeKind, Client, ClientEvent, Contact
+from clients.models import Charge, ChargeKind, Client, ClientEvent, Contact, OutboundEmail
 from clients.services import client_drop
 from contracts.models import ServiceContract
 from contracts.services import contract_cancel
@@ -150,6 +150,8 @@ def erasable_rows(client: Client) -> str:
         list(Charge.objects.filter(client=client, invoice_line__isnull=True).values()),
         list(ClientEvent.objects.filter(client=client).values()),
         list(LogEntry.objects.values()),
+        # The outbox: the acknowledgements, replies and acceptance notes as they were sent.
+        list(OutboundEmail.objects.filter(client=client).values()),
     ]
     return repr(rows)
 

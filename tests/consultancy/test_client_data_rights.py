@@ -11,8 +11,16 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from clients.models import ClientEvent, ClientEventKind, Contact
+from clients.models import (
+    ClientEvent,
+    ClientEventKind,
+    Contact,
+    EmailKind,
+    EmailStatus,
+    OutboundEmail,
+)
 from clients.services import ClientError
 from consultancy.client_erasure import client_erase
 from consultancy.client_export import EXPORT_FORMAT, client_export
@@ -227,6 +235,27 @@ def test_the_erasure_takes_a_fixed_number_of_queries_whatever_the_clients_size(
 
     # A savepoint pair, the client's row lock, three checks (contract, open offer, open
     # ticket), one UPDATE each of the history, the admin's log, contacts, tickets, activity,
-    # time, offers, contracts, the audit trail's offers and contracts, charges and the client,
-    # and the history's new line.
-    assert counts == [19, 19]
+    # time, offers, contracts, the audit trail's offers and contracts, the outbox, charges and
+    # the client, and the history's new line.
+    assert counts == [20, 20]
+
+
+def test_the_erasure_keeps_no_email_of_the_client_and_sends_none_still_waiting(
+    harbor: Any, manager: User
+) -> None:
+    rows = OutboundEmail.objects.filter(client=harbor.client)
+    assert rows.filter(kind=EmailKind.TICKET_ACKNOWLEDGEMENT).exists()  # the test sees them
+    rows.filter(kind=EmailKind.TICKET_REPLY).update(status=EmailStatus.SENT, sent_at=timezone.now())
+    staff = list(rows.filter(kind=EmailKind.OFFER_ACCEPTED_MANAGER).values_list("to", flat=True))
+
+    client_erase(client=harbor.client, reason="Request", by=manager)
+
+    assert set(rows.values_list("subject", "text", "html")) == {("[erased]", "[erased]", "")}
+    for kind, to, status in rows.values_list("kind", "to", "status"):
+        if kind == EmailKind.OFFER_ACCEPTED_MANAGER:
+            assert to in staff
+        else:
+            assert to.endswith("@erased.invalid")
+        # Sent ones stay sent (the record of what went); none waiting goes out any more.
+        assert status in (EmailStatus.SENT, EmailStatus.UNDELIVERABLE)
+    assert rows.filter(kind=EmailKind.TICKET_REPLY, status=EmailStatus.SENT).exists()
