@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0004_long_wait"),
+        ("tickets", "0005_ticket_open_client_idx"),
     ]
 
     operations = [
