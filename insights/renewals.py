@@ -61,6 +61,17 @@ class Renewal:
         return self.contract.renewal == RenewalMode.AUTOMATIC
 
     @property
+    def notice_overdue(self) -> bool:
+        """Its notice was due before today and has not gone: the daily run could not send it
+        (no primary contact, no worker running), and a manager should know before the term
+        renews on a client who was never told."""
+        return (
+            self.notice_due_on is not None
+            and self.contract.renewal_notice_sent_at is None
+            and self.notice_due_on < timezone.localdate()
+        )
+
+    @property
     def next_starts_on(self) -> dt.date:
         """The first day of the next term (contracts.services.contract_renew starts it there)."""
         return self.contract.ends_on + dt.timedelta(days=1)

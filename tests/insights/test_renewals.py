@@ -128,6 +128,24 @@ def test_the_list_shows_the_contracts_ending_in_60_days_with_the_price_after_ren
     assert "30 days before the term ends" in html
 
 
+def test_a_notice_due_in_the_past_and_not_sent_is_called_out(
+    now: dt.datetime, manager_client: HttpClient
+) -> None:
+    # Ends 20 Mar with a 30-day notice: due 18 Feb, three weeks before TODAY (10 Mar), unsent.
+    late = _contract("Hazel Opticians", 10)
+
+    response = manager_client.get(PAGE)
+
+    html = response.content.decode()
+    row = html[html.index(f'id="contract-{late.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Not sent</span>, due 18 Feb 2025" in row
+    confirm = manager_client.get(
+        reverse("insights:renewal_confirm", args=[late.pk])
+    ).content.decode()
+    assert "notice was due 18 Feb 2025 and has not been sent" in confirm
+
+
 def test_the_list_says_when_nothing_ends(now: dt.datetime, manager_client: HttpClient) -> None:
     assert "No contract ends in the next 60 days." in manager_client.get(PAGE).content.decode()
 
