@@ -259,6 +259,9 @@ def test_a_credit_note_for_every_line_and_its_page(
     assert "Credit note CN-2025-00001" in page
     assert f'corrects invoice <a href="{_url(invoice)}">{invoice.number}</a>' in page
     assert "Visit was under warranty" in page
+    # Booked in the month it is issued (March); it says which month's invoice it corrects.
+    assert f"<dt>Corrects</dt><dd>{invoice.number} (February 2025)</dd>" in page
+    assert "<dt>Booked in</dt><dd>March 2025</dd>" in page
     assert 'id="credit-form"' not in page  # a credit note is not credited in turn
 
     corrected = manager_client.get(_url(invoice)).content.decode()
