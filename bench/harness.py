@@ -320,18 +320,17 @@ def setup_django() -> None:
 
 # --- Child processes ----------------------------------------------------------------------------
 def run_child(script: str | Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run `python <script> <args>`, pass on what it prints, and return the result it reported
-    (report_to_parent); stop the bench if it failed."""
+    """Run `python <script> <args>`, pass on what it prints as it prints it, and return the
+    result it reported (report_to_parent); stop the bench if it failed."""
     command = [sys.executable, str(Path(script).resolve()), *args]
-    child = subprocess.run(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False
-    )
     found = None
-    for line in child.stdout.splitlines():
-        if line.startswith(RESULT_PREFIX):
-            found = json.loads(line.removeprefix(RESULT_PREFIX))
-        else:
-            print(line)
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith(RESULT_PREFIX):
+                found = json.loads(line.removeprefix(RESULT_PREFIX))
+            else:
+                print(line, end="", flush=True)
     if child.returncode != 0 or found is None:
         raise SystemExit(f"bench child {' '.join(args)} failed (exit {child.returncode})")
     return dict(found)
