@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python bench/billing.py
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/client_page.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-*
