@@ -19,9 +19,14 @@ from django.core.exceptions import ImproperlyConfigured
 from clients.money import parse_money
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# Everything the app writes beside its database: the embedded broker's folders and the collected
+# static files. Processes that share an embedded broker (web, worker, beat; a test and the worker
+# it starts) must share this folder, so it is absolute, never relative to where each one starts.
+VAR_DIR = Path(env.str("DJANGO_VAR_DIR", default=str(BASE_DIR / "var")))
+if not VAR_DIR.is_absolute():
+    raise ImproperlyConfigured(f"DJANGO_VAR_DIR must be an absolute path, not {str(VAR_DIR)!r}.")
 
 
 def _env_bool(name: str, default: bool) -> bool:

@@ -42,6 +42,7 @@ OURS = (
     "DJANGO_SECURE_HSTS_PRELOAD",
     "DJANGO_SESSION_IDLE_MINUTES",
     "DJANGO_STATIC_ROOT",
+    "DJANGO_VAR_DIR",
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_CSRF_TRUSTED_ORIGINS",
 )
@@ -230,34 +231,68 @@ def test_a_request_warning_is_logged_once_by_the_root_handler_not_twice(settings
     assert len(printing) == 1
 
 
-def test_the_embedded_broker_writes_only_under_var(tmp_path):
-    # `make run` starts its processes in the project root; kombu's filesystem transport used
-    # to put its exchange tables in `control/` there. A task queued and a control command
-    # broadcast (what a worker's `celery inspect` does) from another working directory must
-    # leave that directory empty.
-    queue = f"settings-test-{os.getpid()}"
+def _queue_and_broadcast(cwd: Path, queue: str, **env: str) -> tuple[Path, Path]:
+    """In a fresh app started in `cwd`: queue a task on `queue` and broadcast a control command
+    (what a worker's `celery inspect` does); return the broker's and the exchange tables' folders.
+    """
     script = (
         "import django; django.setup(); "
         "from consultancy.celery import app; "
         f"app.send_task('no.such.task', queue={queue!r}); "
         "app.control.broadcast('ping', reply=False); "
         "from django.conf import settings; "
+        "print(settings.CELERY_FILESYSTEM_DIR); "
         "print(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get('control_folder', ''))"
     )
     result = subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
         [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env={**_environment(), "PYTHONPATH": str(PROJECT)},
+        cwd=cwd,
+        env={**_environment(**env), "PYTHONPATH": str(PROJECT)},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-
     assert result.returncode == 0, result.stderr
+    broker, control = result.stdout.split()
+    return Path(broker), Path(control)
+
+
+def test_the_embedded_broker_writes_only_under_var(tmp_path):
+    # `make run` starts its processes in the project root; kombu's filesystem transport used
+    # to put its exchange tables in `control/` there. A task queued and a control command
+    # broadcast from another working directory must leave that directory empty.
+    queue = f"settings-test-{os.getpid()}"
+
+    broker, control = _queue_and_broadcast(tmp_path, queue)
+
     assert list(tmp_path.iterdir()) == []
-    control = Path(result.stdout.strip())
-    assert control.parent == PROJECT / "var"
+    assert (broker.parent, control.parent) == (PROJECT / "var", PROJECT / "var")
     assert list(control.glob("*.exchange")), "the broadcast wrote no exchange table"
-    for message in (PROJECT / "var" / "celery-broker").glob(f"*.{queue}.msg"):
-        message.unlink()
+    messages = list(broker.glob(f"*.{queue}.msg"))
+    assert len(messages) == 1
+    messages[0].unlink()
+
+
+def test_the_var_dir_setting_moves_everything_the_app_writes_beside_its_database(tmp_path):
+    # Processes sharing an embedded broker share this folder: a fault test and the worker it
+    # starts, or a deployment that keeps its data outside the code.
+    var, cwd = tmp_path / "data" / "var", tmp_path / "cwd"
+    cwd.mkdir()
+    queue = f"settings-test-{os.getpid()}"
+
+    broker, control = _queue_and_broadcast(cwd, queue, DJANGO_VAR_DIR=str(var))
+
+    assert list(cwd.iterdir()) == []
+    assert (broker, control) == (var / "celery-broker", var / "celery-control")
+    assert len(list(broker.glob(f"*.{queue}.msg"))) == 1
+    assert list(control.glob("*.exchange")), "the broadcast wrote no exchange table"
+    assert _setting("STATIC_ROOT", DJANGO_VAR_DIR=str(var)) == var / "staticfiles"
+    assert _setting("STATIC_ROOT") == PROJECT / "var" / "staticfiles"
+
+
+@pytest.mark.parametrize("value", ["var", "./data/var", "~/var"])
+def test_a_var_dir_that_is_not_an_absolute_path_is_refused(value):
+    # Each process would find a relative folder from where it was started: a web process and a
+    # worker started in different places would queue to folders the other never reads.
+    _assert_refused(_start(DJANGO_VAR_DIR=value), "DJANGO_VAR_DIR")
