@@ -46,6 +46,14 @@ class Inbox:
         self.drop_mid_data: set[str] = set()
         self.drop_after_data: set[str] = set()
         self.dropped = 0  # connections hung up on, mid-message or after it
+        # Recipient -> what the server does with each of their next messages, one step a
+        # message, and then it takes them: an answer to RCPT ("450 ..."), "data:451 ..." (that
+        # answer after the final "."), "drop-mid" or "drop-after" (hang up as above). A fault
+        # that lasts "a while" for every client, made exact: each meets it the same number of
+        # times, however the retries of the different emails interleave.
+        self.script: dict[str, list[str]] = {}
+        self._stall_each: int | None = None
+        self.waiting = 0  # senders held at RCPT right now
 
     def stall_after(self, count: int) -> None:
         """Once `count` messages are in, leave every sender waiting for the reply to RCPT.
@@ -55,11 +63,43 @@ class Inbox:
         instant, between recording a message as sent and its final ".", is a few microseconds
         long; see clients/sending.py.)
         """
+        self._released.clear()
         self._stall_from = count
 
+    def stall_each_after(self, count: int) -> None:
+        """Like stall_after, counted per connection: each sender has `count` messages taken and
+        then waits, so two batches sent at once are both held halfway, at a count known."""
+        self._released.clear()
+        self._stall_each = count
+
     def release(self) -> None:
-        self._stall_from = None
+        self._stall_from = self._stall_each = None
         self._released.set()
+
+    def _must_stall(self, session: object) -> bool:
+        if self._stall_from is not None and len(self) >= self._stall_from:
+            return True
+        taken = getattr(session, "messages_taken", 0)
+        return self._stall_each is not None and taken >= self._stall_each
+
+    def _follow_script(self, address: str) -> str | None:
+        """Set up this message's fault from the recipient's script; an answer to RCPT, if any."""
+        steps = self.script.get(address)
+        if steps is None:
+            return None
+        self.refuse_data.pop(address, None)
+        self.drop_mid_data.discard(address)
+        self.drop_after_data.discard(address)
+        step = steps.pop(0) if steps else "take it"
+        if step == "drop-mid":
+            self.drop_mid_data.add(address)
+        elif step == "drop-after":
+            self.drop_after_data.add(address)
+        elif step.startswith("data:"):
+            self.refuse_data[address] = step.removeprefix("data:")
+        elif step != "take it":
+            return step
+        return None
 
     async def handle_RCPT(
         self,
@@ -71,10 +111,16 @@ class Inbox:
     ) -> str:
         import asyncio
 
-        if self._stall_from is not None and len(self) >= self._stall_from:
+        if self._must_stall(session):
+            with self._lock:
+                self.waiting += 1
             self.stalled.set()
             while not self._released.is_set():
                 await asyncio.sleep(0.05)
+            with self._lock:
+                self.waiting -= 1
+        if (answer := self._follow_script(address)) is not None:
+            return answer
         if address in self.refuse_rcpt:
             return self.refuse_rcpt[address]
         envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
@@ -99,6 +145,7 @@ class Inbox:
         )
         with self._lock:
             self._deliveries.append(delivery)
+        session.messages_taken = getattr(session, "messages_taken", 0) + 1  # type: ignore[attr-defined]
         return "250 OK"
 
     def __len__(self) -> int:

@@ -10,14 +10,24 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
+import kombu.pools
 import pytest
 import redis
-from django.db import connection
+from celery import Task
+from django.conf import settings
+from django.db import connection, connections
+from pytest_django.fixtures import Settings
+
+from consultancy.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # The lock that keeps integration tests on different xdist workers from sharing the broker.
 LOCK_KEY = "consultancy:integration-tests:lock"
@@ -28,6 +38,11 @@ LOCK_KEY = "consultancy:integration-tests:lock"
 TASK_TIME_LIMIT = 16
 TASK_SOFT_TIME_LIMIT = 12
 VISIBILITY_TIMEOUT = 20
+# The fault tests wait out a dead worker's claims (the hard limit and 30 s): a shorter limit
+# still, that a batch of 100 offers (1-2 s) or 50 outbox emails is well inside.
+FAULT_TASK_TIME_LIMIT = 10
+FAULT_TASK_SOFT_TIME_LIMIT = 7
+FAULT_VISIBILITY_TIMEOUT = 12
 # The workers' database sessions carry this name, so a test can tell when they are gone.
 WORKER_APPLICATION_NAME = "consultancy-integration-worker"
 
@@ -117,3 +132,127 @@ def worker_database_sessions() -> int:
             [WORKER_APPLICATION_NAME],
         )
         return int(cursor.fetchone()[0])
+
+
+def drop_producer_connections() -> None:
+    # The app caches its broker connection and producer pools for the URL it first used; drop
+    # them, so the next message goes to the broker configured now (and none leaks afterwards).
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+class ProducerTimeLimits:
+    """Make this process stamp the workers' time limits on the messages it sends.
+
+    A worker enforces the limits the sender wrote into each message, and the sender's tasks took
+    theirs from its settings when the app was finalised. In production the web process and the
+    worker share one environment; here the sender is this test process, so its tasks get the
+    workers' limits for the duration (and their own back afterwards).
+    """
+
+    def __init__(self, *, hard: int, soft: int) -> None:
+        self._saved = {
+            task: (task.time_limit, task.soft_time_limit) for task in celery_app.tasks.values()
+        }
+        for task in self._saved:
+            self._set(task, hard, soft)
+
+    @staticmethod
+    def _set(task: Task, hard: int | None, soft: int | None) -> None:
+        task.time_limit, task.soft_time_limit = hard, soft
+        task._exec_options = None  # the cached send options, limits included
+
+    def restore(self) -> None:
+        for task, (hard, soft) in self._saved.items():
+            self._set(task, hard, soft)
+
+
+def worker_database_url() -> str:
+    """The test database, for a worker: its sessions named so a test can tell when they end."""
+    db = settings.DATABASES["default"]
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    # NAME is the test database's: pytest-django renamed it before the first test.
+    name = db["NAME"]
+    return f"postgres://{user}{password}@{host}/{name}?application_name={WORKER_APPLICATION_NAME}"
+
+
+class LiveWorkers:
+    """Starts live workers with one environment (each start may add to it)."""
+
+    def __init__(self, env: Mapping[str, str], log_dir: Path) -> None:
+        self.env = dict(env)
+        self.log_dir = log_dir
+        self.workers: list[LiveWorker] = []
+
+    def start(
+        self, env: Mapping[str, str] | None = None, *, pool: str = "prefork", concurrency: int = 2
+    ) -> LiveWorker:
+        number = len(self.workers) + 1
+        log_path = self.log_dir / f"worker-{number}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
+                [sys.executable, "-m", "celery", "--app", "consultancy", "worker",
+                 "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO",
+                 "--hostname", f"integration-{number}@%h",
+                 "--without-heartbeat", "--without-gossip", "--without-mingle"],
+                cwd=ROOT, env={**self.env, **(env or {})}, stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a process group of its own: killpg reaches the pool
+            )  # fmt: skip
+        worker = LiveWorker(process, log_path)
+        self.workers.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+@contextlib.contextmanager
+def live_workers(
+    *,
+    overrides: Settings,
+    log_dir: Path,
+    env: Mapping[str, str],
+    time_limit: int,
+    soft_time_limit: int,
+    visibility_timeout: int,
+) -> Iterator[LiveWorkers]:
+    """Live workers with these time limits (this process stamps them on what it sends, and
+    works out stale claims by them); every one is stopped (or was killed) at the end."""
+    limits = ProducerTimeLimits(hard=time_limit, soft=soft_time_limit)
+    overrides.CELERY_TASK_TIME_LIMIT = time_limit
+    overrides.CELERY_TASK_SOFT_TIME_LIMIT = soft_time_limit
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        # The broker is the test's to name: these would override it.
+        if not key.startswith("CELERY_BROKER_") and key not in ("REDIS_URL", "DJANGO_VAR_DIR")
+    }
+    workers = LiveWorkers(
+        {
+            **inherited,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "CELERY_TASK_TIME_LIMIT": str(time_limit),
+            "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        },
+        log_dir,
+    )
+    try:
+        yield workers
+    finally:
+        limits.restore()
+        workers.stop()
+        # The test database is flushed next and dropped at the end of the run: no session of a
+        # worker may be left, and none of this process's either.
+        deadline = time.monotonic() + 10
+        while worker_database_sessions() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = worker_database_sessions()
+        connections.close_all()
+        assert not left, f"{left} database sessions of stopped workers are still open"

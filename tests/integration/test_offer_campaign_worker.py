@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -14,12 +13,11 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
-from clients.models import Charge, Client, Contact
 from offers.delivery import stale_claim_age
 from offers.models import ConversionOffer, OfferStatus
 from offers.services import campaign_run
 from offers.tasks import SEND_BATCH_SIZE, offers_sweep_task
-from tests.factories import ChargeFactory, ClientFactory, ContactFactory, PlanFactory
+from tests.integration.faults import create_eligible_clients
 from tests.integration.servers import (
     VISIBILITY_TIMEOUT,
     Broker,
@@ -36,22 +34,6 @@ pytestmark = [
 ]
 
 CLIENTS = 3 * SEND_BATCH_SIZE  # three batches: two run at once on a worker of concurrency 2
-
-
-def create_eligible_clients(count: int) -> dict[str, int]:
-    """Transactional clients well over the spend threshold, each with a primary contact, that
-    the plan saves money (1,250.00 paid; 12 x 90.00 less the discount, no overage).
-
-    Returns each client's offer address with its id.
-    """
-    PlanFactory(name="Essentials", monthly_price=Decimal("90.00"), included_hours=Decimal("6"))
-    clients = Client.objects.bulk_create(ClientFactory.build_batch(count))
-    contacts = Contact.objects.bulk_create(ContactFactory.build(client=c) for c in clients)
-    Charge.objects.bulk_create(
-        ChargeFactory.build(client=c, amount=Decimal("1250.00"), hours=Decimal("5.00"))
-        for c in clients
-    )
-    return {contact.email: contact.client_id for contact in contacts}
 
 
 def sending_offer_ids() -> set[int]:
