@@ -148,8 +148,16 @@ def send_committing(
     if code != 354:
         smtp.rset()
         raise SMTPDataError(code, reply)
-    smtp.send(ready.payload)  # a connection lost in here raises before anything is recorded
-    record(True)
+    try:
+        smtp.send(ready.payload)  # a connection lost in here raises before anything is recorded
+        record(True)
+    except BaseException:
+        # Nothing more can go over this connection: the server is reading the message, so the
+        # QUIT that closing it sends would be read as more of the message, and its answer
+        # waited for until the timeout (30 s of a worker frozen, each time the database went
+        # away under a record). Drop it; the server discards a message without its final ".".
+        smtp.close()
+        raise
     failed: Exception | None = None
     try:
         smtp.send(b".\r\n")
