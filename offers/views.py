@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clients.http import client_ip
+from contracts.models import ServiceContract
 from offers.campaign import statement_of
 from offers.forms import AcceptanceForm
 from offers.models import ConversionOffer, OfferStatus
@@ -124,7 +125,7 @@ def offer_accept_view(request: HttpRequest, offer: ConversionOffer, token: str) 
         return _back_to_the_offer(token)
     # A closed offer says so, whatever was filled in: there is nothing left to correct.
     if (closed := closed_reason(offer, timezone.now())) is not None:
-        return _closed(request, offer, closed)
+        return _closed_to_accept(request, offer, closed)
     form = AcceptanceForm(request.POST, offer=offer, terms=offer.terms_shown(), token=token)
     if not form.is_valid():
         # 400, not 200: nothing was accepted, and a monitor, a test or the browser's own
@@ -139,8 +140,20 @@ def offer_accept_view(request: HttpRequest, offer: ConversionOffer, token: str) 
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
     except OfferClosed as exc:
-        return _closed(request, offer, exc)
+        return _closed_to_accept(request, offer, exc)
     return render(request, "offers/offer_accepted.html", {"offer": offer, "contract": contract})
+
+
+def _closed_to_accept(
+    request: HttpRequest, offer: ConversionOffer, exc: OfferClosed
+) -> HttpResponse:
+    """An accept sent again (a double click, a browser retrying after a lost answer) gets the
+    answer of the first: the welcome page of the contract it started, not an error about a
+    change the client asked for and got. Every other closed offer says why it is closed."""
+    if exc.reason == "accepted" and offer.contract_id is not None:
+        contract = ServiceContract.objects.select_related("plan").get(pk=offer.contract_id)
+        return render(request, "offers/offer_accepted.html", {"offer": offer, "contract": contract})
+    return _closed(request, offer, exc)
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,6 +1,7 @@
 """Signed offer links (offers.tokens) and what the public pages answer for each kind of bad or
-used link: 404 for a link that names no offer, 409 for an answered one, 410 for one whose time
-or whose offer is gone. Whatever the link, a refused request changes nothing."""
+used link: 404 for a link that names no offer, 409 for an answered one (an accept sent again
+gets the first accept's page), 410 for one whose time or whose offer is gone. Whatever the
+link, a refused request changes nothing."""
 
 from __future__ import annotations
 
@@ -209,17 +210,21 @@ def test_a_link_carrying_another_offers_nonce_answers_404(offer, anon_client):
     assert not ServiceContract.objects.exists()
 
 
-def test_replaying_an_accepted_link_answers_409_and_makes_no_second_contract(offer, anon_client):
-    offer_accept(offer=offer, **SIGNER, ip="203.0.113.7", user_agent="first")
+def test_replaying_an_accepted_link_makes_no_second_contract(offer, anon_client):
+    contract = offer_accept(offer=offer, **SIGNER, ip="203.0.113.7", user_agent="first")
     before = _snapshot(offer)
     urls = _urls(offer_token(offer))
 
     page = anon_client.get(urls["page"])
-    again = anon_client.post(urls["accept"])
+    again = anon_client.post(urls["accept"], SIGNER | {"agree": "on"})
     decline = anon_client.post(urls["decline"])
 
-    assert [page.status_code, again.status_code, decline.status_code] == [409, 409, 409]
+    # The accept sent again (a double click, a retry after a lost answer) gets the first
+    # answer, the welcome page of the same contract; the page and a decline say it is closed.
+    assert [page.status_code, again.status_code, decline.status_code] == [409, 200, 409]
     assert "You accepted this offer" in page.content.decode()
+    assert "Welcome aboard" in again.content.decode()
+    assert again.context["contract"] == contract
     assert _snapshot(offer) == before
     assert ServiceContract.objects.count() == 1
 
