@@ -163,9 +163,9 @@ def private_redis(directory: Path) -> Iterator[PrivateRedis]:
 @contextlib.contextmanager
 def private_postgres() -> Iterator[PrivatePostgres]:
     server = PrivatePostgres()
-    server.init()
-    server.start()
     try:
+        server.init()
+        server.start()
         yield server
     finally:
         server.stop()
