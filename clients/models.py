@@ -326,7 +326,7 @@ class OutboundEmail(models.Model):
         help_text="The client the email is about, when there is one (the data rights use it).",
     )
     from_email = models.CharField(max_length=400)
-    to = models.CharField(max_length=400)
+    to = models.TextField()  # an encoded display name can be long: no limit to overflow
     subject = models.TextField()
     text = models.TextField()
     html = models.TextField(blank=True)
