@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from functools import partial
-from smtplib import SMTPRecipientsRefused, SMTPResponseException
+from smtplib import SMTPRecipientsRefused, SMTPResponseException, SMTPSenderRefused
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -199,7 +199,10 @@ def _hand_back(email_ids: Iterable[int]) -> None:
 
 
 def _is_refusal(exc: BaseException) -> bool:
-    """An answer about this message (the connection is still good for the next one)."""
+    """An answer about this message (the connection is still good for the next one). A refused
+    sender is about every message: like a failed connection, it stops the batch."""
+    if isinstance(exc, SMTPSenderRefused):
+        return False
     return isinstance(exc, SMTPResponseException | SMTPRecipientsRefused)
 
 

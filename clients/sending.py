@@ -45,8 +45,12 @@ def stale_claim_age() -> dt.timedelta:
 
 
 def is_permanent_refusal(exc: BaseException) -> bool:
-    """A 5xx answer about this message (a bad address, rejected content, a sender the server
-    will never take), as opposed to a 4xx ("not now") or a connection that failed."""
+    """A 5xx answer about this message (a bad address, rejected content), as opposed to a 4xx
+    ("not now") or a connection that failed. A refused sender is never this: "530 Authentication
+    required" or "550 sender rejected" is the practice's own configuration, wrong for every
+    message alike until someone fixes it, so each waits and is tried again."""
+    if isinstance(exc, SMTPSenderRefused):
+        return False
     if isinstance(exc, SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
     code = exc.smtp_code if isinstance(exc, SMTPResponseException) else 0

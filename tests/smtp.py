@@ -39,6 +39,8 @@ class Inbox:
         self.refuse_data: dict[str, str] = {}
         # Recipient -> the server's answer to RCPT for them ("450 ..." or "550 ...").
         self.refuse_rcpt: dict[str, str] = {}
+        # The answer to every MAIL FROM, when set: a server that will not take the sender.
+        self.refuse_sender: str | None = None
         # Recipients whose message the server hangs up in the middle of (after the first lines
         # of the message, before its final "."), and those whose message it takes whole and
         # then hangs up on without an answer and without keeping it. Remove an address to
@@ -100,6 +102,20 @@ class Inbox:
         elif step != "take it":
             return step
         return None
+
+    async def handle_MAIL(
+        self,
+        server: object,
+        session: object,
+        envelope: object,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if self.refuse_sender is not None:
+            return self.refuse_sender
+        envelope.mail_from = address  # type: ignore[attr-defined]
+        envelope.mail_options.extend(mail_options)  # type: ignore[attr-defined]
+        return "250 OK"
 
     async def handle_RCPT(
         self,

@@ -177,6 +177,34 @@ def test_a_temporary_refusal_waits_its_backoff_and_the_batch_goes_on(now, smtp, 
     assert outbox_needing_delivery(NOW + MINUTE - SECOND) == []
 
 
+def test_a_refused_sender_stops_the_batch_and_every_email_waits_to_be_tried_again(now, smtp):
+    # "530 Authentication required": the practice's own mail settings, wrong for every message
+    # alike. Nothing is undeliverable; the first waits its backoff, the rest go back untried.
+    first, second = _add("ann@acme.example", "bob@acme.example")
+    smtp.refuse_sender = "530 5.7.0 Authentication required"
+
+    delivery = outbox_deliver([first, second])
+
+    assert (delivery.sent, delivery.undeliverable, delivery.retrying) == ([], [], [first])
+    rows = {row.pk: row for row in OutboundEmail.objects.filter(pk__in=[first, second])}
+    assert [rows[first].status, rows[second].status] == [EmailStatus.PENDING] * 2
+    assert [rows[first].attempts, rows[second].attempts] == [1, 0]
+    assert "530" in rows[first].last_error
+    smtp.refuse_sender = None
+    assert sorted(outbox_deliver([first, second], now=NOW + 2 * MINUTE).sent) == [first, second]
+    assert len(smtp.deliveries) == 2
+
+
+def test_a_long_encoded_name_fits_the_row(now, smtp):
+    # A display name past 400 characters, as a long accented name becomes once encoded (200
+    # letters give some 560): it must neither fail the write nor be cut.
+    name = "é" * 450
+    (row,) = _add(f"{name} <ann@acme.example>")
+
+    assert outbox_deliver([row]).sent == [row]
+    assert smtp.deliveries[0].recipients == ("ann@acme.example",)
+
+
 def test_the_backoff_doubles_from_a_minute_to_at_most_an_hour():
     assert [retry_delay(n) // MINUTE for n in range(1, 10)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
 
