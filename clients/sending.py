@@ -17,6 +17,7 @@ Two windows are left, and both are documented trades:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import socket
@@ -156,6 +157,13 @@ def send_committing(
         smtp.send(ready.payload)  # a connection lost in here raises before anything is recorded
         record(True)
     except BaseException:
+        # The final "." was never sent, so the server will not deliver this message: a record
+        # that committed before its statement raised (the commit's answer lost in a failover,
+        # the soft time limit landing just after it) is taken back, or the row would stay
+        # "sent" and never go. (A no-op when nothing was recorded; if the database is gone,
+        # the row stays as it is and the original error is what the caller sees.)
+        with contextlib.suppress(Exception):
+            record(False)
         # Nothing more can go over this connection: the server is reading the message, so the
         # QUIT that closing it sends would be read as more of the message, and its answer
         # waited for until the timeout (30 s of a worker frozen, each time the database went

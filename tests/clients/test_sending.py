@@ -34,5 +34,29 @@ def test_a_record_that_fails_mid_message_drops_the_connection_at_once(settings, 
     connection.close()
 
     assert time.monotonic() - started < 1
-    assert records == [True]
+    # The record is taken back (the final "." never went), a try that fails here too.
+    assert records == [True, False]
+    assert len(inbox) == 0
+
+
+def test_a_record_that_committed_then_raised_is_taken_back(settings, inbox):
+    # The record's UPDATE committed, then the task's soft time limit (or a lost commit answer)
+    # raised before the final ".": the server drops the message, so the row must not stay sent.
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    message = EmailMessage("Your ticket", "We are on it.", "desk@example.com", ["ana@x.example"])
+    state = {"sent": False}
+
+    def record(sent: bool) -> None:
+        state["sent"] = sent
+        if sent:
+            raise TimeoutError("soft time limit")
+
+    connection = get_connection("django.core.mail.backends.smtp.EmailBackend", timeout=5)
+    connection.open()
+    with pytest.raises(TimeoutError):
+        send_committing(connection, message, record)
+    connection.close()
+
+    assert state == {"sent": False}
     assert len(inbox) == 0
