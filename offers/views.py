@@ -150,8 +150,14 @@ def _closed_to_accept(
     """An accept sent again (a double click, a browser retrying after a lost answer) gets the
     answer of the first: the welcome page of the contract it started, not an error about a
     change the client asked for and got. Every other closed offer says why it is closed."""
-    if exc.reason == "accepted" and offer.contract_id is not None:
-        contract = ServiceContract.objects.select_related("plan").get(pk=offer.contract_id)
+    # Read from the database, not `offer`: a second click that waited on the first one's lock
+    # was handed the offer as it was before the first committed.
+    contract = (
+        ServiceContract.objects.select_related("plan").filter(offer__pk=offer.pk).first()
+        if exc.reason == "accepted"
+        else None
+    )
+    if contract is not None:
         return render(request, "offers/offer_accepted.html", {"offer": offer, "contract": contract})
     return _closed(request, offer, exc)
 
