@@ -118,7 +118,8 @@ def ticket_new(request: WorkspaceRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         submission = data["submission"]
-        if submission and (first := Ticket.objects.filter(submission=submission).first()):
+        repeat = Ticket.objects.filter(submission=submission, client=data["client"])
+        if submission and (first := repeat.first()):
             # The same form again (a double click, a retry after an error): its first ticket.
             messages.info(request, f"That form opened ticket #{first.pk} already; here it is.")
             return redirect("tickets:detail", pk=first.pk)

@@ -192,6 +192,19 @@ def test_the_same_submission_opens_one_ticket_and_buys_priority_once(now) -> Non
     assert OutboundEmail.objects.filter(kind=EmailKind.TICKET_ACKNOWLEDGEMENT).count() == 1
 
 
+def test_the_same_form_sent_for_another_client_opens_that_client_s_ticket(now) -> None:
+    # Back in the browser, the client changed, the form sent again: a new ticket, not a repeat.
+    submission = uuid.uuid4()
+    first = ticket_open(client=ContactFactory().client, subject="Down", submission=submission)
+    other = ContactFactory().client
+
+    second = ticket_open(client=other, subject="Down", submission=submission)
+
+    assert second != first
+    assert (second.client, second.submission) == (other, None)
+    assert Ticket.objects.count() == 2
+
+
 def test_opening_a_ticket_writes_its_acknowledgement_in_the_same_transaction(now) -> None:
     contact = ContactFactory(name="Ana Diaz", email="ana@harbor.example")
 
