@@ -310,7 +310,7 @@ def invoice_rows(client: Client, today: dt.date) -> list[InvoiceRow]:
         credited = -(getattr(invoice, "credited", None) or ZERO)
         if invoice.is_credit_note:
             status, css = f"Credit note for {invoice.credits.number}", "text-bg-secondary"  # type: ignore[union-attr]
-        elif credited >= invoice.total:
+        elif credited > 0 and credited >= invoice.total:
             status, css = "Credited in full", "text-bg-secondary"
         elif credited > 0:
             status, css = f"{money(credited)} credited", "text-bg-info"
