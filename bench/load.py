@@ -12,7 +12,8 @@ line printed is a JSON summary.
 
 BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/) names the PostgreSQL server (the
 bench creates consultancy_bench_load_<tickets> and its copy ..._run there); BENCH_LOAD_REDIS_URL
-(default redis://127.0.0.1:6379/14) names a Redis database the bench flushes.
+(default redis://127.0.0.1:6379/12) names a Redis database the bench flushes (not 14, the
+integration tests' broker, nor 13, the campaign bench's).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from bench import harness  # noqa: E402
 DEFAULT_TICKETS = 100_000
 QUICK_TICKETS = 1_000
 DATABASE_PREFIX = "consultancy_bench_load_"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 LOG_DIR = ROOT / "var" / "bench-load"
 LOADGEN = ROOT / "bench" / "loadgen.py"
 # gunicorn's documentation: (2 x cores) + 1 sync workers as a starting point.
