@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.models import LogEntry
 from django.db import transaction
-from django.db.models import Case, CharField, F, Q, Value, When
+from django.db.models import Case, CharField, F, Q, TextField, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -165,6 +165,7 @@ def client_erase(*, client: Client, reason: str, by: Actor = None) -> Client:
         to=Case(
             When(kind__in=STAFF_EMAILS, then=F("to")),
             default=Concat(Value("erased-email-"), pk_text, Value(ERASED_DOMAIN)),
+            output_field=TextField(),
         ),
         subject=ERASED,
         text=ERASED,

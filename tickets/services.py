@@ -163,8 +163,7 @@ def ticket_open(
 
     A dropped client gets no ticket unless a manager overrides the drop (`override_drop`: only
     views pass it, and only for a user who manages contracts); the ticket's history says so.
-    A form sent again (`submission`, its hidden id) for the same client gets the ticket it
-    opened the first time.
+    A form sent again (`submission`, its hidden id) for that client gets its first ticket.
     """
     # The same lock contract_start takes: a ticket opened while the client's contract starts
     # either sees the contract or is re-queued by it, never neither. It also queues a second
@@ -173,9 +172,7 @@ def ticket_open(
     if submission and (first := Ticket.objects.filter(submission=submission).first()):
         if first.client_id == client.pk:
             return first
-        # The same form sent for another client (back in the browser, the client changed): a
-        # new ticket the consultant meant, not a repeat. It opens without the form's id.
-        submission = None
+        submission = None  # the form sent again for another client: a new ticket, without it
     if client.is_dropped and not override_drop:
         raise TicketError(f"{client} has been dropped; reinstate the client to open tickets.")
     if contact is not None and contact.client_id != client.pk:
