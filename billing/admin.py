@@ -31,25 +31,13 @@ from billing.models import (
 )
 from billing.periods import Period, PeriodError
 from clients.admin import SingleRowAdmin, money_display, staff_display
+from clients.admin_readonly import ReadOnlyAdmin
 from clients.audit import HistoryAdmin
 from clients.models import ChargeKind, Client
 from clients.money import as_hours, money
 from contracts.admin import ContractClientAdmin
 
 CLIENT_INVOICES = 12  # the newest invoices and credit notes shown on a client's page
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record of what happened: to read, never to add, change or delete here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.display(description="period", ordering="period")

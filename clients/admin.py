@@ -24,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from clients.admin_readonly import ReadOnlyAdmin
 from clients.models import (
     Charge,
     ChargeKind,
@@ -315,7 +316,7 @@ class ClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClientEvent)
-class ClientEventAdmin(admin.ModelAdmin):
+class ClientEventAdmin(ReadOnlyAdmin):
     """The practice's log of standing changes: drops, contracts, offers answered."""
 
     list_display = ["at", "client", "kind", "summary", "by_name"]
@@ -329,15 +330,6 @@ class ClientEventAdmin(admin.ModelAdmin):
     fields = ("at", "client", "kind", "summary", "by_name")
     readonly_fields = fields
     by_name = staff_display("by", "by")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- The ledger --------------------------------------------------------------------------------

@@ -7,19 +7,18 @@ writes a row by hand. The dashboard's headline links here with the undeliverable
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import Truncator
 
+from clients.admin_readonly import ReadOnlyAdmin
 from clients.models import EmailStatus, OutboundEmail
 from clients.outbox import outbox_send_again
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "kind",
@@ -81,12 +80,3 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def has_send_again_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("clients.change_outboundemail"))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -10,18 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from clients.admin import staff_display
+from clients.admin_readonly import ReadOnlyAdmin
 from tickets.models import Ticket, TicketEvent, TimeEntry
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class TicketEventInline(admin.TabularInline):
